@@ -1,0 +1,3 @@
+from clinicadl.cli.main import cli
+
+cli(prog_name="clinicadl")

@@ -1,0 +1,171 @@
+"""``clinicadl evaluate model``: how good is THIS trained model? Confidence intervals on its test set.
+
+Only the sampling of the test set varies, so the test set is resampled, participant by participant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clinicadl.evaluate.inputs import (
+    MEDIAN_SUFFIX,
+    load_models,
+    positive_class,
+    split_value_metrics,
+    to_predictions,
+)
+from clinicadl.evaluate.provenance import provenance
+from clinicadl.maps import ModelPredictions, model_ci_path, sidecar_path, write_json_sidecar, write_results_tsv
+from clinicadl.stats import BootstrapResult, bootstrap
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """Options of an assessment; recorded in the JSON sidecar."""
+
+    metrics: tuple[str, ...] = ()
+    n_resamples: int = 10_000
+    ci_method: str = "auto"
+    confidence_level: float = 0.95
+    unit: str = "participant"
+    stratify: bool = False
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """Results of ``evaluate model``.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (model, metric): the columns of FORMATS.md section 4 plus ``split``,
+        ``selection_metric``, ``data_group``, ``positive_class``, ``unit``, ``n_dropped``,
+        ``drop_reason`` and ``upstream_estimate`` (upstream's point value, where it has one).
+    written : tuple of Path
+        Results files written (each with its ``.json`` sidecar).
+    notes : tuple of str
+        Things the user should know (metrics that fell back to another method, images dropped...).
+    """
+
+    table: pd.DataFrame
+    written: tuple[Path, ...]
+    notes: tuple[str, ...]
+
+
+def _rows(model: ModelPredictions, results: Sequence[BootstrapResult], names: Sequence[str]) -> list[dict]:
+    rows = []
+    for name, res in zip(names, results):
+        rows.append(
+            {
+                "metric": name,
+                "estimate": res.estimate,
+                "ci_low": res.confidence_interval.low,
+                "ci_high": res.confidence_interval.high,
+                "se": res.standard_error,
+                "method": res.method,
+                "confidence": res.confidence_level,
+                "n_resamples": res.n_resamples,
+                "n_subjects": model.n_subjects,
+                "n_images": res.n_rows,
+                "seed": res.seed,
+                "split": model.split,
+                "selection_metric": model.selection_metric,
+                "data_group": model.data_group,
+                "positive_class": positive_class(model),
+                "unit": res.unit,
+                "n_dropped": res.n_dropped,
+                "drop_reason": res.drop_reason,
+                "upstream_estimate": model.upstream_metrics.get(name, np.nan),
+            }
+        )
+    return rows
+
+
+def assess_model(model: ModelPredictions, options: EvaluationOptions) -> list[dict]:
+    """Rows of the results table of one model (every metric, same resamples for all)."""
+    common = {
+        "n_resamples": options.n_resamples,
+        "confidence_level": options.confidence_level,
+        "method": options.ci_method,
+        "unit": options.unit,
+        "rng": options.seed,
+    }
+    if model.task != "per_image":
+        results = bootstrap(to_predictions(model), metrics=options.metrics or None, stratify=options.stratify, **common)
+        return _rows(model, results, [r.metric for r in results])
+    rows = []
+    for column, names in split_value_metrics(model, options.metrics).items():
+        stats = ["median" if n.endswith(MEDIAN_SUFFIX) else "mean" for n in names]
+        rows += _rows(model, bootstrap(to_predictions(model, column), metrics=stats, **common), names)
+    return rows
+
+
+def evaluate_model(
+    input_path: str | Path,
+    data_group: str | None = None,
+    *,
+    splits: Sequence[int] | None = None,
+    selection_metrics: Sequence[str] | None = None,
+    options: EvaluationOptions = EvaluationOptions(),
+    output: str | Path | None = None,
+) -> ModelEvaluation:
+    """Confidence intervals of the test performance of trained models.
+
+    Parameters
+    ----------
+    input_path : str or Path
+        A MAPS (ClinicaDL 1.x or 2.0) or a prediction TSV.
+    data_group : str, optional
+        Data group of the MAPS to evaluate (not needed for a TSV).
+    splits, selection_metrics : sequence, optional
+        Models of the MAPS to evaluate (default: every split and selection metric with predictions).
+    options : EvaluationOptions
+    output : str or Path, optional
+        One TSV for all models. By default each model's results go next to its predictions
+        (``<group>_image_level_metrics_ci.tsv``) and a TSV's beside it (``<name>_metrics_ci.tsv``).
+
+    Returns
+    -------
+    ModelEvaluation
+    """
+    models = load_models(input_path, data_group, splits=splits, selection_metrics=selection_metrics)
+    per_model = [(model, pd.DataFrame(assess_model(model, options))) for model in models]
+    notes = []
+    for model, frame in per_model:
+        if model.n_subjects < 10:
+            notes.append(f"{model.source}: only {model.n_subjects} participants; intervals from fewer than 10 "
+                         "participants are unreliable.")
+        for _, row in frame[frame["n_dropped"] > 0].iterrows():
+            if np.isnan(row["estimate"]):
+                notes.append(f"{row['metric']} is {row['drop_reason']}: no value, no interval.")
+            else:
+                notes.append(f"{row['metric']}: {row['n_dropped']} of {row['n_resamples']} resamples dropped "
+                             f"({row['drop_reason']}); consider --stratify.")
+        if model.dropped_columns:
+            notes.append(f"{model.source}: columns without any value left out: {', '.join(model.dropped_columns)}.")
+    table = pd.concat([frame for _, frame in per_model], ignore_index=True)
+    written = []
+    meta = asdict(options)
+    if output is not None:
+        written.append(_write(Path(output), table, [m.source for m in models], meta))
+    else:
+        for model, frame in per_model:
+            if model.maps_version is None:
+                target = model.source.with_name(model.source.stem + "_metrics_ci.tsv")
+            else:
+                target = model_ci_path(input_path, model.split, model.selection_metric, model.data_group)
+            written.append(_write(target, frame, [model.source], meta))
+    return ModelEvaluation(table, tuple(written), tuple(dict.fromkeys(notes)))
+
+
+def _write(path: Path, frame: pd.DataFrame, inputs: Sequence[Path], options: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_results_tsv(path, frame)
+    write_json_sidecar(sidecar_path(path), provenance(inputs, options))
+    return path

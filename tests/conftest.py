@@ -1,0 +1,25 @@
+"""Shared fixtures: paths of the upstream MAPS (skipped cleanly when ../shared is absent) and example files."""
+
+from pathlib import Path
+
+import pytest
+
+UPSTREAM = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "upstream"
+EXAMPLES = Path(__file__).resolve().parents[1] / "clinicadl" / "examples"
+
+
+@pytest.fixture
+def upstream() -> Path:
+    if not UPSTREAM.is_dir():
+        pytest.skip("the upstream fixtures (../shared/fixtures/upstream) are not available")
+    return UPSTREAM
+
+
+@pytest.fixture
+def example_tsv() -> Path:
+    return EXAMPLES / "predictions.tsv"
+
+
+@pytest.fixture
+def example_tsv_b() -> Path:
+    return EXAMPLES / "predictions_model_b.tsv"
