@@ -17,8 +17,16 @@ import pandas as pd
 from clinicadl.errors import InputError
 from clinicadl.evaluate.inputs import MEDIAN_SUFFIX, load_models, positive_class, split_value_metrics, to_predictions
 from clinicadl.evaluate.model import EvaluationOptions
+from clinicadl.evaluate.plot import plot_comparison
 from clinicadl.evaluate.provenance import provenance
-from clinicadl.maps import ModelPredictions, evaluation_dir, sidecar_path, write_json_sidecar, write_results_tsv
+from clinicadl.maps import (
+    ModelPredictions,
+    atomic_write_text,
+    evaluation_dir,
+    sidecar_path,
+    write_json_sidecar,
+    write_results_tsv,
+)
 from clinicadl.stats.delong import delong_test
 from clinicadl.stats.mcnemar import mcnemar_test
 from clinicadl.stats.paired import paired_bootstrap, permutation_test
@@ -38,7 +46,8 @@ class ModelComparison:
     tests : pandas.DataFrame
         Tests that are not per metric: McNemar (accuracy), DeLong (binary AUC).
     written : Path
-        The results TSV (the tests go to ``<name>_tests.tsv``; both have a JSON sidecar).
+        The results TSV (with a JSON sidecar and a ``.png`` plot of the differences); the tests go to
+        ``<name>_tests.tsv``.
     notes : tuple of str
     """
 
@@ -191,7 +200,8 @@ def compare_models(
     meta = provenance([a.source, b.source], asdict(options) | {"ci_method": method})
     meta["tests"] = tests.to_dict(orient="records")
     write_json_sidecar(sidecar_path(target), meta)
-    tests.to_csv(target.with_name(target.stem + "_tests.tsv"), sep="\t", index=False)
+    atomic_write_text(target.with_name(target.stem + "_tests.tsv"), tests.to_csv(sep="\t", index=False))
+    plot_comparison(table, target.with_suffix(".png"))
     return ModelComparison(table, tests, target, tuple(notes))
 
 

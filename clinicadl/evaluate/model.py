@@ -19,6 +19,7 @@ from clinicadl.evaluate.inputs import (
     split_value_metrics,
     to_predictions,
 )
+from clinicadl.evaluate.plot import plot_model_intervals
 from clinicadl.evaluate.provenance import provenance
 from clinicadl.maps import ModelPredictions, model_ci_path, sidecar_path, write_json_sidecar, write_results_tsv
 from clinicadl.stats import BootstrapResult, bootstrap
@@ -48,7 +49,7 @@ class ModelEvaluation:
         ``selection_metric``, ``data_group``, ``positive_class``, ``unit``, ``n_dropped``,
         ``drop_reason`` and ``upstream_estimate`` (upstream's point value, where it has one).
     written : tuple of Path
-        Results files written (each with its ``.json`` sidecar).
+        Results files written (each with its ``.json`` sidecar and a ``.png`` forest plot).
     notes : tuple of str
         Things the user should know (metrics that fell back to another method, images dropped...).
     """
@@ -168,4 +169,5 @@ def _write(path: Path, frame: pd.DataFrame, inputs: Sequence[Path], options: dic
     path.parent.mkdir(parents=True, exist_ok=True)
     write_results_tsv(path, frame)
     write_json_sidecar(sidecar_path(path), provenance(inputs, options))
+    plot_model_intervals(frame, path.with_suffix(".png"))
     return path

@@ -30,6 +30,7 @@ def test_v1_point_estimates_equal_upstream_values(upstream, tmp_path):
     assert len(read_results_tsv(path)) == len(table)
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert sidecar["options"]["seed"] == 1 and sidecar["inputs"][0]["sha256"]
+    assert path.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     assert all(p.read_bytes() == content for p, content in before.items())
     assert any("only 4 participants" in note for note in result.notes)
 
