@@ -187,6 +187,12 @@ def bootstrap(
     requests = resolve_metrics(metrics, predictions)
     plan = resampling_plan(predictions, unit=unit, stratify=stratify)
     methods = interval_methods(predictions, requests, method, plan)
+    closed = {}
+    for j, request in enumerate(requests):
+        if methods[j] == "analytic":
+            closed[j] = analytic_interval(predictions, request, confidence_level)
+            if closed[j] is None:  # no closed form on these data (too few values, a class absent)
+                methods[j] = "bca"
     estimate = point_estimates(predictions, requests)
     replicates = bootstrap_distribution(predictions, requests, plan, n_resamples, generator, batch=batch)
     se = standard_error(replicates)
@@ -199,14 +205,10 @@ def bootstrap(
     dropped = np.isnan(replicates).sum(axis=0)
     results = []
     for j, request in enumerate(requests):
-        used = methods[j]
-        if used == "analytic":
-            closed = analytic_interval(predictions, request, confidence_level)
-            if closed is None:
-                used = "bca" if "bca" in bounds else "percentile"
-            else:
-                low, high, se_j, used = closed
-        if used in bounds:
+        if methods[j] == "analytic":
+            low, high, se_j, used = closed[j]
+        else:
+            used = methods[j]
             low, high, se_j = bounds[used][0][j], bounds[used][1][j], se[j]
         if np.isnan(estimate[j]) or dropped[j] == n_resamples:
             low = high = se_j = float("nan")

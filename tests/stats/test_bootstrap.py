@@ -94,3 +94,11 @@ def test_memory_is_bounded_whatever_the_number_of_resamples():
     # the only O(B) memory is the replicates themselves (B x metrics floats)
     assert max(peaks) < 60e6
     assert peaks[1] - peaks[0] < 1500 * 8 * 2 * 4
+
+
+def test_analytic_without_a_closed_form_on_the_data_falls_back_to_bca_whatever_else_is_asked():
+    p = make_predictions(None, [1.0, 2, 3, 4, 5])  # too few values for an order-statistic 95 % interval
+    alone = bootstrap(p, metrics=["median"], method="analytic", n_resamples=200, rng=0)
+    both = bootstrap(p, metrics=["mean", "median"], method="analytic", n_resamples=200, rng=0)
+    assert alone[0].method == both[1].method == "bca"
+    assert both[0].method == "t"
