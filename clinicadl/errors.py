@@ -22,3 +22,7 @@ class MAPSError(ClinicaDLError):
 
 class UndefinedMetricWarning(UserWarning):
     """A metric is undefined on the data given (e.g. AUC with one class); its value is NaN."""
+
+
+class CAPSError(ClinicaDLError):
+    """A folder that is not a readable CAPS, missing images, or an extraction JSON that does not match the CAPS."""

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clinicadl.atomic import atomic_output
+
 SHARED_SCALE = {"BA", "accuracy", "AUC", "sensitivity", "specificity", "PPV", "NPV", "F1_score", "MCC", "MK"}
 LOG_SCALE = {"LR_plus", "LR_minus"}
 
@@ -52,11 +54,9 @@ def _forest(table: pd.DataFrame, labels: pd.Series, path: Path, title: str, zero
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
-    tmp.replace(path)
     return path
 
 

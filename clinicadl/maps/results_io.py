@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clinicadl.atomic import atomic_write_text
 from clinicadl.errors import InputError, MAPSError
 from clinicadl.maps.layout import details_tsv_path, group_dir, maps_version
 
@@ -48,35 +47,6 @@ RESULTS_COLUMNS: tuple[str, ...] = (
 """Columns every results TSV starts with, in this order; extra columns follow."""
 
 _NA_REP = "NaN"
-
-
-def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then :func:`os.replace`).
-
-    The parent folder is created if needed. The file gets the usual permissions (``0o666`` less the umask).
-
-    Returns
-    -------
-    Path
-        The file written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding=encoding, newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
 
 
 def write_results_tsv(path: str | Path, frame: pd.DataFrame) -> Path:
