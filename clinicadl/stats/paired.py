@@ -29,7 +29,7 @@ from clinicadl.stats.intervals import (
 )
 from clinicadl.stats.metrics import evaluate_metrics, point_estimates, resolve_metrics
 from clinicadl.stats.predictions import Predictions, make_predictions
-from clinicadl.stats.resampling import bootstrap_counts, chunk_size, expand, leave_one_out
+from clinicadl.stats.resampling import LeaveOneOut, bootstrap_counts, chunk_size, expand
 from clinicadl.stats.results import ConfidenceInterval, TestResult
 
 
@@ -167,13 +167,10 @@ def paired_bootstrap(
     elif method == "basic":
         low, high = basic_interval(replicates, estimate, confidence_level)
     else:
-        jack = []
-        step = chunk_size(a.n_rows, plan.n_units)
-        for start in range(0, plan.n_units, step):
-            left_out = np.arange(start, min(start + step, plan.n_units))
-            jack.append(evaluate_metrics(a, requests_a, leave_one_out(units_a, left_out))
-                        - evaluate_metrics(b, requests_b, leave_one_out(units_b, left_out)))
-        low, high = bca_interval(replicates, estimate, np.concatenate(jack, axis=0), confidence_level)
+        every_unit = np.arange(plan.n_units)
+        jack = (evaluate_metrics(a, requests_a, LeaveOneOut(units_a, plan.n_units, every_unit))
+                - evaluate_metrics(b, requests_b, LeaveOneOut(units_b, plan.n_units, every_unit)))
+        low, high = bca_interval(replicates, estimate, jack, confidence_level)
     valid = ~np.isnan(replicates)
     n_valid = valid.sum(axis=0)
     se = standard_error(replicates)

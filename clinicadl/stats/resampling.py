@@ -102,10 +102,76 @@ def leave_one_out(units: np.ndarray, left_out: np.ndarray) -> np.ndarray:
     return (units[None, :] != left_out[:, None]).astype(np.float64)
 
 
-def jackknife_weights(plan: ResamplingPlan, *, batch: int | None = None) -> Iterator[np.ndarray]:
-    """Yield row-weight matrices leaving one unit out each (rows: units 0, 1, ..., in order)."""
-    m, n = plan.n_units, plan.n_rows
-    units = np.arange(n) if plan.units is None else plan.units
-    step = batch or chunk_size(n, m)
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """Leave-one-unit-out row weights, kept implicit: the weight matrix is never built.
+
+    Row ``i`` of the (virtual) matrix gives weight 0 to the rows of unit ``left_out[i]`` and 1 to
+    all others, as :func:`leave_one_out` does. A statistic that is linear in the weights (confusion
+    counts, moments) is then the total over all rows minus the left-out unit's contribution:
+    :meth:`linear` costs O(n + len(left_out)) instead of O(n * len(left_out)). The weighted AUC uses
+    the same idea (:func:`clinicadl.stats.metrics.weighted_auc`). Anything else can ask for the dense
+    matrix with :meth:`dense` (or ``numpy.asarray``), best in chunks of :meth:`chunks`.
+
+    Attributes
+    ----------
+    units : numpy.ndarray of shape (n,) or None
+        Unit code of each row (None: each row is its own unit).
+    n_units : int
+    left_out : numpy.ndarray of shape (b,)
+        The unit left out by each row of weights.
+    """
+
+    units: np.ndarray | None
+    n_units: int
+    left_out: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return self.n_units if self.units is None else int(self.units.size)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.left_out.size), self.n_rows)
+
+    def row_units(self) -> np.ndarray:
+        """Unit code of each row."""
+        return np.arange(self.n_units) if self.units is None else self.units
+
+    def dense(self) -> np.ndarray:
+        """The weight matrix, shape (b, n)."""
+        return leave_one_out(self.row_units(), self.left_out)
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.dense()
+        return out if dtype is None else out.astype(dtype)
+
+    def chunks(self) -> Iterator[LeaveOneOut]:
+        """The same weights split into chunks whose dense matrices hold about CHUNK_ELEMENTS entries."""
+        step = chunk_size(self.n_rows, self.left_out.size)
+        for start in range(0, self.left_out.size, step):
+            yield LeaveOneOut(self.units, self.n_units, self.left_out[start:start + step])
+
+    def unit_sums(self, values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` (n,) or (n, k) over the rows of each unit, shape (n_units,) or (n_units, k)."""
+        if self.units is None:
+            return values
+        if values.ndim == 1:
+            return np.bincount(self.units, weights=values, minlength=self.n_units)
+        return np.column_stack([np.bincount(self.units, weights=v, minlength=self.n_units) for v in values.T])
+
+    def linear(self, values: np.ndarray) -> np.ndarray:
+        """``dense() @ values`` for ``values`` of shape (n, k): the total minus each left-out unit's sum."""
+        return values.sum(axis=0) - self.unit_sums(values)[self.left_out]
+
+
+def jackknife_weights(plan: ResamplingPlan, *, batch: int | None = None) -> Iterator[LeaveOneOut]:
+    """Yield implicit row weights leaving one unit out each (rows: units 0, 1, ..., in order).
+
+    Without ``batch``, all units come in one :class:`LeaveOneOut`: the metrics compute the jackknife
+    in closed form from it (O(n)), and densify it in bounded chunks only where they must.
+    """
+    m = plan.n_units
+    step = batch or m
     for start in range(0, m, step):
-        yield leave_one_out(units, np.arange(start, min(start + step, m)))
+        yield LeaveOneOut(plan.units, m, np.arange(start, min(start + step, m)))
