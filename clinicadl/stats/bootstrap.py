@@ -19,13 +19,7 @@ import numpy as np
 
 from clinicadl.errors import InputError
 from clinicadl.stats.analytic import analytic_interval
-from clinicadl.stats.intervals import (
-    BOOTSTRAP_METHODS,
-    basic_interval,
-    bca_interval,
-    percentile_interval,
-    standard_error,
-)
+from clinicadl.stats.intervals import BOOTSTRAP_METHODS, bootstrap_interval, standard_error
 from clinicadl.stats.method_choice import choose_method
 from clinicadl.stats.metrics import MetricRequest, evaluate_metrics, point_estimates, resolve_metrics
 from clinicadl.stats.predictions import Predictions, make_predictions
@@ -196,12 +190,11 @@ def bootstrap(
     estimate = point_estimates(predictions, requests)
     replicates = bootstrap_distribution(predictions, requests, plan, n_resamples, generator, batch=batch)
     se = standard_error(replicates)
-    bounds = {"percentile": percentile_interval(replicates, confidence_level)}
-    if "basic" in methods:
-        bounds["basic"] = basic_interval(replicates, estimate, confidence_level)
-    if "bca" in methods:
-        jackknife = jackknife_distribution(predictions, requests, plan)
-        bounds["bca"] = bca_interval(replicates, estimate, jackknife, confidence_level)
+    jackknife = jackknife_distribution(predictions, requests, plan) if "bca" in methods else None
+    bounds = {
+        m: bootstrap_interval(m, replicates, estimate, confidence_level, jackknife)
+        for m in set(methods) - {"analytic"}
+    }
     dropped = np.isnan(replicates).sum(axis=0)
     results = []
     for j, request in enumerate(requests):

@@ -94,3 +94,20 @@ def bca_interval(
             shifted = z0 + z_alpha
             bounds.append(_quantiles(replicates, ndtr(z0 + shifted / (1 - a * shifted))))
     return bounds[0], bounds[1]
+
+
+def bootstrap_interval(
+    method: str,
+    replicates: np.ndarray,
+    estimate: np.ndarray,
+    confidence_level: float,
+    jackknife: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval of each metric by ``method`` (one of :data:`BOOTSTRAP_METHODS`; BCa needs ``jackknife``)."""
+    if method == "percentile":
+        return percentile_interval(replicates, confidence_level)
+    if method == "basic":
+        return basic_interval(replicates, estimate, confidence_level)
+    if jackknife is None:
+        raise ValueError("the BCa interval needs the jackknife values")
+    return bca_interval(replicates, estimate, jackknife, confidence_level)

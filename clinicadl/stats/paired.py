@@ -20,13 +20,7 @@ import numpy as np
 
 from clinicadl.errors import InputError
 from clinicadl.stats.bootstrap import _check_options, make_rng, resampling_plan
-from clinicadl.stats.intervals import (
-    BOOTSTRAP_METHODS,
-    basic_interval,
-    bca_interval,
-    percentile_interval,
-    standard_error,
-)
+from clinicadl.stats.intervals import BOOTSTRAP_METHODS, bootstrap_interval, standard_error
 from clinicadl.stats.metrics import evaluate_metrics, point_estimates, resolve_metrics
 from clinicadl.stats.predictions import Predictions, make_predictions
 from clinicadl.stats.resampling import LeaveOneOut, bootstrap_counts, chunk_size, expand
@@ -162,15 +156,12 @@ def paired_bootstrap(
         chunks.append(evaluate_metrics(a, requests_a, expand(counts, units_a))
                       - evaluate_metrics(b, requests_b, expand(counts, units_b)))
     replicates = np.concatenate(chunks, axis=0)
-    if method == "percentile":
-        low, high = percentile_interval(replicates, confidence_level)
-    elif method == "basic":
-        low, high = basic_interval(replicates, estimate, confidence_level)
-    else:
+    jack = None
+    if method == "bca":
         every_unit = np.arange(plan.n_units)
         jack = (evaluate_metrics(a, requests_a, LeaveOneOut(units_a, plan.n_units, every_unit))
                 - evaluate_metrics(b, requests_b, LeaveOneOut(units_b, plan.n_units, every_unit)))
-        low, high = bca_interval(replicates, estimate, jack, confidence_level)
+    low, high = bootstrap_interval(method, replicates, estimate, confidence_level, jack)
     valid = ~np.isnan(replicates)
     n_valid = valid.sum(axis=0)
     se = standard_error(replicates)
