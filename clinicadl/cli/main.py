@@ -40,7 +40,10 @@ class LazyGroup(click.Group):
 
 @click.group(
     cls=LazyGroup,
-    lazy={"evaluate": "clinicadl.cli.evaluate:evaluate"},
+    lazy={
+        "evaluate": "clinicadl.cli.evaluate:evaluate",
+        "tsvtools": "clinicadl.cli.tsvtools:tsvtools",
+    },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
 )
 @click.version_option(clinicadl.__version__, prog_name="clinicadl")

@@ -1,0 +1,194 @@
+"""``clinicadl tsvtools``: participant TSVs (labels, splits, k-folds, demographics) in ClinicaDL 1.x's layout."""
+
+from __future__ import annotations
+
+import click
+
+_seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Seed of the random draw; recorded in the JSON written with the TSVs.")
+_max_tries = click.option("--max_tries", type=click.IntRange(min=1), default=1000, show_default=True,
+                          help="Most draws tried to pass the age/sex thresholds before giving up with an error.")
+_overwrite = click.option("--overwrite", is_flag=True, default=False,
+                          help="Replace the files of an existing output folder (default: refuse).")
+_test_tsv = click.option("--test_tsv", "-tt", type=click.Path(dir_okay=False), default=None,
+                         help="TSV of participants to leave out (e.g. the test set) before splitting.")
+
+
+@click.group()
+def tsvtools():
+    """Prepare participant TSVs: labels, train/test splits, k-folds and demographics.
+
+    \b
+    get-labels  Sessions of the diagnoses of interest, from a Clinica merged TSV or a data.tsv
+    split       One participant-level, stratified train/<subset> split (folder split/)
+    kfold       K participant-level, stratified folds (folder <k>_fold/)
+    analysis    Demographics per diagnosis of a TSV or of each TSV of a split folder
+    """
+
+
+@tsvtools.command("get-labels", no_args_is_help=True)
+@click.argument("bids_directory", metavar="BIDS_DIRECTORY_OR_TSV", type=click.Path(exists=True))
+@click.argument("output_directory", type=click.Path(file_okay=False))
+@click.option("--diagnoses", "-d", multiple=True, default=("AD", "CN"), show_default=True,
+              help="Diagnosis to keep (repeat the option).")
+@click.option("--variables_of_interest", "-voi", multiple=True,
+              help="Further column of the merged TSV to copy into labels.tsv (repeat the option).")
+@click.option("--merged_tsv", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Output of `clinica iotools merge-tsv` when the first argument is a BIDS folder "
+                   "(default: OUTPUT_DIRECTORY/merged.tsv).")
+@click.option("--missing_mods", type=click.Path(exists=True), default=None,
+              help="Output folder of `clinica iotools check-missing-modalities` (default: "
+                   "OUTPUT_DIRECTORY/missing_mods when it exists, else no modality filter).")
+@click.option("--modality", "-mod", default="t1w", show_default=True,
+              help="Modality a session must have (a column of the missing_mods TSVs).")
+@click.option("--restriction_tsv", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="TSV of the sessions that may be kept (e.g. those passing quality control).")
+@click.option("--keep_smc", is_flag=True, default=False,
+              help="Keep participants whose diagnosis_bl/diagnosis_sc is SMC (removed by default).")
+@click.option("--remove_unique_session", is_flag=True, default=False,
+              help="Remove participants with a single session.")
+def get_labels(bids_directory, output_directory, diagnoses, variables_of_interest, merged_tsv, missing_mods,
+               modality, restriction_tsv, keep_smc, remove_unique_session):
+    """Write OUTPUT_DIRECTORY/labels.tsv: the sessions whose diagnosis is one of --diagnoses.
+
+    BIDS_DIRECTORY_OR_TSV is a Clinica merged TSV (`clinica iotools merge-tsv`), a generator's data.tsv,
+    or a BIDS folder (then give --merged_tsv: clinicadl does not run Clinica). labels.tsv has the columns
+    participant_id session_id diagnosis age sex, then the variables of interest; labels.json records
+    the options and counts.
+
+    \b
+    Example:
+      clinicadl tsvtools get-labels merged.tsv labels/ --diagnoses AD --diagnoses CN
+    """
+    from clinicadl.data.labels import get_labels as run
+
+    result = run(bids_directory, output_directory, diagnoses=diagnoses, variables_of_interest=variables_of_interest,
+                 merged_tsv=merged_tsv, missing_mods=missing_mods, modality=modality,
+                 restriction_tsv=restriction_tsv, keep_smc=keep_smc, remove_unique_session=remove_unique_session)
+    for note in result.notes:
+        click.echo(f"Note: {note}")
+    click.echo(f"{len(result.labels)} sessions of {result.labels['participant_id'].nunique()} participants.")
+    click.echo(f"Written: {result.tsv_path}")
+    click.echo(f"Written: {result.json_path}")
+
+
+def _report(result, subset_name):
+    draw = result.draw
+    seed_text = f"seed {draw.seed}"
+    if draw.n_tries > 1:
+        seed_text += f", accepted draw {draw.n_tries} (draw seed {draw.draw_seed})"
+    click.echo(f"{len(draw.partitions)} partition(s), {seed_text}.")
+    for index, partition in enumerate(draw.partitions):
+        click.echo(
+            f"  {index}: train {partition.train['participant_id'].nunique()} participants, {subset_name} "
+            f"{partition.test['participant_id'].nunique()} participants; p_age {partition.balance.p_age:.3g}, "
+            f"p_sex {partition.balance.p_sex:.3g}"
+        )
+    click.echo(f"Written: {result.folder}")
+
+
+@tsvtools.command("split", no_args_is_help=True)
+@click.argument("data_tsv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--subset_name", default="test", show_default=True,
+              help="Name of the set complementary to train.")
+@click.option("--n_test", type=float, default=100.0, show_default=True,
+              help="Participants put in the <subset_name> set: a count if >= 1, a fraction of the participants if < 1.")
+@_seed
+@click.option("--p_sex_threshold", "-ps", type=click.FloatRange(0, 1), default=0.80, show_default=True,
+              help="Smallest p-value of the chi-square test on sex between the two sets.")
+@click.option("--p_age_threshold", "-pa", type=click.FloatRange(0, 1), default=0.80, show_default=True,
+              help="Smallest p-value of the t-test on age between the two sets.")
+@click.option("--ignore_demographics", is_flag=True, default=False,
+              help="Draw once without checking the age and sex balance.")
+@click.option("--categorical_split_variable", default=None,
+              help="Further column to stratify on, combined with diagnosis.")
+@click.option("--not_only_keep_baseline", "--valid_longitudinal", "not_only_keep_baseline", is_flag=True,
+              default=False, help="Also write <subset_name>.tsv with all the sessions of the <subset_name> set.")
+@_test_tsv
+@_max_tries
+@_overwrite
+def split(data_tsv, subset_name, n_test, seed, p_sex_threshold, p_age_threshold, ignore_demographics,
+          categorical_split_variable, not_only_keep_baseline, test_tsv, max_tries, overwrite):
+    """Split DATA_TSV's participants into train and <subset_name> sets, stratified on diagnosis.
+
+    All the sessions of a participant go to the same set. Unless --ignore_demographics, draws are
+    repeated with a deterministic sequence of seeds until the age t-test and sex chi-square p-values
+    between the sets reach the thresholds. Writes split/ next to DATA_TSV: train.tsv, train_baseline.tsv,
+    <subset_name>_baseline.tsv (+ <subset_name>.tsv) and split.json (options, seed, draws, p-values).
+    The same DATA_TSV, options and --seed give the same bytes.
+
+    \b
+    Example:
+      clinicadl tsvtools split labels/labels.tsv --n_test 0.2 --subset_name test --seed 1
+    """
+    from clinicadl.data.tsvtools import split_tsv
+
+    result = split_tsv(data_tsv, n_test=n_test, subset_name=subset_name, seed=seed, p_age_threshold=p_age_threshold,
+                       p_sex_threshold=p_sex_threshold, ignore_demographics=ignore_demographics,
+                       categorical_split_variable=categorical_split_variable,
+                       not_only_keep_baseline=not_only_keep_baseline, test_tsv=test_tsv, max_tries=max_tries,
+                       overwrite=overwrite)
+    _report(result, subset_name)
+
+
+@tsvtools.command("kfold", no_args_is_help=True)
+@click.argument("data_tsv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--n_splits", type=click.IntRange(min=2), default=5, show_default=True,
+              help="Number of folds.")
+@click.option("--subset_name", default="validation", show_default=True,
+              help="Name of the set complementary to train.")
+@click.option("--stratification", default="diagnosis", show_default=True,
+              help="Column to stratify the folds on; 'none' for no stratification.")
+@_seed
+@click.option("--valid_longitudinal", is_flag=True, default=False,
+              help="Also write <subset_name>.tsv with all the sessions of each validation set.")
+@click.option("--p_sex_threshold", "-ps", type=click.FloatRange(0, 1), default=None,
+              help="If given, re-draw until every fold's sex chi-square p-value reaches it.")
+@click.option("--p_age_threshold", "-pa", type=click.FloatRange(0, 1), default=None,
+              help="If given, re-draw until every fold's age t-test p-value reaches it.")
+@_test_tsv
+@_max_tries
+@_overwrite
+def kfold(data_tsv, n_splits, subset_name, stratification, seed, valid_longitudinal, p_sex_threshold,
+          p_age_threshold, test_tsv, max_tries, overwrite):
+    """Split DATA_TSV's participants into --n_splits folds, stratified on --stratification.
+
+    The folds partition the participants; all the sessions of a participant stay together. Writes
+    <n_splits>_fold/ next to DATA_TSV: split-<i>/train.tsv, train_baseline.tsv,
+    <subset_name>_baseline.tsv (+ <subset_name>.tsv) and kfold.json (options, seed, p-values per fold).
+    The same DATA_TSV, options and --seed give the same bytes.
+
+    \b
+    Example:
+      clinicadl tsvtools kfold labels/split/train.tsv --n_splits 5 --seed 1
+    """
+    from clinicadl.data.tsvtools import kfold_tsv
+
+    column = None if stratification.lower() == "none" else stratification
+    result = kfold_tsv(data_tsv, n_splits=n_splits, subset_name=subset_name, stratification=column, seed=seed,
+                       valid_longitudinal=valid_longitudinal, p_age_threshold=p_age_threshold,
+                       p_sex_threshold=p_sex_threshold, test_tsv=test_tsv, max_tries=max_tries, overwrite=overwrite)
+    _report(result, subset_name)
+
+
+@tsvtools.command("analysis", no_args_is_help=True)
+@click.argument("merged_tsv", type=click.Path(exists=True, dir_okay=False))
+@click.argument("data_tsv", type=click.Path(exists=True))
+@click.argument("output_tsv", type=click.Path(dir_okay=False))
+@click.option("--diagnoses", "-d", multiple=True,
+              help="Diagnosis to report (repeat the option); default: those present.")
+def analysis(merged_tsv, data_tsv, output_tsv, diagnoses):
+    """Write OUTPUT_TSV: demographics per diagnosis of DATA_TSV (a TSV or a split/kfold folder).
+
+    MERGED_TSV gives age, sex, MMSE and CDR per session (a Clinica merged TSV, labels.tsv or data.tsv).
+    Columns follow upstream (group n_subjects mean_age std_age ... n_scans); for a folder, one block of
+    rows per TSV under it, named in a first column `file`.
+
+    \b
+    Example:
+      clinicadl tsvtools analysis merged.tsv labels/split analysis.tsv
+    """
+    from clinicadl.data.tsvtools import analysis_tsv
+
+    result = analysis_tsv(merged_tsv, data_tsv, output_tsv, diagnoses=diagnoses or None)
+    click.echo(f"Written: {result.written[0]}")
