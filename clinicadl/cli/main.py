@@ -42,6 +42,7 @@ class LazyGroup(click.Group):
     cls=LazyGroup,
     lazy={
         "evaluate": "clinicadl.cli.evaluate:evaluate",
+        "prepare-data": "clinicadl.cli.prepare_data:prepare_data",
         "tsvtools": "clinicadl.cli.tsvtools:tsvtools",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
