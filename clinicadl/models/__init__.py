@@ -1,0 +1,52 @@
+"""Networks and the registry of their names (``--architecture``).
+
+``import clinicadl.models`` does not import torch: the public names below are loaded from their modules on first
+access (PEP 562 ``__getattr__``), so that the command line can list options cheaply. ``from clinicadl.models import
+build_model`` (or importing any submodule) imports torch.
+
+- :mod:`~clinicadl.models.registry`: ``MODELS``, ``build_model``, ``list_models``, ``ModelInfo``.
+- :mod:`~clinicadl.models.checkpoint`: ``save_model``, ``load_model_state`` (ClinicaDL 1.x ``model.pth.tar``).
+- :mod:`~clinicadl.models.initialization`: ``init_weights``, ``seeded`` (seeded weights, caller's RNG untouched).
+- Networks: ``Conv5_FC3``, ``Conv4_FC3`` (:mod:`~clinicadl.models.conv_fc`), ``ResNet3D``
+  (:mod:`~clinicadl.models.resnet`), ``AE_Conv5_FC3``, ``AE_Conv4_FC3`` (:mod:`~clinicadl.models.autoencoder`),
+  ``TinyCNN``, ``TinyAE`` (:mod:`~clinicadl.models.tiny`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LOCATIONS = {
+    "MODELS": "registry",
+    "TASKS": "registry",
+    "ModelEntry": "registry",
+    "ModelInfo": "registry",
+    "build_model": "registry",
+    "count_parameters": "registry",
+    "list_models": "registry",
+    "load_model_state": "checkpoint",
+    "save_model": "checkpoint",
+    "init_weights": "initialization",
+    "seeded": "initialization",
+    "Conv5_FC3": "conv_fc",
+    "Conv4_FC3": "conv_fc",
+    "ResNet3D": "resnet",
+    "AE_Conv5_FC3": "autoencoder",
+    "AE_Conv4_FC3": "autoencoder",
+    "TinyCNN": "tiny",
+    "TinyAE": "tiny",
+}
+
+__all__ = sorted(_LOCATIONS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOCATIONS:
+        module = importlib.import_module(f"clinicadl.models.{_LOCATIONS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'clinicadl.models' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LOCATIONS])

@@ -1,0 +1,259 @@
+"""The registry of network names: what ``--architecture`` accepts, and how to build each network.
+
+:data:`MODELS` maps an architecture name (ClinicaDL 1.x names where they exist) to a :class:`ModelEntry`;
+:func:`build_model` validates the options once and constructs the network, optionally under a weight-initialisation
+seed; :func:`list_models` describes the registry (for ``--help`` texts and the documentation).
+
+This module imports torch; ``clinicadl.models`` itself does not (its names are loaded on first use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from clinicadl.errors import InputError
+from clinicadl.models.autoencoder import AE_Conv4_FC3, AE_Conv5_FC3
+from clinicadl.models.conv_fc import Conv4_FC3, Conv5_FC3
+from clinicadl.models.initialization import seeded
+from clinicadl.models.layers import NORMALIZATIONS
+from clinicadl.models.resnet import ResNet3D
+from clinicadl.models.tiny import TinyAE, TinyCNN
+
+TASKS: tuple[str, ...] = ("classification", "regression", "reconstruction")
+"""Network tasks (``clinicadl train NETWORK_TASK``)."""
+
+REFERENCE_INPUT_SIZE: tuple[int, ...] = (1, 169, 208, 179)
+"""Input of :attr:`ModelInfo.n_parameters`: a t1-linear cropped image (ClinicaDL's image mode)."""
+
+REFERENCE_OUTPUT_SIZE = 2
+"""Output size of :attr:`ModelInfo.n_parameters` for classification or regression networks."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registered architecture.
+
+    Attributes
+    ----------
+    constructor : callable
+        ``constructor(input_size, output_size, *, dropout, normalization) -> nn.Module``.
+    tasks : tuple of str
+        Tasks the network can learn (a subset of :data:`TASKS`).
+    description : str
+        One line for ``--help`` and the documentation.
+    spatial_dims : tuple of int
+        Supported numbers of spatial dimensions: 2 (slices, ``[C, H, W]``), 3 (images, patches, ROIs,
+        ``[C, D, H, W]``).
+    """
+
+    constructor: Callable[..., nn.Module]
+    tasks: tuple[str, ...]
+    description: str
+    spatial_dims: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Description of a registered architecture, as listed by :func:`list_models`.
+
+    Attributes
+    ----------
+    name : str
+        Architecture name (``--architecture``).
+    tasks : tuple of str
+        Tasks it supports.
+    description : str
+        One-line description.
+    spatial_dims : tuple of int
+        Supported numbers of spatial dimensions (2 and/or 3).
+    n_parameters : int
+        Number of parameters (learnable or not, buffers excluded) for input :data:`REFERENCE_INPUT_SIZE` and,
+        unless the task is reconstruction, :data:`REFERENCE_OUTPUT_SIZE` outputs.
+    """
+
+    name: str
+    tasks: tuple[str, ...]
+    description: str
+    spatial_dims: tuple[int, ...]
+    n_parameters: int
+
+
+_PREDICT = ("classification", "regression")
+
+MODELS: dict[str, ModelEntry] = {
+    "Conv5_FC3": ModelEntry(
+        Conv5_FC3, _PREDICT, "ClinicaDL 1.x default CNN: 5 conv blocks (8-128 channels), FC 1300-50.", (2, 3)
+    ),
+    "Conv4_FC3": ModelEntry(
+        Conv4_FC3, _PREDICT, "ClinicaDL 1.x CNN: the same 5 conv blocks as upstream, FC 50-40.", (2, 3)
+    ),
+    "ResNet3D": ModelEntry(
+        ResNet3D, _PREDICT, "Small 3D ResNet (4 basic blocks, 16-128 channels, global pooling).", (3,)
+    ),
+    "AE_Conv5_FC3": ModelEntry(
+        AE_Conv5_FC3, ("reconstruction",), "Autoencoder: Conv5_FC3's conv blocks, mirrored decoder.", (2, 3)
+    ),
+    "AE_Conv4_FC3": ModelEntry(
+        AE_Conv4_FC3, ("reconstruction",), "Autoencoder: Conv4_FC3's conv blocks (same as AE_Conv5_FC3).", (2, 3)
+    ),
+    "TinyCNN": ModelEntry(
+        TinyCNN, _PREDICT, "Tiny CNN for tests (2 conv blocks, global pooling, a few thousand parameters).", (2, 3)
+    ),
+    "TinyAE": ModelEntry(TinyAE, ("reconstruction",), "Tiny autoencoder for tests (1 conv block, 4 channels).", (2, 3)),
+}
+"""Registered architectures, by name. Add one here to make it available to ``train --architecture``."""
+
+
+def _entry(name: str) -> ModelEntry:
+    if name not in MODELS:
+        raise InputError(f"Unknown architecture {name!r}; choose one of {', '.join(MODELS)}.")
+    return MODELS[name]
+
+
+def _check_task(task: str, allowed: Sequence[str], what: str) -> str:
+    if task not in allowed:
+        raise InputError(f"{what} does not support the task {task!r}; choose one of {', '.join(allowed)}.")
+    return task
+
+
+def _build_iv(
+    name: str,
+    input_size: Sequence[int],
+    output_size: int | None,
+    task: str,
+    dropout: float,
+    normalization: str,
+) -> tuple[ModelEntry, list[int], int | None]:
+    """Validate the options of :func:`build_model` and return the entry, input size and output size."""
+    entry = _entry(name)
+    _check_task(task, TASKS, "clinicadl")
+    _check_task(task, entry.tasks, f"Architecture {name}")
+    try:
+        size = [int(s) for s in input_size]
+        ok = all(float(s) == i for s, i in zip(input_size, size))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or len(size) not in (3, 4) or min(size) < 1:
+        raise InputError(
+            f"input_size must be [C, H, W] (2D) or [C, D, H, W] (3D) with positive integers, got {input_size!r}."
+        )
+    spatial_dims = len(size) - 1
+    if spatial_dims not in entry.spatial_dims:
+        supported = " or ".join(f"{d}D" for d in entry.spatial_dims)
+        raise InputError(
+            f"Architecture {name} needs {supported} inputs, got input_size {size} ({spatial_dims}D); "
+            f"choose another architecture or another extraction mode."
+        )
+    if task == "reconstruction":
+        if output_size is not None and (not isinstance(output_size, Sequence) or list(output_size) != size):
+            raise InputError(
+                f"A reconstruction network outputs an image of the input's size; leave output_size unset "
+                f"(got {output_size!r} for input_size {size})."
+            )
+        output_size = None
+    else:
+        if isinstance(output_size, bool) or not isinstance(output_size, int) or output_size < 1:
+            raise InputError(
+                f"output_size must be a positive integer (number of classes, 1 for a regression), got {output_size!r}."
+            )
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise InputError(f"dropout must be a rate in [0, 1), got {dropout!r}.")
+    if normalization not in NORMALIZATIONS:
+        raise InputError(f"Unknown normalization {normalization!r}; choose one of {', '.join(NORMALIZATIONS)}.")
+    return entry, size, output_size
+
+
+def build_model(
+    name: str,
+    *,
+    input_size: Sequence[int],
+    output_size: int | None = None,
+    task: str = "classification",
+    dropout: float = 0.0,
+    normalization: str = "batch",
+    seed: int | None = None,
+) -> nn.Module:
+    """Build the registered network ``name`` for inputs of shape ``input_size``.
+
+    Parameters
+    ----------
+    name : str
+        Architecture name, a key of :data:`MODELS` (``Conv5_FC3``, ``ResNet3D``, ...).
+    input_size : sequence of int
+        Shape of one input without the batch dimension: ``[C, H, W]`` (slice mode) or ``[C, D, H, W]`` (image,
+        patch, ROI modes), as in ClinicaDL 1.x.
+    output_size : int or None
+        Number of outputs: classes for classification, 1 for regression; None for reconstruction.
+    task : {"classification", "regression", "reconstruction"}
+        Must be one of the tasks of the architecture.
+    dropout : float
+        Dropout rate in [0, 1). Masks are drawn from the global generator of the device during the forward pass
+        (see :mod:`clinicadl.models.initialization`).
+    normalization : {"batch", "instance", "group"}
+        Normalisation layers of the network.
+    seed : int or None
+        Weight-initialisation seed (the ``init`` source of variance). With a seed, the network is constructed
+        under :func:`~clinicadl.models.initialization.seeded`: the same seed gives bit-identical weights and the
+        caller's random state is left unchanged. None draws from (and advances) the global generator, as PyTorch
+        does.
+
+    Returns
+    -------
+    torch.nn.Module
+        The network on the CPU, in training mode. Its forward pass maps ``(N, *input_size)`` to ``(N, output_size)``
+        (``(N, *input_size)`` for reconstruction).
+
+    Raises
+    ------
+    clinicadl.errors.InputError
+        Unknown name (the message lists the registered ones), unsupported task or dimension, bad sizes or options.
+
+    Examples
+    --------
+    >>> import torch
+    >>> a = build_model("TinyCNN", input_size=[1, 16, 16], output_size=2, seed=0)
+    >>> b = build_model("TinyCNN", input_size=[1, 16, 16], output_size=2, seed=0)
+    >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    True
+    """
+    entry, size, output_size = _build_iv(name, input_size, output_size, task, dropout, normalization)
+    kwargs = {"dropout": float(dropout), "normalization": normalization}
+    if seed is None:
+        return entry.constructor(size, output_size, **kwargs)
+    with seeded(seed):
+        return entry.constructor(size, output_size, **kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of elements of the parameters of ``model`` (buffers such as running statistics excluded)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def list_models(task: str | None = None) -> list[ModelInfo]:
+    """Describe the registered architectures, in registry order; only those supporting ``task`` if given.
+
+    Parameter counts are computed on the ``meta`` device (no memory is allocated, no random number drawn).
+
+    Examples
+    --------
+    >>> [m.name for m in list_models("reconstruction")]
+    ['AE_Conv5_FC3', 'AE_Conv4_FC3', 'TinyAE']
+    """
+    if task is not None:
+        _check_task(task, TASKS, "clinicadl")
+    infos = []
+    for name, entry in MODELS.items():
+        if task is not None and task not in entry.tasks:
+            continue
+        reference = list(REFERENCE_INPUT_SIZE)
+        if 3 not in entry.spatial_dims:
+            reference = [reference[0], *reference[2:]]
+        output_size = None if entry.tasks == ("reconstruction",) else REFERENCE_OUTPUT_SIZE
+        with torch.device("meta"):
+            model = entry.constructor(reference, output_size, dropout=0.0, normalization="batch")
+        infos.append(ModelInfo(name, entry.tasks, entry.description, entry.spatial_dims, count_parameters(model)))
+    return infos
