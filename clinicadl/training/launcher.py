@@ -1,0 +1,243 @@
+"""Launchers: run callables somewhere and get their results back, with one Executor/Job API.
+
+The API follows submitit (``executor.submit(fn, *args, **kwargs) -> job``; ``job.result()``,
+``job.done()``, ``job.exception()``) so that a SLURM executor plugs in beside the local ones:
+
+- :class:`DebugExecutor` runs each callable in the current process, at submission (tests, debugging
+  with ``pdb``, tracebacks as they are).
+- :class:`LocalExecutor` runs callables in ``n_jobs`` worker processes; with ``n_jobs=1`` it runs
+  them in the current process, like :class:`DebugExecutor`.
+
+Notes
+-----
+Worker processes are started with the ``spawn`` method by default. ``fork`` copies a process whose
+threads (torch's intra-op pool, OpenMP, data-loader threads) may hold locks that are never released
+in the child, which can deadlock; ``spawn`` starts clean interpreters. The price is that the callable
+and its arguments are pickled by reference: they must be importable by module name (a module-level
+function, not a lambda or a function defined in ``__main__`` of an interactive session). Pass
+``start_method="fork"`` or ``"forkserver"`` to choose otherwise.
+
+Workers die with the process that started them: on Linux each asks the kernel for ``SIGKILL`` when
+its parent ends (``prctl(PR_SET_PDEATHSIG)``), so a ``kill -9`` of ``clinicadl train`` does not leave
+orphaned workers writing into a MAPS that ``clinicadl train resume`` is about to finish.
+
+Each worker limits the threads of its numerical libraries to ``max(1, cores // n_jobs)`` so that
+``n_jobs`` trainings do not oversubscribe the CPU: ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` are
+set before anything imports torch (torch then starts with that many intra-op threads), and
+``torch.set_num_threads`` is called as well when torch is already imported. ``cores`` counts the
+CPUs this process may run on (``os.sched_getaffinity``), which honours ``taskset`` and cgroups
+cpusets (e.g. a SLURM allocation).
+
+Examples
+--------
+>>> executor = DebugExecutor()
+>>> job = executor.submit(divmod, 7, 2)
+>>> job.done(), job.result()
+(True, (3, 1))
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from clinicadl.errors import InputError
+
+__all__ = ["DebugExecutor", "Job", "LocalExecutor", "available_cores", "threads_per_job", "wait_first"]
+
+_START_METHODS = ("spawn", "forkserver", "fork")
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_PR_SET_PDEATHSIG = 1
+_ids = itertools.count()
+
+
+def available_cores() -> int:
+    """Number of CPUs this process may run on (affinity mask when the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def threads_per_job(n_jobs: int) -> int:
+    """Threads given to each of ``n_jobs`` concurrent jobs: ``max(1, cores // n_jobs)``."""
+    return max(1, available_cores() // max(1, n_jobs))
+
+
+def _initialize_worker(n_threads: int, parent_pid: int | None) -> None:
+    """Worker initialiser: die with the parent process, limit threads to ``n_threads`` (see the module notes)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # no prctl: an orphaned worker ends with its current call
+            pass
+    if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before prctl
+        os._exit(1)
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(n_threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n_threads)
+
+
+class Job:
+    """A submitted call: its result, exception and state. Wraps a :class:`concurrent.futures.Future`.
+
+    Attributes
+    ----------
+    job_id : str
+        Identifier, unique in this process (``"local-<n>"`` or ``"debug-<n>"``).
+    """
+
+    def __init__(self, future: cf.Future, job_id: str):
+        self._future = future
+        self.job_id = job_id
+
+    def done(self) -> bool:
+        """True when the call has finished (returned or raised) or was cancelled."""
+        return self._future.done()
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The value returned by the call; re-raises its exception. Waits at most ``timeout`` seconds."""
+        return self._future.result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """The exception raised by the call, None if it returned. Waits at most ``timeout`` seconds."""
+        return self._future.exception(timeout)
+
+    def cancel(self) -> bool:
+        """Cancel the call if it has not started; True if it was cancelled."""
+        return self._future.cancel()
+
+    def __repr__(self) -> str:
+        state = "done" if self.done() else "pending"
+        return f"{type(self).__name__}({self.job_id!r}, {state})"
+
+
+def _run_now(fn: Callable, args: tuple, kwargs: dict, job_id: str) -> Job:
+    future: cf.Future = cf.Future()
+    future.set_running_or_notify_cancel()
+    try:
+        future.set_result(fn(*args, **kwargs))
+    except Exception as error:  # reported through the job, like a worker's exception
+        future.set_exception(error)
+    return Job(future, job_id)
+
+
+class DebugExecutor:
+    """Run each submitted callable at once, in the current process.
+
+    Exceptions are kept in the job (``job.exception()``) and re-raised by ``job.result()``, as with
+    the other executors; ``KeyboardInterrupt`` and ``SystemExit`` propagate immediately.
+    """
+
+    n_jobs = 1
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> Job:
+        """Run ``fn(*args, **kwargs)`` now and return its finished :class:`Job`."""
+        return _run_now(fn, args, kwargs, f"debug-{next(_ids)}")
+
+    def shutdown(self, wait: bool = True, *, cancel: bool = False) -> None:
+        """Nothing to release."""
+
+    def __enter__(self) -> DebugExecutor:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.shutdown()
+
+
+class LocalExecutor:
+    """Run submitted callables in ``n_jobs`` local worker processes (in-process when ``n_jobs == 1``).
+
+    Parameters
+    ----------
+    n_jobs : int
+        Number of calls run at once (>= 1).
+    start_method : {"spawn", "forkserver", "fork"}
+        How worker processes start (default ``"spawn"``; see the module notes).
+    n_threads : int, optional
+        Threads of the numerical libraries in each worker; default ``max(1, cores // n_jobs)``.
+
+    Notes
+    -----
+    Calls beyond ``n_jobs`` wait in a queue. If a worker dies abruptly (killed, out of memory), its
+    job and those running beside it end with :class:`concurrent.futures.process.BrokenProcessPool`
+    and the next :meth:`submit` starts a fresh pool.
+    """
+
+    def __init__(self, n_jobs: int = 1, *, start_method: str = "spawn", n_threads: int | None = None):
+        if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
+            raise InputError(f"n_jobs must be a positive integer, got {n_jobs!r}.")
+        if start_method not in _START_METHODS:
+            raise InputError(f"Unknown start method {start_method!r}; choose among {', '.join(_START_METHODS)}.")
+        self.n_jobs = n_jobs
+        self.start_method = start_method
+        self.n_threads = threads_per_job(n_jobs) if n_threads is None else max(1, int(n_threads))
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=self.n_jobs,
+            mp_context=multiprocessing.get_context(self.start_method),
+            initializer=_initialize_worker,
+            initargs=(self.n_threads, None if self.start_method == "forkserver" else os.getpid()),
+        )
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> Job:
+        """Submit ``fn(*args, **kwargs)``; run it now when ``n_jobs == 1``, else in a worker process."""
+        job_id = f"local-{next(_ids)}"
+        if self.n_jobs == 1:
+            return _run_now(fn, args, kwargs, job_id)
+        if self._pool is None:
+            self._pool = self._new_pool()
+        try:
+            future = self._pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:  # a worker died earlier: start again with a fresh pool
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            future = self._pool.submit(fn, *args, **kwargs)
+        return Job(future, job_id)
+
+    def shutdown(self, wait: bool = True, *, cancel: bool = False) -> None:
+        """Stop the workers once their calls end (``cancel=True`` drops calls not yet started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel)
+            self._pool = None
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, exc_type, *exc_info) -> None:
+        # On an error or Ctrl-C, do not start queued calls; running ones are waited for.
+        self.shutdown(wait=True, cancel=exc_type is not None)
+
+
+def wait_first(jobs: Iterable[Job], *, timeout: float | None = None, poll_interval: float = 1.0) -> set[Job]:
+    """Wait until at least one of ``jobs`` is done and return the finished ones (empty on timeout).
+
+    Jobs backed by a future are waited for without polling; other jobs (a cluster executor's) are
+    polled every ``poll_interval`` seconds through ``job.done()``.
+    """
+    jobs = list(jobs)
+    if not jobs:
+        return set()
+    if all(isinstance(getattr(job, "_future", None), cf.Future) for job in jobs):
+        by_future = {job._future: job for job in jobs}
+        finished, _ = cf.wait(by_future, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return {by_future[future] for future in finished}
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        finished = {job for job in jobs if job.done()}
+        if finished or (deadline is not None and time.monotonic() >= deadline):
+            return finished
+        time.sleep(poll_interval)
