@@ -42,6 +42,7 @@ class LazyGroup(click.Group):
     cls=LazyGroup,
     lazy={
         "evaluate": "clinicadl.cli.evaluate:evaluate",
+        "generate": "clinicadl.cli.generate:generate",
         "prepare-data": "clinicadl.cli.prepare_data:prepare_data",
         "tsvtools": "clinicadl.cli.tsvtools:tsvtools",
     },

@@ -1,0 +1,168 @@
+"""``clinicadl generate``: synthetic data sets written as CAPS (cohort, shepplogan, random, trivial)."""
+
+from __future__ import annotations
+
+import click
+
+n_proc = click.option("--n_proc", "-np", type=click.IntRange(min=1), default=1, show_default=True,
+                      help="Worker processes; the output does not depend on it.")
+seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                    help="Root seed: the same seed and options give the same bytes.")
+participants_tsv = click.option("--participants_tsv", "-tsv", type=click.Path(exists=True, dir_okay=False),
+                                default=None, help="TSV (participant_id, session_id) of the input images to use; "
+                                                   "default: <CAPS>/data.tsv if present, else every session.")
+use_uncropped_image = click.option("--use_uncropped_image", is_flag=True, default=False,
+                                   help="Use the uncropped t1-linear images (without _desc-Crop_).")
+caps_directory = click.argument("caps_directory", type=click.Path(exists=True, file_okay=False))
+generated_caps_directory = click.argument("generated_caps_directory", type=click.Path())
+
+
+@click.group()
+def generate():
+    """Make synthetic data sets, written as CAPS.
+
+    \b
+    cohort      realistic longitudinal AD/CN T1 images with a chosen achievable AUC
+    shepplogan  2D/3D Shepp-Logan phantoms with subtypes (no input; fast tests)
+    random      noisy copies of one image, labels carry no information (AUC 0.5)
+    trivial     images with one hemisphere atrophied per label (AUC 1)
+    """
+
+
+@generate.command("cohort")
+@click.argument("output_caps", type=click.Path())
+@click.option("--n_participants", type=click.IntRange(min=2), default=100, show_default=True,
+              help="Number of participants, half AD and half CN.")
+@click.option("--sessions", type=(click.IntRange(min=1), click.IntRange(min=1)), default=(1, 3), show_default=True,
+              metavar="MIN MAX", help="Sessions per participant, drawn uniformly between MIN and MAX.")
+@click.option("--interval_months", type=click.IntRange(min=1), default=12, show_default=True,
+              help="Months between sessions (ses-M000, ses-M012, ...).")
+@click.option("--effect_size", type=click.FloatRange(min=0), default=1.5, show_default=True,
+              help="AD - CN difference of the latent severity, in SD; the achievable baseline AUC is "
+                   "Phi(effect_size / sqrt(2)) (1.5 -> 0.856).")
+@click.option("--resolution", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Voxel size in mm (1: Clinica's 169x208x179 grid; 2: 85x104x90; 4: 43x52x45), named in the "
+                   "res- entity of the file names.")
+@seed
+@n_proc
+def cohort(output_caps, n_participants, sessions, interval_months, effect_size, resolution, seed, n_proc):
+    """Realistic longitudinal AD/CN cohort from the MNI152 template, as a t1-linear CAPS.
+
+    Each participant has a latent disease severity ~ N(effect_size * [AD], 1) that grows over time; it shrinks
+    hippocampal grey matter and enlarges the lateral ventricles. Age, sex, a smooth anatomical deformation, an
+    intensity bias field and Rician noise vary independently of diagnosis. Writes
+    subjects/<sub>/<ses>/t1_linear/*_T1w.nii.gz, data.tsv (participant_id session_id diagnosis age sex + the true
+    effect parameters), missing_mods/ and generate.json, and prints the promised AUC (that of the latent severity,
+    which no classifier of baseline images can beat). OUTPUT_CAPS must not exist (or be empty).
+
+    \b
+    Example:
+      clinicadl generate cohort synth_caps --n_participants 200 --sessions 1 3 --effect_size 1.5 \\
+          --resolution 2 --seed 0 --n_proc 2
+    """
+    from clinicadl.data.generate.cohort import generate_cohort
+
+    result = generate_cohort(output_caps, n_participants=n_participants, sessions=sessions,
+                             interval_months=interval_months, effect_size=effect_size, resolution=resolution,
+                             seed=seed, n_proc=n_proc, progress=True)
+    click.echo(f"Written: {result.n_images} images of {result.n_participants} participants in {result.caps_directory} "
+               f"({result.seconds:.1f} s)")
+    click.echo(f"Promised AUC (latent severity, baseline): {result.promised_auc:.3f}")
+
+
+@generate.command("shepplogan")
+@generated_caps_directory
+@click.option("--n_subjects", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Number of subjects per label (AD and CN).")
+@click.option("--image_size", type=click.IntRange(min=8), default=128, show_default=True,
+              help="Size in pixels of the square (cubic in 3D) image.")
+@click.option("--dimension", type=click.Choice(["2", "3"]), default="2", show_default=True,
+              help="2D phantoms (stored as N x N x 1 volumes) or 3D phantoms (N x N x N).")
+@click.option("--cn_subtypes_distribution", "-csd", type=(float, float, float), default=(1.0, 0.0, 0.0),
+              show_default=True, help="Probabilities of subtypes 0, 1, 2 among CN.")
+@click.option("--ad_subtypes_distribution", "-asd", type=(float, float, float), default=(0.05, 0.85, 0.10),
+              show_default=True, help="Probabilities of subtypes 0, 1, 2 among AD.")
+@click.option("--smoothing/--no-smoothing", default=False, show_default=True,
+              help="Blur each phantom with a Gaussian of random width.")
+@seed
+@n_proc
+def shepplogan(generated_caps_directory, n_subjects, image_size, dimension, cn_subtypes_distribution,
+               ad_subtypes_distribution, smoothing, seed, n_proc):
+    """Shepp-Logan phantoms with three subtypes spread over AD and CN (no input needed).
+
+    Subtype 0: Top and Bottom regions large; 1: Bottom atrophied; 2: Top atrophied. Writes
+    subjects/<sub>/ses-M000/shepplogan/<sub>_ses-M000_space-SheppLogan_phantom.nii.gz (custom preprocessing,
+    suffix _space-SheppLogan_phantom.nii.gz), data.tsv (participant_id session_id diagnosis subtype age sex),
+    missing_mods/ and generate.json. Run prepare-data to make the tensors.
+
+    \b
+    Example:
+      clinicadl generate shepplogan sl_caps --n_subjects 8 --image_size 64 --seed 0
+    """
+    from clinicadl.data.generate.shepplogan import generate_shepplogan
+
+    result = generate_shepplogan(generated_caps_directory, n_subjects=n_subjects, image_size=image_size,
+                                 dimension=int(dimension), cn_subtypes_distribution=cn_subtypes_distribution,
+                                 ad_subtypes_distribution=ad_subtypes_distribution, smoothing=smoothing, seed=seed,
+                                 n_proc=n_proc, progress=True)
+    click.echo(f"Written: {len(result.image_paths)} phantoms {result.shape} in {result.caps_directory}")
+
+
+@generate.command("random")
+@caps_directory
+@generated_caps_directory
+@click.option("--n_subjects", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Number of subjects per label (AD and CN).")
+@click.option("--mean", type=float, default=0.0, show_default=True, help="Mean of the Gaussian noise added.")
+@click.option("--sigma", type=click.FloatRange(min=0), default=0.5, show_default=True,
+              help="Standard deviation of the Gaussian noise added (image intensity units).")
+@participants_tsv
+@use_uncropped_image
+@seed
+def random(caps_directory, generated_caps_directory, n_subjects, mean, sigma, participants_tsv, use_uncropped_image,
+           seed):
+    """Noisy copies of ONE input image with random labels: nothing to learn (expected AUC 0.5).
+
+    CAPS_DIRECTORY is a t1-linear CAPS (e.g. from `generate cohort`); its first baseline image is copied
+    2 x n_subjects times with Gaussian noise, labelled AD and CN alternately (sub-RAND<i>).
+
+    \b
+    Example:
+      clinicadl generate random synth_caps random_caps --n_subjects 50 --sigma 5 --seed 0
+    """
+    from clinicadl.data.generate.random_caps import generate_random
+
+    result = generate_random(caps_directory, generated_caps_directory, n_subjects=n_subjects, mean=mean,
+                             sigma=sigma, participants_tsv=participants_tsv, use_uncropped_image=use_uncropped_image,
+                             seed=seed)
+    click.echo(f"Written: {len(result.image_paths)} images in {result.caps_directory}")
+
+
+@generate.command("trivial")
+@caps_directory
+@generated_caps_directory
+@click.option("--n_subjects", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Number of subjects per label (AD and CN); at most the number of input participants.")
+@click.option("--atrophy_percent", type=click.FloatRange(0, 100), default=60.0, show_default=True,
+              help="Percentage of grey-matter intensity removed in the atrophied hemisphere.")
+@participants_tsv
+@use_uncropped_image
+@seed
+def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percent, participants_tsv,
+            use_uncropped_image, seed):
+    """Images with one hemisphere atrophied per label: perfectly separable (expected AUC 1).
+
+    CAPS_DIRECTORY is a t1-linear CAPS in MNI space (e.g. from `generate cohort`). Each input baseline image
+    gives an AD image (left hemisphere grey matter reduced by atrophy_percent %) and a CN image (right
+    hemisphere), named sub-TRIV<i>. The masks come from the MNI152 template; nothing is downloaded.
+
+    \b
+    Example:
+      clinicadl generate trivial synth_caps trivial_caps --n_subjects 50 --atrophy_percent 60
+    """
+    from clinicadl.data.generate.trivial_caps import generate_trivial
+
+    result = generate_trivial(caps_directory, generated_caps_directory, n_subjects=n_subjects,
+                              atrophy_percent=atrophy_percent, participants_tsv=participants_tsv,
+                              use_uncropped_image=use_uncropped_image, seed=seed)
+    click.echo(f"Written: {len(result.image_paths)} images in {result.caps_directory}")

@@ -1,0 +1,90 @@
+"""``generate trivial``: images that any classifier separates perfectly (ClinicaDL 1.x ``generate trivial``).
+
+Input: a t1-linear CAPS in MNI space (e.g. made by ``generate cohort``). Image ``i`` (of ``2 * n_subjects``) is the
+baseline image of input participant ``i // 2``; even ``i`` are AD, whose LEFT hemisphere loses ``atrophy_percent`` %
+of its grey-matter intensity, odd ``i`` are CN, whose RIGHT hemisphere does. Upstream downloads AAL2-based masks;
+here the masks are the grey-matter probability of the MNI152 template (resampled to the image through its affine)
+times a smooth hemisphere weight (a logistic step of 2 mm width across x = 0 mm), so nothing is downloaded.
+Participants are ``sub-TRIV<i>``; each image keeps its source's session and file name pattern.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from clinicadl.data.generate.random_caps import DATA_COLUMNS, FromCapsResult
+from clinicadl.errors import InputError
+
+HEMISPHERE_STEP_MM = 2.0
+
+
+def hemisphere_atrophy_mask(shape: tuple[int, ...], affine: np.ndarray, hemisphere: str) -> np.ndarray:
+    """Grey-matter probability of the template in one hemisphere (``left``: x < 0 mm), on an MNI-space grid."""
+    from scipy import ndimage
+
+    from clinicadl.data.generate._template import _anatomy
+
+    gm, origin = _anatomy()[1], _anatomy()[2]
+    index = np.indices(shape, dtype=np.float64).reshape(3, -1)
+    world = affine[:3, :3] @ index + affine[:3, 3:4]
+    probability = ndimage.map_coordinates(gm, world - origin[:, None], order=1, mode="constant", cval=0.0,
+                                          prefilter=False)
+    sign = -1.0 if hemisphere == "left" else 1.0
+    side = 1.0 / (1.0 + np.exp(-sign * world[0] / HEMISPHERE_STEP_MM))
+    return (probability * side).reshape(shape).astype(np.float32)
+
+
+def generate_trivial(caps_directory: str | Path, output: str | Path, *, n_subjects: int = 300,
+                     atrophy_percent: float = 60.0, participants_tsv: str | Path | None = None,
+                     use_uncropped_image: bool = False, seed: int = 0) -> FromCapsResult:
+    """Write ``n_subjects`` AD and ``n_subjects`` CN images with one hemisphere atrophied (module docstring).
+
+    ``seed`` is recorded only: the transformation is deterministic.
+    """
+    import nibabel as nib
+
+    from clinicadl import __version__
+    from clinicadl.data.generate._input_caps import input_images, renamed
+    from clinicadl.data.generate._nifti import write_nifti
+    from clinicadl.data.generate._staging import check_output, staged_caps, write_json, write_missing_mods, write_tsv
+
+    start = time.perf_counter()
+    if not 0.0 <= atrophy_percent <= 100.0:
+        raise InputError(f"atrophy_percent must lie in [0, 100]; got {atrophy_percent}.")
+    output = check_output(output)
+    sources = input_images(caps_directory, participants_tsv=participants_tsv, use_uncropped_image=use_uncropped_image,
+                           baseline_only=True)
+    if n_subjects < 1 or n_subjects > len(sources):
+        raise InputError(f"n_subjects must lie between 1 and the {len(sources)} participants of {caps_directory} "
+                         f"(each gives one AD and one CN image); got {n_subjects}.")
+    rows, paths, masks = [], [], {}
+    with staged_caps(output) as staging:
+        for i in range(2 * n_subjects):
+            source = sources[i // 2]
+            diagnosis, hemisphere = ("AD", "left") if i % 2 == 0 else ("CN", "right")
+            image = nib.load(source.path)
+            data = np.asarray(image.dataobj, dtype=np.float32)
+            key = (data.shape, image.affine.tobytes(), hemisphere)
+            if key not in masks:
+                masks[key] = hemisphere_atrophy_mask(data.shape, image.affine, hemisphere)
+            atrophied = data * (1.0 - np.float32(atrophy_percent / 100.0) * masks[key])
+            participant = f"sub-TRIV{i}"
+            relative = Path("subjects") / participant / source.session_id / source.path.parent.name / \
+                renamed(source.path, participant, source.session_id)
+            write_nifti(staging / relative, atrophied, image.affine)
+            paths.append(output / relative)
+            rows.append({"participant_id": participant, "session_id": source.session_id, "diagnosis": diagnosis,
+                         "age": source.age, "sex": source.sex})
+        write_tsv(staging / "data.tsv", rows, DATA_COLUMNS)
+        write_missing_mods(staging, rows)
+        write_json(staging / "generate.json", {
+            "generator": "trivial", "clinicadl_version": __version__, "seed": int(seed),
+            "n_subjects": int(n_subjects), "atrophy_percent": float(atrophy_percent),
+            "mask": "MNI152 grey-matter probability x hemisphere (AD: left, CN: right)",
+            "use_uncropped_image": bool(use_uncropped_image),
+        })
+    return FromCapsResult(output, output / "data.tsv", output / "generate.json", tuple(paths), int(seed),
+                          time.perf_counter() - start)
