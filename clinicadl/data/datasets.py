@@ -324,7 +324,11 @@ class CapsDataset(Dataset):
                                  f"{self.images[image_index].session_id} is not in label_code "
                                  f"{sorted(self.label_code)}.")
             return int(self.label_code[value])
-        return float(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"Label {value!r} of column {self.label!r} is not a number: give label_code "
+                             "(class name -> code) for classification.") from None
 
     @property
     def size(self) -> tuple[int, ...]:
