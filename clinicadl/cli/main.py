@@ -43,7 +43,9 @@ class LazyGroup(click.Group):
     lazy={
         "evaluate": "clinicadl.cli.evaluate:evaluate",
         "generate": "clinicadl.cli.generate:generate",
+        "predict": "clinicadl.cli.predict:predict",
         "prepare-data": "clinicadl.cli.prepare_data:prepare_data",
+        "train": "clinicadl.cli.train:train",
         "tsvtools": "clinicadl.cli.tsvtools:tsvtools",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},

@@ -1,0 +1,58 @@
+"""``clinicadl predict``: predict a data group with the trained models of a MAPS, with confidence intervals."""
+
+from __future__ import annotations
+
+import click
+
+from clinicadl.cli import options
+
+
+@click.command("predict", context_settings={"max_content_width": 110})
+@click.argument("input_maps_directory", metavar="INPUT_MAPS_DIRECTORY")
+@click.argument("data_group")
+@click.option("--participants_tsv", "-pt", type=click.Path(dir_okay=False),
+              help="TSV (participant_id, session_id, and the label column) defining a new DATA_GROUP.")
+@click.option("--caps_directory", type=click.Path(file_okay=False),
+              help="CAPS of the images; default: the group's, else the one used in training.")
+@click.option("--use_labels/--no_labels", default=True, show_default=True,
+              help="The TSV holds the labels: write metrics and confidence intervals.")
+@click.option("--selection_metrics", "-sm", multiple=True,
+              help="Selection metric(s) of the models (repeat the option); default: all.")
+@options.split
+@click.option("--overwrite", "-o", is_flag=True,
+              help="Replace the group (never train or validation) and its predictions.")
+@click.option("--skip_leak_check", is_flag=True,
+              help="Allow participants used in training (the result is then not a test).")
+@click.option("--batch_size", "-b", type=click.IntRange(min=1), help="Batch size; default: the training one.")
+@click.option("--n_proc", "-np", type=click.IntRange(min=0), help="Data-loading processes; default: training's.")
+@click.option("--gpu/--no-gpu", default=None, help="Use the GPU; default: as in training.")
+@click.option("--amp/--no-amp", default=None, help="Automatic mixed precision; default: as in training.")
+@click.option("--n_resamples", type=click.IntRange(min=2), default=10_000, show_default=True,
+              help="Bootstrap resamples of the confidence intervals.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the confidence intervals' resampling.")
+def predict(input_maps_directory, data_group, participants_tsv, caps_directory, use_labels, selection_metrics,
+            splits, overwrite, skip_leak_check, batch_size, n_proc, gpu, amp, n_resamples, seed):
+    """Predict DATA_GROUP with every trained model of a MAPS (each split, selection metric and replicate).
+
+    Writes upstream's files in split-<i>/best-<m>/<DATA_GROUP>/ (<group>_<mode>_level_prediction.tsv,
+    _metrics.tsv, image-level soft voting in patch/slice/roi modes) and, with labels, each model's
+    participant-level confidence intervals (<group>_image_level_metrics_ci.tsv). A new group may not share
+    a participant with the training data (groups/train+validation.tsv) unless --skip_leak_check.
+
+    \b
+    Example:
+      clinicadl predict maps/ test --participants_tsv labels/split/test_baseline.tsv --caps_directory caps/
+    """
+    from clinicadl.evaluate.model import EvaluationOptions
+    from clinicadl.predict.predict import predict as run_predict
+
+    results = run_predict(
+        input_maps_directory, data_group, caps_directory=caps_directory, participants_tsv=participants_tsv,
+        selection_metrics=selection_metrics or None, splits=splits or None, overwrite=overwrite,
+        skip_leak_check=skip_leak_check, use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu,
+        amp=amp, evaluation=EvaluationOptions(n_resamples=n_resamples, seed=seed),
+    )
+    for result in results:
+        for path in result.written:
+            click.echo(f"Written: {path}")

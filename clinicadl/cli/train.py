@@ -1,0 +1,262 @@
+"""``clinicadl train``: train networks into a MAPS (ClinicaDL 1.x options), optionally as seeded replicates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from clinicadl.training.config import SECTIONS, default_parameters
+
+PROCEDURE_OPTIONS = ("replicates", "root_seed", "vary", "n_jobs", "overwrite")
+"""Options of the learning procedure (ours), not stored among the 1.x parameters."""
+
+
+@click.group()
+def train():
+    """Train a network on a CAPS, with confidence intervals on its validation predictions.
+
+    \b
+    classification   train a classifier (labels such as AD / CN)
+    regression       train a regressor (e.g. age)
+    reconstruction   train an auto-encoder
+    Each trained model is predicted on its validation group, with participant-level intervals.
+    """
+
+
+@train.command("list_models")
+@click.option("--task", type=click.Choice(["classification", "regression", "reconstruction"]), default=None,
+              help="Only the models of this task.")
+def list_models_command(task):
+    """List the network architectures (-a/--architecture) and what they apply to.
+
+    \b
+    Example:
+      clinicadl train list_models --task classification
+    """
+    from clinicadl.models.registry import list_models
+
+    rows = [(m.name, ", ".join(m.tasks), f"{m.n_parameters:,}", m.description) for m in list_models(task)]
+    widths = [max(len(r[i]) for r in [("name", "tasks", "parameters*", ""), *rows]) for i in range(3)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(("name", "tasks", "parameters*"), widths)) + "  description")
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
+    click.echo("* for a 1x169x208x179 t1-linear image and 2 outputs")
+
+
+def _attach_resume() -> None:
+    from clinicadl.cli.train_resume import resume
+
+    train.add_command(resume)
+
+
+_attach_resume()
+
+
+def _default(task: str, key: str) -> str:
+    value = default_parameters(task).get(key)
+    if isinstance(value, list):
+        value = " ".join(map(str, value)) or "none"
+    return f" [default: {value}]"
+
+
+def _options(task: str) -> list:
+    """The options of ``train <task>``: upstream's names (maps.json keys), default None = not given."""
+    d = lambda key: _default(task, key)  # noqa: E731
+    selection_choices = {
+        "classification": "loss, BA, accuracy, F1_score, sensitivity, specificity, PPV, NPV, MCC, MK, LR_plus, "
+                          "LR_minus",
+        "regression": "loss, R2_score, MAE, RMSE",
+        "reconstruction": "loss, MAE, RMSE, PSNR, SSIM",
+    }[task]
+    loss_choices = {"classification": ["CrossEntropyLoss", "MultiMarginLoss"]}.get(
+        task, ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"])
+    options = [
+        click.option("-c", "--config_file", type=click.Path(exists=True, dir_okay=False),
+                     help="TOML file of options (upstream sections); command-line options override it."),
+        # Computational
+        click.option("--gpu/--no-gpu", default=None, help="Train on the GPU." + d("gpu")),
+        click.option("-np", "--n_proc", type=click.IntRange(min=0),
+                     help="Data-loading processes (0 or 1: in the main process)." + d("n_proc")),
+        click.option("-b", "--batch_size", type=click.IntRange(min=1), help="Batch size." + d("batch_size")),
+        click.option("--evaluation_steps", "-esteps", type=click.IntRange(min=0),
+                     help="Also evaluate every N iterations within an epoch (0: at the end of epochs only)."
+                          + d("evaluation_steps")),
+        click.option("--fully_sharded_data_parallel", "-fsdp", is_flag=True, default=None,
+                     help="Not provided (upstream option, accepted for compatibility)."),
+        click.option("--amp/--no-amp", default=None, help="Automatic mixed precision." + d("amp")),
+        # Reproducibility
+        click.option("--seed", type=click.IntRange(min=0), help="Seed of the training." + d("seed")),
+        click.option("--deterministic", is_flag=True, default=None,
+                     help="Deterministic algorithms: identical seeds give bit-identical results." + d("deterministic")),
+        click.option("--compensation", type=click.Choice(["memory", "time"]),
+                     help="Kept for compatibility (memory/time trade-off of deterministic mode)." + d("compensation")),
+        click.option("--track_exp", type=click.Choice(["wandb", "mlflow", ""]),
+                     help="Not provided (upstream option, accepted for compatibility)."),
+        # Model and architecture
+        click.option("-a", "--architecture", help="Network architecture (see 'clinicadl train list_models')."
+                     + d("architecture")),
+        click.option("--multi_network/--single_network", default=None, help="Not provided (one network per element)."),
+        click.option("--ssda_network/--single_ssda_network", default=None, help="Not provided (domain adaptation)."),
+        click.option("--dropout", type=click.FloatRange(0, 1), help="Dropout rate." + d("dropout")),
+        click.option("--latent_space_size", type=int, help="Latent size (VAE architectures)." + d("latent_space_size")),
+        click.option("--feature_size", type=int, help="Feature size (VAE architectures)." + d("feature_size")),
+        click.option("--n_conv", type=int, help="Convolution layers (VAE architectures)." + d("n_conv")),
+        click.option("--io_layer_channels", type=int, help="Channels of the first layer (VAE)." +
+                     d("io_layer_channels")),
+        click.option("--recons_weight", type=int, help="Reconstruction weight (VAE)." + d("recons_weight")),
+        click.option("--kl_weight", type=int, help="KL weight (VAE)." + d("kl_weight")),
+        click.option("--normalization", type=click.Choice(["batch", "group", "instance"]),
+                     help="Normalisation layers." + d("normalization")),
+        # Task
+        click.option("--selection_metrics", "-sm", multiple=True,
+                     help=f"Metric(s) selecting the best model, one folder best-<metric> each ({selection_choices})."
+                          + d("selection_metrics")),
+        click.option("--loss", type=click.Choice(loss_choices), help="Loss function." + d("loss")),
+    ]
+    if task != "reconstruction":
+        options.append(click.option("--label", help="Column of the TSV files to learn." + d("label")))
+    if task == "classification":
+        options.append(click.option("--selection_threshold", type=click.FloatRange(0, 1),
+                                    help="Kept for compatibility (multi-network soft voting)." +
+                                    d("selection_threshold")))
+    options += [
+        # Transfer learning
+        click.option("--transfer_path", "-tp", type=click.Path(exists=True, file_okay=False),
+                     help="MAPS whose best model initialises the matching layers."),
+        click.option("--transfer_selection_metric", "-tsm", help="Selection metric of the transferred model." +
+                     d("transfer_selection_metric")),
+        click.option("--nb_unfrozen_layer", "-nul", type=click.IntRange(min=0),
+                     help="Kept for compatibility." + d("nb_unfrozen_layer")),
+        # Mode
+        click.option("--use_extracted_features", is_flag=True, default=None,
+                     help="Not provided: give the extraction JSON of the saved features instead."),
+        # Data
+        click.option("--multi_cohort/--single_cohort", default=None, help="Not provided (multi-cohort training)."),
+        click.option("-d", "--diagnoses", multiple=True,
+                     help="Diagnoses kept from the TSV files (repeat the option)." + d("diagnoses")),
+        click.option("--baseline/--longitudinal", default=None,
+                     help="Train on baseline sessions only (train_baseline.tsv)." + d("baseline")),
+        click.option("--valid_longitudinal/--valid_baseline", default=None,
+                     help="Validate on all sessions (validation.tsv) rather than baseline ones." +
+                     d("valid_longitudinal")),
+        click.option("--normalize/--unnormalize", default=None, help="Min-max normalisation of inputs." +
+                     d("normalize")),
+        click.option("--data_augmentation", "-da", multiple=True,
+                     help="Augmentation(s): Noise, Erasing, CropPad, Smoothing, RandomBlur, Spike, BiasField, "
+                          "RandomSwap, Flip, Affine (repeat the option)."),
+        click.option("--sampler", type=click.Choice(["random", "weighted"]),
+                     help="Training sampler (weighted: balanced classes)." + d("sampler")),
+        click.option("--size_reduction/--no-size_reduction", default=None, help="Not provided."),
+        click.option("--size_reduction_factor", type=int, help="Not provided." + d("size_reduction_factor")),
+        click.option("--caps_target", help="Not provided (domain adaptation)."),
+        click.option("--tsv_target_lab", help="Not provided (domain adaptation)."),
+        click.option("--tsv_target_unlab", help="Not provided (domain adaptation)."),
+        click.option("--preprocessing_dict_target", help="Not provided (domain adaptation)."),
+        # Cross-validation
+        click.option("--n_splits", type=click.IntRange(min=0),
+                     help="Number of splits of TSV_DIRECTORY (split-<i>/ folders of tsvtools kfold; 0: one split)."
+                          + d("n_splits")),
+        click.option("--split", "-s", type=click.IntRange(min=0), multiple=True,
+                     help="Split(s) to train (repeat the option); default: all."),
+        # Optimization
+        click.option("--optimizer", type=click.Choice(["Adam", "SGD", "AdamW", "Adagrad", "Adadelta", "RMSprop",
+                                                       "Adamax"]), help="Optimizer." + d("optimizer")),
+        click.option("--epochs", type=click.IntRange(min=1), help="Maximum number of epochs." + d("epochs")),
+        click.option("--learning_rate", "-lr", type=click.FloatRange(min=0, min_open=True),
+                     help="Learning rate." + d("learning_rate")),
+        click.option("--adaptive_learning_rate", "-alr", is_flag=True, default=None,
+                     help="Divide the learning rate by 10 when the validation loss plateaus." +
+                     d("adaptive_learning_rate")),
+        click.option("--weight_decay", "-wd", type=click.FloatRange(min=0), help="Weight decay." + d("weight_decay")),
+        click.option("--patience", type=click.IntRange(min=0),
+                     help="Epochs without improvement of the validation loss before stopping (0: never)."
+                          + d("patience")),
+        click.option("--tolerance", type=click.FloatRange(min=0), help="Minimal improvement of the loss." +
+                     d("tolerance")),
+        click.option("--accumulation_steps", "-asteps", type=click.IntRange(min=1),
+                     help="Gradient accumulation steps." + d("accumulation_steps")),
+        click.option("--profiler/--no-profiler", default=None, help="Not provided."),
+        click.option("--save_all_models/--save_only_best_model", default=None, help="Not provided."),
+        click.option("--emissions_calculator/--no-emissions_calculator", default=None, help="Not provided."),
+        # Learning procedure (ours)
+        click.option("--replicates", type=click.IntRange(min=1),
+                     help="Train the whole procedure R times with recorded seeds (replicate-<r>/ folders); "
+                          "without it, one plain MAPS."),
+        click.option("--root_seed", type=click.IntRange(min=0),
+                     help="Root seed of the replicates' seeds. [default: --seed]"),
+        click.option("--vary", help="Sources of variance re-drawn per replicate, comma-separated, among split, init, "
+                                    "order, augmentation, dropout, hpo. [default: split,init,order,augmentation,"
+                                    "dropout]"),
+        click.option("--n_jobs", type=click.IntRange(min=1), help="Replicates trained in parallel. [default: 1]"),
+        click.option("--overwrite", is_flag=True, default=None, help="Replace OUTPUT_MAPS_DIRECTORY if it exists."),
+    ]
+    return options
+
+
+def _option_names(command: click.Command) -> set[str]:
+    return {p.name for p in command.params if isinstance(p, click.Option)}
+
+
+def _run(task: str, ctx: click.Context) -> None:
+    from clinicadl.maps.writer import refuse_existing_maps
+    from clinicadl.training.config import load_config, resolve_parameters
+    from clinicadl.training.seeds import DEFAULT_VARIED, check_sources
+
+    names = _option_names(ctx.command) - {"config_file"}
+    given = {name: (ctx.params[name] if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE else None)
+             for name in names}
+    parameters = load_config(task, given, ctx.params["config_file"], known=names)
+    procedure = {key: parameters.pop(key, None) for key in PROCEDURE_OPTIONS}
+    output = Path(ctx.params["output_maps_directory"])
+    overwrite = bool(procedure["overwrite"])
+    refuse_existing_maps(output, overwrite=overwrite)
+    parameters = resolve_parameters(parameters, network_task=task, caps_directory=ctx.params["caps_directory"],
+                                    preprocessing_json=ctx.params["preprocessing_json"],
+                                    tsv_directory=ctx.params["tsv_directory"])
+    vary = procedure["vary"]
+    vary = check_sources(vary.split(",") if isinstance(vary, str) else vary) if vary else DEFAULT_VARIED
+    root_seed = procedure["root_seed"] if procedure["root_seed"] is not None else parameters["seed"]
+    replicates = procedure["replicates"]  # None: one plain 1.x MAPS; R: R replicates in replicate-<r>/
+    from clinicadl.training.replicates import train_procedure
+
+    train_procedure(parameters, output, replicates=None if replicates is None else int(replicates),
+                    root_seed=int(root_seed), vary=vary, n_jobs=int(procedure["n_jobs"] or 1), overwrite=overwrite)
+    click.echo(f"Written: {output}")
+
+
+_EXAMPLES = {
+    "classification": "clinicadl train classification caps/ extract_image.json labels/split/5_fold maps/ \\\n"
+                      "    --n_splits 5 -a Conv5_FC3 -d AD -d CN --epochs 20 --selection_metrics BA",
+    "regression": "clinicadl train regression caps/ extract_image.json labels/split/ maps_age/ --label age",
+    "reconstruction": "clinicadl train reconstruction caps/ extract_image.json labels/split/ maps_ae/",
+}
+
+
+def _make_command(task: str) -> click.Command:
+    def command(**_):
+        _run(task, click.get_current_context())
+
+    command.__doc__ = f"""Train a {task} network.
+
+    CAPS_DIRECTORY holds the tensors of PREPROCESSING_JSON (a file of <caps>/tensor_extraction/, from
+    prepare-data); TSV_DIRECTORY is the output of tsvtools split (train.tsv, validation_baseline.tsv) or of
+    tsvtools kfold with --n_splits (split-<i>/ folders). Options may also come from a TOML file (-c) with
+    upstream's sections ({', '.join(s for s in SECTIONS)}); the command line overrides it.
+    Writes a ClinicaDL 1.x MAPS, with the validation predictions of each best model and their
+    participant-level confidence intervals (<group>_image_level_metrics_ci.tsv).
+
+    \b
+    Example:
+      {_EXAMPLES[task]}
+    """
+    for option in reversed(_options(task)):
+        command = option(command)
+    for name in reversed(("caps_directory", "preprocessing_json", "tsv_directory", "output_maps_directory")):
+        command = click.argument(name)(command)
+    return click.command(task, context_settings={"max_content_width": 110})(command)
+
+
+for _task in ("classification", "regression", "reconstruction"):
+    train.add_command(_make_command(_task))

@@ -1,0 +1,324 @@
+"""``clinicadl predict``: predictions of every trained model of a MAPS on a data group, with their intervals.
+
+For each split x selection metric (x replicate, in a replicate MAPS), the model ``split-<i>/best-<m>/model.pth.tar``
+predicts the group; the files go to ``split-<i>/best-<m>/<group>/`` in upstream's names, then
+:func:`clinicadl.evaluate.model.evaluate_model` writes the participant-level confidence intervals of each model
+(``<group>_image_level_metrics_ci.tsv``).
+
+A new group is defined by ``participants_tsv`` and written to ``groups/<group>/``. It may not share a participant
+with ``groups/train+validation.tsv`` (data leakage) unless ``skip_leak_check``; the training groups ``train`` and
+``validation`` are never redefined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from clinicadl.errors import InputError, MAPSError
+from clinicadl.maps.groups import read_group_tsv
+from clinicadl.maps.maps_json import read_maps_json
+from clinicadl.maps.tables import read_tsv, require_columns
+from clinicadl.maps.writer import TRAINING_GROUPS, group_folder, remove_group, write_description_log, write_group
+
+__all__ = ["PredictionResult", "predict", "predict_models", "replicate_folders"]
+
+_N_LISTED = 3
+
+
+@dataclass(frozen=True)
+class PredictionResult:
+    """What :func:`predict` did on one MAPS (one replicate).
+
+    Attributes
+    ----------
+    maps_dir : Path
+        The 1.x MAPS (a ``replicate-<r>`` folder in a replicate MAPS).
+    data_group : str
+    metrics : pandas.DataFrame
+        One row per (split, selection metric, level) with upstream's metrics (empty without labels).
+    written : tuple of Path
+        Prediction files at the mode level, then the confidence-interval files.
+    """
+
+    maps_dir: Path
+    data_group: str
+    metrics: pd.DataFrame
+    written: tuple[Path, ...]
+
+
+def replicate_folders(maps_dir: str | Path) -> list[Path]:
+    """The MAPS to predict with: the ``replicate-<r>/`` folders with status ``done``, or the MAPS itself."""
+    maps = Path(maps_dir)
+    table = maps / "replicates.tsv"
+    if not table.is_file():
+        return [maps]
+    frame = read_tsv(table, strings=True)
+    require_columns(frame, ["replicate", "status"], table)
+    done = [maps / f"replicate-{int(r)}" for r, s in zip(frame["replicate"], frame["status"]) if s == "done"]
+    if not done:
+        raise MAPSError(f"{table} lists no finished replicate (status done); finish training first "
+                        "('clinicadl train resume').")
+    return done
+
+
+def _resolve_caps(value: str | Path, maps: Path) -> Path:
+    path = Path(value)
+    if path.is_dir() or path.is_absolute():
+        return path
+    for base in (maps.parent, maps):
+        if (base / path).is_dir():
+            return base / path
+    return path
+
+
+def _splits_and_metrics(maps: Path, splits: Sequence[int] | None,
+                        selection_metrics: Sequence[str] | None) -> list[tuple[int, str]]:
+    available = sorted(int(p.name.split("-")[1]) for p in maps.glob("split-*") if p.name.split("-")[1].isdigit())
+    if not available:
+        raise MAPSError(f"{maps} holds no split-<i>/ folder: it is not a trained MAPS (or training did not finish).")
+    wanted = sorted({int(s) for s in splits}) if splits else available
+    missing = [s for s in wanted if s not in available]
+    if missing:
+        raise MAPSError(f"split(s) {', '.join(map(str, missing))} not found in {maps}; available: "
+                        f"{', '.join(map(str, available))}.")
+    models = []
+    for split in wanted:
+        present = sorted(p.parent.name[len("best-"):] for p in (maps / f"split-{split}").glob("best-*/model.pth.tar"))
+        chosen = [m.removeprefix("best-") for m in selection_metrics] if selection_metrics else present
+        absent = [m for m in chosen if m not in present]
+        if absent:
+            raise MAPSError(f"split {split} of {maps} has no model selected on {', '.join(absent)}; available: "
+                            f"{', '.join(present) or 'none'}.")
+        models += [(split, m) for m in chosen]
+    if not models:
+        raise MAPSError(f"{maps} holds no trained model (split-<i>/best-<m>/model.pth.tar); train it first.")
+    return models
+
+
+def _check_leakage(maps: Path, group: str, frame: pd.DataFrame) -> None:
+    path = maps / "groups" / "train+validation.tsv"
+    if not path.is_file():
+        raise MAPSError(f"{path} is missing, so leakage cannot be checked; add --skip_leak_check if you are sure the "
+                        f"group {group!r} shares no participant with the training data.")
+    seen = set(read_tsv(path)["participant_id"].astype(str))
+    shared = sorted(set(frame["participant_id"].astype(str)) & seen)
+    if shared:
+        listed = ", ".join(shared[:_N_LISTED]) + (" ..." if len(shared) > _N_LISTED else "")
+        raise MAPSError(f"Data leakage: {len(shared)} participant(s) of group {group!r} were used in training "
+                        f"({listed}); remove them from the TSV, or add --skip_leak_check.")
+
+
+def _check_labels(frame: pd.DataFrame, parameters: Mapping[str, Any], source: object) -> None:
+    label = parameters.get("label")
+    if not label:
+        return
+    if label not in frame.columns:
+        raise InputError(f"{source} lacks the label column {label!r} (columns: {', '.join(map(str, frame.columns))});"
+                         " add it, or predict without labels (--no_labels).")
+    if frame[label].isna().any():
+        raise InputError(f"{source}: {int(frame[label].isna().sum())} session(s) have no {label}; fill them, or "
+                         "predict without labels (--no_labels).")
+    code = parameters.get("label_code") or {}
+    if parameters["network_task"] == "classification":
+        unknown = sorted(set(frame[label].astype(str)) - set(code))
+        if unknown:
+            raise InputError(f"{source}: label(s) {', '.join(unknown)} were not learnt by the model (classes: "
+                             f"{', '.join(code)}); keep only these classes.")
+
+
+def _group_frames(
+    maps: Path, parameters: Mapping[str, Any], group: str, splits: list[int], *, participants_tsv,
+    caps_directory, overwrite: bool, skip_leak_check: bool, use_labels: bool,
+) -> tuple[dict[int, pd.DataFrame], Path]:
+    """The images of the group for each split and the CAPS to read them from; writes a new group."""
+    label = parameters.get("label") if use_labels else None
+    if group in TRAINING_GROUPS:
+        if participants_tsv is not None:
+            raise MAPSError(f"Group {group!r} is made by training and is never redefined; choose another group name "
+                            "for these participants.")
+        frames = {s: read_group_tsv(group_folder(maps, group, split=s) / "data.tsv") for s in splits}
+        caps = caps_directory or read_maps_json(group_folder(maps, group, split=splits[0]) / "maps.json").get(
+            "caps_directory", parameters["caps_directory"])
+        return frames, _resolve_caps(caps, maps)
+    folder = group_folder(maps, group)
+    exists = (folder / "data.tsv").is_file()
+    if exists and participants_tsv is not None:
+        if not overwrite:
+            raise MAPSError(f"Group {group!r} already exists in {maps}; add --overwrite to replace it, or choose "
+                            "another name.")
+        remove_group(maps, group)
+        exists = False
+    if exists:
+        frame = read_group_tsv(folder / "data.tsv")
+        caps = caps_directory or read_maps_json(folder / "maps.json").get("caps_directory",
+                                                                          parameters["caps_directory"])
+    else:
+        if participants_tsv is None:
+            raise MAPSError(f"Group {group!r} does not exist in {maps}; give --participants_tsv to define it.")
+        frame = read_tsv(participants_tsv)
+        require_columns(frame, ["participant_id", "session_id"], participants_tsv)
+        caps = caps_directory or parameters["caps_directory"]
+    if label:
+        _check_labels(frame, parameters, participants_tsv or folder / "data.tsv")
+    if not skip_leak_check:
+        _check_leakage(maps, group, frame)
+    caps = _resolve_caps(caps, maps)
+    if not exists:
+        write_group(maps, group, frame, caps_directory=caps, label=label)
+    return dict.fromkeys(splits, frame), caps
+
+
+def predict_models(
+    maps_dir: str | Path, parameters: Mapping[str, Any], group: str, frames: Mapping[int, pd.DataFrame],
+    models: Sequence[tuple[int, str]], *, caps_directory: str | Path, use_labels: bool = True,
+    batch_size: int | None = None, n_proc: int | None = None, gpu: bool | None = None, amp: bool | None = None,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, list[Path]]:
+    """Predict ``group`` with each (split, selection metric) model and write the files (no intervals).
+
+    Returns the metrics table (split, selection_metric, level, metrics...) and the mode-level prediction files.
+    """
+    from clinicadl.data.datasets import CapsDataset
+    from clinicadl.predict.files import write_model_predictions
+    from clinicadl.predict.inference import infer, load_trained_network, make_loader, select_device
+    from clinicadl.training.config import task_metrics
+
+    maps = Path(maps_dir)
+    task, mode = parameters["network_task"], parameters["mode"]
+    device = select_device(bool(parameters.get("gpu", False) if gpu is None else gpu))
+    amp = bool(parameters.get("amp", False) if amp is None else amp)
+    with_labels = use_labels and task != "reconstruction"
+    names = task_metrics(task, max(len(parameters.get("label_code") or {}), 2))
+    rows, written = [], []
+    datasets: dict[int, Any] = {}
+    for split, metric in models:
+        frame = frames[split]
+        if split not in datasets:
+            datasets[split] = CapsDataset(
+                caps_directory, frame, parameters["preprocessing_dict"],
+                label=parameters.get("label") if with_labels else None,
+                label_code=parameters.get("label_code") if task == "classification" and with_labels else None,
+                normalize=bool(parameters.get("normalize", True)))
+        loader = make_loader(datasets[split], batch_size=batch_size or parameters["batch_size"],
+                             n_proc=parameters.get("n_proc", 0) if n_proc is None else n_proc)
+        network = load_trained_network(maps, parameters, split, metric, device)
+        table, loss = infer(network, loader, parameters=parameters, device=device, amp=amp, with_labels=with_labels,
+                            progress=progress, desc=f"{group} split-{split} best-{metric}")
+        folder = maps / f"split-{split}" / f"best-{metric}" / group
+        metrics = write_model_predictions(folder, group, table, loss, task=task, mode=mode, metric_names=names,
+                                          with_labels=with_labels)
+        write_description_log(folder, group, frame, caps_directory=caps_directory)
+        written.append(folder / f"{group}_{mode}_level_prediction.tsv")
+        rows += [{"split": split, "selection_metric": metric, "level": level, **values}
+                 for level, values in metrics.items()]
+    return pd.DataFrame(rows), written
+
+
+def predict(
+    maps_dir: str | Path,
+    data_group: str,
+    *,
+    caps_directory: str | Path | None = None,
+    participants_tsv: str | Path | None = None,
+    selection_metrics: Sequence[str] | None = None,
+    splits: Sequence[int] | None = None,
+    overwrite: bool = False,
+    skip_leak_check: bool = False,
+    use_labels: bool = True,
+    batch_size: int | None = None,
+    n_proc: int | None = None,
+    gpu: bool | None = None,
+    amp: bool | None = None,
+    progress: bool = True,
+    evaluation=None,
+    evaluate: bool = True,
+) -> list[PredictionResult]:
+    """Predict a data group with every trained model of a MAPS and write upstream's files and our intervals.
+
+    Parameters
+    ----------
+    maps_dir : path
+        A 1.x MAPS, or a replicate MAPS (``replicates.tsv``: every replicate with status ``done`` is used).
+    data_group : str
+        Name of the group; a new one needs ``participants_tsv``.
+    caps_directory : path, optional
+        CAPS of the images (default: the group's, else the one of training).
+    participants_tsv : path, optional
+        ``participant_id``, ``session_id`` (+ the label column) of a new group.
+    selection_metrics, splits : sequence, optional
+        Models to use (default: all).
+    overwrite : bool
+        Replace an existing group (never ``train`` or ``validation``) and its predictions.
+    skip_leak_check : bool
+        Allow participants seen in training (the result is then not a test of the model).
+    use_labels : bool
+        Labels are known: write metrics and intervals (``--use_labels/--no_labels``).
+    batch_size, n_proc, gpu, amp : optional
+        Override the training values of ``maps.json``.
+    evaluation : EvaluationOptions, optional
+        Options of the intervals (default :class:`~clinicadl.evaluate.model.EvaluationOptions`).
+    evaluate : bool
+        Write the confidence-interval file of each model (needs labels).
+
+    Returns
+    -------
+    list of PredictionResult
+        One per MAPS predicted (one per finished replicate).
+
+    Raises
+    ------
+    MAPSError
+        Not a MAPS, unknown split or selection metric, a group that exists (without ``overwrite``) or does not
+        (without ``participants_tsv``), data leakage, predictions that exist (without ``overwrite``).
+    InputError
+        A participants TSV without the label column (with labels) or with unknown classes.
+    """
+    maps = Path(maps_dir)
+    if not (maps / "maps.json").is_file():
+        raise MAPSError(f"{maps} is not a MAPS (no maps.json); give the output folder of 'clinicadl train'.")
+    if not data_group or "/" in data_group or data_group.startswith("."):
+        raise InputError(f"Invalid data group name {data_group!r}; use a plain name such as test.")
+    return [
+        _predict_one(folder, data_group, caps_directory=caps_directory, participants_tsv=participants_tsv,
+                     selection_metrics=selection_metrics, splits=splits, overwrite=overwrite,
+                     skip_leak_check=skip_leak_check, use_labels=use_labels, batch_size=batch_size, n_proc=n_proc,
+                     gpu=gpu, amp=amp, progress=progress, evaluation=evaluation, evaluate=evaluate)
+        for folder in replicate_folders(maps)
+    ]
+
+
+def _predict_one(maps: Path, group: str, *, caps_directory, participants_tsv, selection_metrics, splits, overwrite,
+                 skip_leak_check, use_labels, batch_size, n_proc, gpu, amp, progress, evaluation,
+                 evaluate) -> PredictionResult:
+    parameters = read_maps_json(maps)
+    models = _splits_and_metrics(maps, splits, selection_metrics)
+    model_splits = sorted({s for s, _ in models})
+    frames, caps = _group_frames(maps, parameters, group, model_splits, participants_tsv=participants_tsv,
+                                 caps_directory=caps_directory, overwrite=overwrite,
+                                 skip_leak_check=skip_leak_check, use_labels=use_labels)
+    if not overwrite:
+        done = [f"split-{s}/best-{m}" for s, m in models if (maps / f"split-{s}" / f"best-{m}" / group).is_dir()]
+        if done:
+            raise MAPSError(f"Predictions of group {group!r} already exist in {maps} ({', '.join(done[:_N_LISTED])}"
+                            f"{' ...' if len(done) > _N_LISTED else ''}); add --overwrite to compute them again.")
+    table, written = predict_models(maps, parameters, group, frames, models, caps_directory=caps,
+                                    use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu, amp=amp,
+                                    progress=progress)
+    if evaluate and use_labels:
+        written += model_intervals(maps, group, models, evaluation)
+    return PredictionResult(maps, group, table, tuple(written))
+
+
+def model_intervals(maps: Path, group: str, models: Sequence[tuple[int, str]], evaluation=None) -> list[Path]:
+    """Participant-level confidence intervals of each model on the group (``evaluate model``)."""
+    from clinicadl.evaluate.model import EvaluationOptions, evaluate_model
+
+    result = evaluate_model(maps, group, splits=sorted({s for s, _ in models}),
+                            selection_metrics=sorted({m for _, m in models}),
+                            options=evaluation or EvaluationOptions())
+    return list(result.written)

@@ -1,0 +1,204 @@
+"""The training loop of one split: epochs, evaluation, best models, early stopping, checkpoints (imports torch).
+
+Sources of randomness and their seeds (:mod:`clinicadl.training.seeds`): ``init`` seeds the weights
+(``build_model(seed=...)``), ``order`` the generator of the training sampler, ``augmentation`` the dataset's
+augmentation stream (keyed by epoch and item), ``dropout`` the global torch random state, set once when the split
+starts (after the network is built) and saved in every checkpoint. Evaluation loaders have their own generators, so
+evaluating never moves the global state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from clinicadl.predict.inference import autocast, build_network, infer, make_loader
+from clinicadl.predict.outputs import make_criterion, task_loss
+from clinicadl.predict.tables import compute_metrics
+from clinicadl.training.checkpointing import (
+    checkpoint_path,
+    get_rng_state,
+    load_checkpoint,
+    save_checkpoint,
+    set_rng_state,
+)
+from clinicadl.training.config import task_metrics
+from clinicadl.training.early_stopping import BestModels, EarlyStopping
+from clinicadl.training.logs import TrainingLogger, log_row
+from clinicadl.training.partitions import Partition
+from clinicadl.training.seeds import torch_generator
+
+__all__ = ["EPOCH_END_HOOK", "train_split"]
+
+EPOCH_END_HOOK: Callable[[int, int], None] | None = None
+"""Called as ``hook(split, epoch)`` after each epoch's checkpoint is written (tests simulate interruptions)."""
+
+
+def _datasets(parameters: Mapping[str, Any], partition: Partition, seeds: Mapping[str, int]):
+    from clinicadl.data.datasets import CapsDataset
+
+    task = parameters["network_task"]
+    common = {
+        "label": parameters.get("label") if task != "reconstruction" else None,
+        "label_code": parameters.get("label_code") if task == "classification" else None,
+        "normalize": bool(parameters["normalize"]),
+    }
+    caps, preprocessing = parameters["caps_directory"], parameters["preprocessing_dict"]
+    train = CapsDataset(caps, partition.train, preprocessing, augmentation=parameters.get("data_augmentation") or (),
+                        seed=int(seeds["augmentation"]), **common)
+    train_eval = CapsDataset(caps, partition.train, preprocessing, **common) if train.augmentation else train
+    validation = CapsDataset(caps, partition.validation, preprocessing, **common)
+    return train, train_eval, validation
+
+
+def _sampler(parameters: Mapping[str, Any], dataset, order: torch.Generator):
+    from torch.utils.data import RandomSampler, WeightedRandomSampler
+
+    if parameters["sampler"] == "weighted" and parameters["network_task"] == "classification":
+        labels = torch.tensor([dataset._label(i // dataset.n_elements) for i in range(len(dataset))])
+        counts = torch.bincount(labels).double()
+        weights = (1.0 / counts)[labels]
+        return WeightedRandomSampler(weights, num_samples=len(dataset), replacement=True, generator=order)
+    return RandomSampler(dataset, generator=order)
+
+
+def _optimizer(parameters: Mapping[str, Any], network: torch.nn.Module) -> torch.optim.Optimizer:
+    kind = getattr(torch.optim, parameters["optimizer"])
+    trainable = [p for p in network.parameters() if p.requires_grad]
+    return kind(trainable, lr=float(parameters["learning_rate"]), weight_decay=float(parameters["weight_decay"]))
+
+
+def _transfer(parameters: Mapping[str, Any], network: torch.nn.Module, split: int) -> None:
+    """Copy the weights of a MAPS's model whose names and shapes match (``transfer_path``)."""
+    from clinicadl.errors import MAPSError
+    from clinicadl.models.checkpoint import load_model_state
+    from clinicadl.predict.inference import _state_dict, model_path
+
+    source = Path(parameters["transfer_path"])
+    path = model_path(source, split, parameters["transfer_selection_metric"])
+    if not path.is_file():
+        path = model_path(source, 0, parameters["transfer_selection_metric"])
+    if not path.is_file():
+        raise MAPSError(f"transfer_path {source} has no {path.relative_to(source)}; give a trained MAPS and an "
+                        "existing transfer_selection_metric.")
+    own = network.state_dict()
+    state = {k: v for k, v in _state_dict(load_model_state(path)).items() if k in own and own[k].shape == v.shape}
+    if not state:
+        raise MAPSError(f"No weight of {path} matches the network {parameters['architecture']}; transfer learning "
+                        "needs layers of the same names and shapes.")
+    network.load_state_dict(state, strict=False)
+
+
+def _evaluate(network, loaders, parameters, device, amp, names) -> tuple[dict, dict]:
+    task = parameters["network_task"]
+    out = []
+    for loader in loaders:
+        table, loss = infer(network, loader, parameters=parameters, device=device, amp=amp)
+        out.append(compute_metrics(table, task, names, loss))
+    return out[0], out[1]
+
+
+def train_split(
+    parameters: Mapping[str, Any], maps_dir: str | Path, partition: Partition, seeds: Mapping[str, int], *,
+    device: torch.device, progress: bool = True,
+) -> None:
+    """Train one split into ``maps_dir/split-<i>``, resuming from its checkpoint when there is one.
+
+    Writes ``best-<m>/model.pth.tar`` for each selection metric (when it improves on the validation set),
+    ``training_logs/training.tsv`` and TensorBoard events, and ``tmp/checkpoint.pth.tar`` after each epoch (with
+    ``finished`` true at the end; the caller removes ``tmp/`` once the split's outputs are complete).
+    """
+    from tqdm.auto import tqdm
+
+    from clinicadl.models.checkpoint import save_model
+
+    split_dir = Path(maps_dir) / f"split-{partition.split}"
+    checkpoint = checkpoint_path(split_dir)
+    task = parameters["network_task"]
+    amp = bool(parameters["amp"])
+    names = task_metrics(task, max(len(parameters.get("label_code") or {}), 2))
+    train_set, train_eval_set, validation_set = _datasets(parameters, partition, seeds)
+    order = torch_generator(int(seeds["order"]))
+    batch_size, n_proc = int(parameters["batch_size"]), int(parameters["n_proc"])
+    workers_generator = torch_generator(int(seeds["order"]))
+    train_loader = make_loader(train_set, batch_size=batch_size, n_proc=n_proc,
+                               sampler=_sampler(parameters, train_set, order), generator=workers_generator)
+    eval_loaders = [make_loader(dataset, batch_size=batch_size, n_proc=n_proc)
+                    for dataset in (train_eval_set, validation_set)]
+    network = build_network(parameters, seed=int(seeds["init"]))
+    if parameters.get("transfer_path"):
+        _transfer(parameters, network, partition.split)
+    network = network.to(device)
+    optimizer = _optimizer(parameters, network)
+    scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.1)
+                 if parameters["adaptive_learning_rate"] else None)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+    criterion = make_criterion(task, parameters["loss"])
+    stopper = EarlyStopping(int(parameters["patience"]), float(parameters["tolerance"]))
+    best = BestModels(parameters["selection_metrics"])
+    epoch, rows, finished, elapsed = 0, [], False, 0.0
+    if checkpoint.is_file():
+        state = load_checkpoint(checkpoint)
+        network.load_state_dict(state["network"])
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        if scheduler is not None and state.get("scheduler"):
+            scheduler.load_state_dict(state["scheduler"])
+        stopper.load_state_dict(state["early_stopping"])
+        best.load_state_dict(state["best"])
+        epoch, rows, finished, elapsed = state["epoch"], list(state["rows"]), state["finished"], state["elapsed"]
+        set_rng_state(state["rng"], order)
+    else:
+        torch.manual_seed(int(seeds["dropout"]))
+    n_batches = len(train_loader)
+    logger = TrainingLogger(split_dir / "training_logs", rows, purge_step=epoch * n_batches)
+    accumulation = int(parameters["accumulation_steps"])
+    evaluation_steps = int(parameters["evaluation_steps"])
+    start = time.perf_counter() - elapsed
+    try:
+        while not finished and epoch < int(parameters["epochs"]):
+            train_set.set_epoch(epoch)
+            network.train()
+            optimizer.zero_grad(set_to_none=True)
+            bar = tqdm(train_loader, desc=f"split-{partition.split} epoch {epoch}", leave=False,
+                       disable=not progress)
+            for i, batch in enumerate(bar):
+                with autocast(device, amp):
+                    outputs = network(batch["image"].to(device))
+                loss = task_loss(task, criterion, outputs, batch) / accumulation
+                scaler.scale(loss).backward()
+                if (i + 1) % accumulation == 0 or i + 1 == n_batches:
+                    scaler.step(optimizer)
+                    scaler.update()
+                    optimizer.zero_grad(set_to_none=True)
+                bar.set_postfix(loss=f"{float(loss.detach()) * accumulation:.4g}")
+                if evaluation_steps and (i + 1) % evaluation_steps == 0 and i + 1 < n_batches:
+                    metrics_train, metrics_valid = _evaluate(network, eval_loaders, parameters, device, amp, names)
+                    logger.log(log_row(epoch, i, time.perf_counter() - start, metrics_train, metrics_valid),
+                               epoch * n_batches + i)
+            metrics_train, metrics_valid = _evaluate(network, eval_loaders, parameters, device, amp, names)
+            logger.log(log_row(epoch, n_batches - 1, time.perf_counter() - start, metrics_train, metrics_valid),
+                       epoch * n_batches + n_batches - 1)
+            for metric in best.update(metrics_valid):
+                save_model(split_dir / f"best-{metric}" / "model.pth.tar", network, epoch=epoch,
+                           name=parameters["architecture"])
+            if scheduler is not None:
+                scheduler.step(metrics_valid["loss"])
+            stop = stopper.step(metrics_valid["loss"])
+            epoch += 1
+            finished = stop or epoch >= int(parameters["epochs"])
+            save_checkpoint(checkpoint, {
+                "network": network.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else {},
+                "scaler": scaler.state_dict(), "early_stopping": stopper.state_dict(), "best": best.state_dict(),
+                "epoch": epoch, "rows": logger.rows, "finished": finished,
+                "elapsed": time.perf_counter() - start, "rng": get_rng_state(order),
+            })
+            if EPOCH_END_HOOK is not None:
+                EPOCH_END_HOOK(partition.split, epoch - 1)
+    finally:
+        logger.close()

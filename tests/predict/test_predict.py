@@ -1,0 +1,161 @@
+"""``clinicadl predict``: upstream files on a test group, intervals, leakage refusal, replicate MAPS."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from clinicadl.errors import MAPSError
+
+_spec = importlib.util.spec_from_file_location("_predict_helpers", Path(__file__).with_name("conftest.py"))
+helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(helpers)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A MAPS of 2 folds x 1 epoch, selection on loss and BA (one per module; predict tests copy it)."""
+    from clinicadl.training.seeds import replicate_seeds
+    from clinicadl.training.trainer import train_replicate
+
+    with pytest.MonkeyPatch.context() as patch:
+        helpers.install_standins(patch)
+        root = tmp_path_factory.mktemp("predict")
+        paths = helpers.make_dataset(root)
+        parameters = helpers.resolved_parameters(paths, epochs=1)
+        train_replicate(parameters, root / "maps", replicate_seeds(0, 0), progress=False)
+        yield paths, root / "maps"
+
+
+@pytest.fixture
+def maps(trained, tmp_path, standins):
+    paths, source = trained
+    copy = tmp_path / "maps"
+    shutil.copytree(source, copy)
+    return paths, copy
+
+
+def _cli():
+    return helpers.command_line()
+
+
+def _predict(*arguments):
+    return CliRunner().invoke(_cli(), ["predict", *map(str, arguments)])
+
+
+def test_predict_test_group_writes_upstream_files_and_intervals(maps):
+    paths, folder = maps
+    result = _predict(folder, "test", "--participants_tsv", paths["test"], "--n_resamples", "200")
+    assert result.exit_code == 0, result.output
+    data = pd.read_csv(folder / "groups" / "test" / "data.tsv", sep="\t")
+    assert list(data.columns) == ["participant_id", "session_id", "cohort", "diagnosis"] and len(data) == 4
+    assert (folder / "groups" / "test" / "maps.json").is_file()
+    for split in (0, 1):
+        for metric in ("loss", "BA"):
+            group = folder / f"split-{split}" / f"best-{metric}" / "test"
+            prediction = pd.read_csv(group / "test_image_level_prediction.tsv", sep="\t")
+            assert len(prediction) == 4 and set(prediction["true_label"]) == {0, 1}
+            metrics = pd.read_csv(group / "test_image_level_metrics.tsv", sep="\t")
+            assert metrics.columns[0] == "BA" and len(metrics) == 1
+            assert "Number of participants: 4" in (group / "description.log").read_text()
+            ci = pd.read_csv(group / "test_image_level_metrics_ci.tsv", sep="\t")
+            assert set(ci["n_resamples"]) == {200}
+
+
+def test_predict_library_reads_back(maps):
+    from clinicadl.maps import read_model_predictions
+    from clinicadl.predict.predict import predict
+
+    paths, folder = maps
+    results = predict(folder, "test", participants_tsv=paths["test"], splits=[1], selection_metrics=["loss"],
+                      evaluate=False, progress=False)
+    assert len(results) == 1 and set(results[0].metrics["split"]) == {1}
+    model = read_model_predictions(folder, "test", split=1, selection_metric="loss")
+    assert len(model.frame) == 4
+    assert not (folder / "split-0" / "best-loss" / "test").exists()
+
+
+def test_leakage_is_refused_unless_skipped(maps):
+    paths, folder = maps
+    result = _predict(folder, "everyone", "--participants_tsv", paths["data"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "Data leakage" in result.output and "--skip_leak_check" in result.output
+    assert not (folder / "groups" / "everyone").exists()
+    result = _predict(folder, "everyone", "--participants_tsv", paths["data"], "--skip_leak_check", "-sm", "loss",
+                      "--split", "0", "--n_resamples", "100")
+    assert result.exit_code == 0, result.output
+
+
+def test_groups_are_not_overwritten_without_overwrite(maps):
+    paths, folder = maps
+    assert _predict(folder, "test", "--participants_tsv", paths["test"], "-sm", "loss", "--n_resamples", "100",
+                    "--no_labels").exit_code == 0
+    assert not (folder / "split-0" / "best-loss" / "test" / "test_image_level_metrics.tsv").exists()
+    again = _predict(folder, "test", "--participants_tsv", paths["test"])
+    assert again.exit_code == 1 and "already exists" in again.output and "--overwrite" in again.output
+    replaced = _predict(folder, "test", "--participants_tsv", paths["test"], "--overwrite", "--n_resamples", "100")
+    assert replaced.exit_code == 0, replaced.output
+    training = _predict(folder, "validation", "--participants_tsv", paths["test"], "--overwrite")
+    assert training.exit_code == 1 and "never redefined" in training.output
+    missing = _predict(folder, "nothing")
+    assert missing.exit_code == 1 and "--participants_tsv" in missing.output
+
+
+def test_label_column_missing(maps, tmp_path):
+    paths, folder = maps
+    frame = pd.read_csv(paths["test"], sep="\t").drop(columns="diagnosis")
+    frame.to_csv(tmp_path / "no_label.tsv", sep="\t", index=False)
+    result = _predict(folder, "test", "--participants_tsv", tmp_path / "no_label.tsv")
+    assert result.exit_code == 1 and "--no_labels" in result.output
+
+
+def test_replicate_maps_predicts_finished_replicates(maps, tmp_path):
+    from clinicadl.predict.predict import predict
+
+    paths, folder = maps
+    root = tmp_path / "procedure"
+    root.mkdir()
+    shutil.copy(folder / "maps.json", root / "maps.json")
+    for replicate in (0, 1):
+        shutil.copytree(folder, root / f"replicate-{replicate}")
+    pd.DataFrame({"replicate": [0, 1], "status": ["done", "failed"]}).to_csv(root / "replicates.tsv", sep="\t",
+                                                                             index=False)
+    results = predict(root, "test", participants_tsv=paths["test"], selection_metrics=["loss"], evaluate=False,
+                      progress=False)
+    assert [r.maps_dir.name for r in results] == ["replicate-0"]
+    assert (root / "replicate-0" / "split-1" / "best-loss" / "test" / "test_image_level_prediction.tsv").is_file()
+    assert not (root / "replicate-1" / "groups" / "test").exists()
+    with pytest.raises(MAPSError, match="split"):
+        predict(root, "test2", participants_tsv=paths["test"], splits=[7], evaluate=False)
+
+
+def test_not_a_maps(tmp_path):
+    result = _predict(tmp_path, "test")
+    assert result.exit_code == 1 and "not a MAPS" in result.output
+
+
+def test_upstream_maps_predictions_are_reproduced(tmp_path, monkeypatch):
+    """Our predict on the MAPS of ClinicaDL 1.6.1 gives upstream's probabilities (same weights, same data)."""
+    root = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "upstream" / "v1_clinicadl_1.6.1"
+    if not root.is_dir():
+        pytest.skip("upstream fixture not available")
+    pytest.importorskip("clinicadl.models.registry")
+    from clinicadl.predict.predict import predict
+
+    shutil.copytree(root / "maps", tmp_path / "maps")
+    for path in (tmp_path / "maps").rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    monkeypatch.chdir(root)  # the MAPS records caps_sl relative to this folder
+    predict(tmp_path / "maps", "again", participants_tsv=root / "labels" / "split" / "test_baseline.tsv", gpu=False,
+            n_proc=1, progress=False, evaluate=False)
+    folder = tmp_path / "maps" / "split-0" / "best-loss"
+    ours = pd.read_csv(folder / "again" / "again_slice_level_prediction.tsv", sep="\t")
+    theirs = pd.read_csv(folder / "test-heldout" / "test-heldout_slice_level_prediction.tsv", sep="\t")
+    assert list(ours.columns) == list(theirs.columns)
+    assert (ours["predicted_label"] == theirs["predicted_label"]).all()
+    assert (ours[["proba0", "proba1"]] - theirs[["proba0", "proba1"]]).abs().to_numpy().max() < 1e-6
