@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import tiny_caps as helpers
 from click.testing import CliRunner
 
+from clinicadl.cli.main import cli
 from clinicadl.errors import MAPSError
-
-_spec = importlib.util.spec_from_file_location("_predict_helpers", Path(__file__).with_name("conftest.py"))
-helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(helpers)
 
 
 @pytest.fixture(scope="module")
@@ -23,29 +20,23 @@ def trained(tmp_path_factory):
     from clinicadl.training.seeds import replicate_seeds
     from clinicadl.training.trainer import train_replicate
 
-    with pytest.MonkeyPatch.context() as patch:
-        helpers.install_standins(patch)
-        root = tmp_path_factory.mktemp("predict")
-        paths = helpers.make_dataset(root)
-        parameters = helpers.resolved_parameters(paths, epochs=1)
-        train_replicate(parameters, root / "maps", replicate_seeds(0, 0), progress=False)
-        yield paths, root / "maps"
+    root = tmp_path_factory.mktemp("predict")
+    paths = helpers.make_dataset(root)
+    parameters = helpers.resolved_parameters(paths, epochs=1)
+    train_replicate(parameters, root / "maps", replicate_seeds(0, 0), progress=False)
+    return paths, root / "maps"
 
 
 @pytest.fixture
-def maps(trained, tmp_path, standins):
+def maps(trained, tmp_path):
     paths, source = trained
     copy = tmp_path / "maps"
     shutil.copytree(source, copy)
     return paths, copy
 
 
-def _cli():
-    return helpers.command_line()
-
-
 def _predict(*arguments):
-    return CliRunner().invoke(_cli(), ["predict", *map(str, arguments)])
+    return CliRunner().invoke(cli, ["predict", *map(str, arguments)])
 
 
 def test_predict_test_group_writes_upstream_files_and_intervals(maps):

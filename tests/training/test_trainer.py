@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -10,41 +9,28 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import tiny_caps as helpers
 import torch
 from click.testing import CliRunner
 
+from clinicadl.cli.main import cli
 from clinicadl.training.seeds import replicate_seeds
-
-_spec = importlib.util.spec_from_file_location("_predict_conftest", Path(__file__).parents[1] / "predict" /
-                                               "conftest.py")
-helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(helpers)
-cli = helpers.command_line()
 
 SEEDS = replicate_seeds(0, 0)
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        helpers.install_standins(patch)
-        yield helpers.make_dataset(tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(autouse=True)
-def _standins(monkeypatch):
-    helpers.install_standins(monkeypatch)
+    return helpers.make_dataset(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")
 def cli_maps(dataset, tmp_path_factory):
     """A MAPS trained through the command line: 2 folds x 2 epochs, selection on loss and BA."""
-    with pytest.MonkeyPatch.context() as patch:
-        helpers.install_standins(patch)
-        output = tmp_path_factory.mktemp("cli") / "maps"
-        result = CliRunner().invoke(cli, ["train", "classification", *helpers.train_arguments(dataset, output)])
-        assert result.exit_code == 0, result.output
-        yield output
+    output = tmp_path_factory.mktemp("cli") / "maps"
+    result = CliRunner().invoke(cli, ["train", "classification", *helpers.train_arguments(dataset, output)])
+    assert result.exit_code == 0, result.output
+    return output
 
 
 def _single(maps: Path) -> Path:
