@@ -20,7 +20,7 @@ import pandas as pd
 
 from clinicadl.atomic import atomic_write_text
 from clinicadl.errors import InputError
-from clinicadl.maps.tables import ID_COLUMNS, read_tsv, require_columns
+from clinicadl.maps.tables import ID_COLUMNS, read_tsv, require_columns, require_unique_sessions
 
 __all__ = [
     "ID_COLUMNS",
@@ -138,13 +138,7 @@ def read_participants_tsv(path: str | Path, *, required: Iterable[str] = ID_COLU
                     f"{int(empty.to_numpy().argmax()) + 1}); fill or remove these rows."
                 )
     if all(column in frame.columns for column in ID_COLUMNS):
-        duplicated = frame.duplicated(list(ID_COLUMNS), keep=False)
-        if duplicated.any():
-            first = frame.loc[duplicated, list(ID_COLUMNS)].iloc[0]
-            raise InputError(
-                f"{path} lists {int(duplicated.sum())} rows of repeated sessions (first: {first['participant_id']} "
-                f"{first['session_id']}); keep one row per participant_id, session_id."
-            )
+        require_unique_sessions(frame, path)
     return frame
 
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from clinicadl.errors import InputError
 from clinicadl.maps.layout import group_data_tsv_path
-from clinicadl.maps.tables import ID_COLUMNS, read_tsv, require_columns
+from clinicadl.maps.tables import ID_COLUMNS, read_tsv, require_columns, require_unique_sessions
 
 __all__ = ["read_group_data", "read_group_tsv"]
 
@@ -25,13 +24,7 @@ def read_group_tsv(path: str | Path) -> pd.DataFrame:
     """
     frame = read_tsv(path)
     require_columns(frame, ID_COLUMNS, path)
-    duplicated = frame.duplicated(list(ID_COLUMNS), keep=False)
-    if duplicated.any():
-        first = frame.loc[duplicated, list(ID_COLUMNS)].iloc[0]
-        raise InputError(
-            f"{path} lists {int(duplicated.sum())} rows of repeated images (first: "
-            f"{first['participant_id']} {first['session_id']}); keep one row per participant_id, session_id."
-        )
+    require_unique_sessions(frame, path, what="images")
     return frame.reset_index(drop=True)
 
 

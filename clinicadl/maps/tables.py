@@ -13,7 +13,7 @@ import pandas as pd
 
 from clinicadl.errors import InputError
 
-__all__ = ["ID_COLUMNS", "read_tsv", "require_columns"]
+__all__ = ["ID_COLUMNS", "read_tsv", "require_columns", "require_unique_sessions"]
 
 ID_COLUMNS: tuple[str, str] = ("participant_id", "session_id")
 """Columns that identify an image (a session of a participant)."""
@@ -74,4 +74,15 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], path: str | Pat
         raise InputError(
             f"{path} lacks the required columns {', '.join(missing)} "
             f"(found: {', '.join(map(str, frame.columns))}){hint}."
+        )
+
+
+def require_unique_sessions(frame: pd.DataFrame, path: str | Path, *, what: str = "sessions") -> None:
+    """Raise :class:`InputError` when a (participant_id, session_id) pair is listed twice in ``frame``."""
+    duplicated = frame.duplicated(list(ID_COLUMNS), keep=False)
+    if duplicated.any():
+        first = frame.loc[duplicated, list(ID_COLUMNS)].iloc[0]
+        raise InputError(
+            f"{path} lists {int(duplicated.sum())} rows of repeated {what} (first: {first['participant_id']} "
+            f"{first['session_id']}); keep one row per participant_id, session_id."
         )
