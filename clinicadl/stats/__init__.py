@@ -6,40 +6,90 @@ percentile / basic / BCa and analytic intervals, and paired comparisons of two m
 >>> from clinicadl.stats import bootstrap_ci, paired_bootstrap, delong_test, mcnemar_test
 """
 
+from clinicadl.stats.bayesian_ttest import BayesianTTestResult, correlated_bayesian_ttest
 from clinicadl.stats.bootstrap import CI_METHODS, bootstrap, bootstrap_ci
+from clinicadl.stats.corrected_ttest import (
+    OverconfidentTestWarning,
+    ResampledTTestResult,
+    corrected_repeated_kfold_ttest,
+    corrected_resampled_ttest,
+    naive_resampled_ttest,
+)
 from clinicadl.stats.delong import DeLongComparison, delong_ci, delong_components, delong_test
+from clinicadl.stats.five_by_two import five_by_two_f, five_by_two_t
 from clinicadl.stats.location import mean_ci, median_ci
 from clinicadl.stats.mcnemar import mcnemar_test
 from clinicadl.stats.metrics import DEFAULT_METRICS, METRICS, available_metrics
 from clinicadl.stats.paired import PairedBootstrapResult, paired_bootstrap, permutation_test
 from clinicadl.stats.predictions import Predictions, make_predictions
+from clinicadl.stats.probability_better import ProbabilityBetterResult, probability_better
+from clinicadl.stats.procedure_bootstrap import ProcedureBootstrapResult, two_level_bootstrap
 from clinicadl.stats.proportion import PROPORTION_METHODS, proportion_ci, proportion_interval
+from clinicadl.stats.rank_tests import (
+    FRIEDMAN_METHODS,
+    FriedmanResult,
+    PairwiseTestResult,
+    average_ranks,
+    friedman_test,
+    holm,
+    nemenyi_critical_difference,
+    pairwise_wilcoxon_holm,
+)
 from clinicadl.stats.results import BootstrapResult, ConfidenceInterval, IntervalResult, TestResult
+from clinicadl.stats.sample_size import NoetherSampleSize, WidthSampleSize, noether_sample_size, participants_for_width
+from clinicadl.stats.variance_components import VarianceComponents, variance_components
 
 __all__ = [
     "CI_METHODS",
     "DEFAULT_METRICS",
+    "FRIEDMAN_METHODS",
     "METRICS",
     "PROPORTION_METHODS",
+    "BayesianTTestResult",
     "BootstrapResult",
     "ConfidenceInterval",
     "DeLongComparison",
+    "FriedmanResult",
     "IntervalResult",
+    "NoetherSampleSize",
+    "OverconfidentTestWarning",
     "PairedBootstrapResult",
+    "PairwiseTestResult",
     "Predictions",
+    "ProbabilityBetterResult",
+    "ProcedureBootstrapResult",
+    "ResampledTTestResult",
     "TestResult",
+    "VarianceComponents",
+    "WidthSampleSize",
     "available_metrics",
+    "average_ranks",
     "bootstrap",
     "bootstrap_ci",
+    "corrected_repeated_kfold_ttest",
+    "corrected_resampled_ttest",
+    "correlated_bayesian_ttest",
     "delong_ci",
     "delong_components",
     "delong_test",
+    "five_by_two_f",
+    "five_by_two_t",
+    "friedman_test",
+    "holm",
     "make_predictions",
     "mcnemar_test",
     "mean_ci",
     "median_ci",
+    "naive_resampled_ttest",
+    "nemenyi_critical_difference",
+    "noether_sample_size",
     "paired_bootstrap",
+    "pairwise_wilcoxon_holm",
+    "participants_for_width",
     "permutation_test",
+    "probability_better",
     "proportion_ci",
     "proportion_interval",
+    "two_level_bootstrap",
+    "variance_components",
 ]
