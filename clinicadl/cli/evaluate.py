@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from clinicadl.cli import options
+from clinicadl.cli.evaluate_procedure import plan, procedure, procedure_compare_options
 
 
 @click.group()
@@ -12,8 +13,10 @@ def evaluate():
     """Confidence intervals, comparisons and their validation.
 
     \b
-    model    How good is THIS trained model? (intervals on its test set)
-    compare  Is model A better than model B on the same test set?
+    model      How good is THIS trained model? (intervals on its test set)
+    procedure  How good is this LEARNING PROCEDURE? (replicates: expected performance, variance components)
+    compare    Is model (or procedure) A better than B?
+    plan       How many replicates, how many test participants?
     """
 
 
@@ -61,9 +64,7 @@ def model(input_path, data_group, splits, selection_metrics, output, **kwargs):
 
 
 @evaluate.command("compare")
-@click.argument("input_a", metavar="A", type=click.Path(exists=True))
-@click.argument("input_b", metavar="B", type=click.Path(exists=True))
-@click.argument("data_group", required=False)
+@click.argument("arguments", metavar="A B [C ...] [DATA_GROUP]", nargs=-1, required=True)
 @options.split
 @options.selection_metrics
 @options.metrics
@@ -75,18 +76,33 @@ def model(input_path, data_group, splits, selection_metrics, output, **kwargs):
 @options.stratify
 @options.seed
 @options.output
-def compare(input_a, input_b, data_group, splits, selection_metrics, output, **kwargs):
-    """Is trained model A better than trained model B on the same participants?
-
-    A and B are MAPS (with DATA_GROUP) or prediction TSVs that cover the same images. Reports, per
-    metric, the difference A - B with a paired participant-level bootstrap interval, its p-value,
-    the proportion of resamples where A beats B and a paired permutation test; for classification
-    also McNemar's test on accuracy and, for a binary AUC, DeLong's test.
+@procedure_compare_options
+def compare(arguments, splits, selection_metrics, output, gamma, rope, tests, unpaired, **kwargs):
+    """Is A better than B? Trained models on the same participants, or learning procedures (replicates).
 
     \b
-    Example:
+    Two trained models (MAPS with DATA_GROUP, or prediction TSVs covering the same images): per metric,
+    the difference A - B with a paired participant-level bootstrap interval, its p-value, P(A>B) over
+    resamples and a paired permutation test; McNemar on accuracy and, for a binary AUC, DeLong.
+    Procedures (MAPS trained with --replicates; two or more): replicates paired by their seeds, P(A>B)
+    with Bouthillier's gamma rule, corrected resampled / repeated k-fold t-tests, 5x2cv, the Bayesian
+    correlated t-test with a ROPE; with three or more, Friedman, Nemenyi and Holm.
+
+    \b
+    Examples:
       clinicadl evaluate compare maps_resnet/ maps_conv5/ test --split 0 --selection_metrics loss
+      clinicadl evaluate compare procedure_a/ procedure_b/ test --gamma 0.75
     """
+    from clinicadl.cli.evaluate_procedure import compare_command_procedures, is_procedure_comparison, split_inputs
+
+    inputs, data_group = split_inputs(arguments)
+    if is_procedure_comparison(inputs):
+        return compare_command_procedures(inputs, data_group, splits=splits, selection_metrics=selection_metrics,
+                                          output=output, gamma=gamma, rope=rope, tests=tests, unpaired=unpaired,
+                                          **kwargs)
+    if len(inputs) != 2:
+        raise click.UsageError("Give A B [DATA_GROUP]: two trained models, or procedures trained with --replicates.")
+    input_a, input_b = inputs
     from clinicadl.evaluate.compare import compare_models
     from clinicadl.evaluate.display import format_comparison_table
 
@@ -96,3 +112,7 @@ def compare(input_a, input_b, data_group, splits, selection_metrics, output, **k
     for note in result.notes:
         click.echo(f"Note: {note}")
     click.echo(f"Written: {result.written}")
+
+
+evaluate.add_command(procedure)
+evaluate.add_command(plan)

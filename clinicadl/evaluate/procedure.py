@@ -1,0 +1,432 @@
+"""``clinicadl evaluate procedure``: how good is this LEARNING PROCEDURE?
+
+A learning procedure, run again, gives another trained model: the data split, the initial weights, the data
+order, the augmentation and dropout change. With the replicates of a MAPS (``train --replicates R``), every
+trained model (replicate ``r``, split ``s``: one *unit of replication*) is evaluated on the same test group,
+and three things are reported per metric:
+
+1. each model's value with its test-set interval (participant-level bootstrap, :func:`assess_model`);
+2. the variance of the metric between trained models, split into test-set sampling, between-split and
+   between-seed parts (:mod:`clinicadl.stats.variance_components`);
+3. the expected performance of the procedure, with an interval that accounts for both the finite test set
+   shared by all models and the finite number of replicates: a two-level bootstrap over replicates and
+   participants for metrics that are means over participants (accuracy, MAE, per-image values); for
+   metrics that are not (BA, AUC, sensitivity...), a bootstrap over replicates of the model-level values
+   whose variance is increased by the test-set sampling variance that all replicates share.
+
+References
+----------
+Bouthillier X. et al. (2021). Accounting for variance in machine learning benchmarks. MLSys 3.
+Davison A. C., Hinkley D. V. (1997). Bootstrap Methods and their Application, section 3.8 (two-level data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from clinicadl.errors import InputError
+from clinicadl.evaluate.display import _num, _render
+from clinicadl.evaluate.model import EvaluationOptions, assess_model
+from clinicadl.evaluate.procedure_inputs import Procedure, load_procedure
+from clinicadl.evaluate.provenance import provenance
+from clinicadl.maps import ModelPredictions, evaluation_dir, sidecar_path, write_json_sidecar, write_results_tsv
+
+__all__ = [
+    "LOWER_IS_BETTER",
+    "ProcedureEvaluation",
+    "evaluate_procedure",
+    "format_procedure_summary",
+    "higher_is_better",
+    "model_table",
+    "participant_contributions",
+]
+
+LOWER_IS_BETTER = frozenset({"MAE", "RMSE", "MSE", "LR_minus", "loss", "HD95"})
+"""Metrics (and per-image columns) for which a lower value is better."""
+
+RANGES = {**dict.fromkeys(("BA", "accuracy", "AUC", "sensitivity", "specificity", "PPV", "NPV", "F1_score"),
+                          (0.0, 1.0)), "MCC": (-1.0, 1.0), "MK": (-1.0, 1.0)}
+"""Range of bounded metrics: the normal interval of :data:`REPLICATE_METHOD` is clipped to it."""
+
+REPLICATE_METHOD = "replicate bootstrap + shared test variance"
+"""Interval of the expected performance of a metric that is not a mean over images."""
+
+FIXHOPT_NOTE = (
+    "Only the seeds varied, not the data split: this estimate of the procedure's variance is biased low "
+    "(Bouthillier et al. 2021 call it FixHOptEst(k, Init)); train with --vary split (the default) to include "
+    "the variance due to the data split."
+)
+HPO_NOTE = ("The hyper-parameters were fixed (source 'hpo' not varied): the results are conditional on them and do "
+            "not include the variance of their choice.")
+
+
+def higher_is_better(metric: str) -> bool:
+    """False for loss-like metrics (MAE, RMSE, loss, LR_minus, HD95, their ``_median`` and ``-<k>`` forms)."""
+    base = metric.removesuffix("_median").split("-")[0]
+    return base not in LOWER_IS_BETTER
+
+
+@dataclass(frozen=True)
+class ProcedureEvaluation:
+    """Results of ``evaluate procedure``.
+
+    Attributes
+    ----------
+    models : pandas.DataFrame
+        One row per (trained model, metric): the columns of :func:`assess_model` plus ``replicate``.
+    variance : pandas.DataFrame
+        One row per (metric, component): ``component`` is ``test_sampling``, ``split``, ``seed``,
+        ``split_and_seed`` or ``total`` (see :class:`~clinicadl.stats.variance_components.VarianceComponents`);
+        ``estimate`` is a variance, ``ci_low``/``ci_high`` its interval, ``fraction`` its share of the total.
+    expected : pandas.DataFrame
+        One row per metric: the expected performance of the procedure (``estimate``), its interval and
+        standard error, ``method`` (``two-level bootstrap`` or ``replicate bootstrap + shared test variance``),
+        ``n_replicates``, ``n_splits``, ``higher_is_better``.
+    procedure : Procedure
+        What was read.
+    written : tuple of Path
+        Results TSVs (each with a JSON sidecar) and PNG figures.
+    notes : tuple of str
+    """
+
+    models: pd.DataFrame
+    variance: pd.DataFrame
+    expected: pd.DataFrame
+    procedure: Procedure
+    written: tuple[Path, ...]
+    notes: tuple[str, ...]
+
+
+# ----------------------------------------------------------------------------------------------- per model
+
+
+def model_table(procedure: Procedure, options: EvaluationOptions) -> pd.DataFrame:
+    """Metrics of every trained model with their test-set intervals (:func:`assess_model`, same seed for all)."""
+    frames = []
+    for model in procedure.models:
+        frame = pd.DataFrame(assess_model(model.predictions, options))
+        frame.insert(len(frame.columns), "replicate", model.replicate)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    table["procedure"] = str(procedure.path)
+    return table
+
+
+def unit_values(table: pd.DataFrame, metric: str, procedure: Procedure) -> tuple[np.ndarray, np.ndarray]:
+    """Values and test-sampling variances (SE^2) of one metric, one per model, in ``procedure.models`` order."""
+    rows = table[table["metric"] == metric].set_index(["replicate", "split"])
+    keys = [(m.replicate, m.split) for m in procedure.models]
+    return rows.loc[keys, "estimate"].to_numpy(float), rows.loc[keys, "se"].to_numpy(float) ** 2
+
+
+# ---------------------------------------------------------------------------------------- contributions
+
+
+def participant_contributions(predictions: ModelPredictions, metric: str) -> pd.DataFrame | None:
+    """Per-participant sum of the per-image values of a metric that is a mean over images, and image counts.
+
+    Accuracy is the mean of per-image correctness, MAE of per-image absolute errors, a per-image column
+    (``task == "per_image"``) the mean of its finite values: for them, ``sum`` over a participant's images and
+    ``count`` of its images make the metric ``sum(sum) / sum(count)``. Other metrics (BA, AUC, sensitivity,
+    RMSE, medians...) are not means over images: None.
+    """
+    frame = predictions.frame
+    if predictions.task == "classification" and metric == "accuracy":
+        per_image = (frame["predicted_label"] == frame["true_label"]).astype(float)
+    elif predictions.task == "regression" and metric == "MAE":
+        per_image = (frame["predicted_label"] - frame["true_label"]).abs().astype(float)
+    elif predictions.task == "per_image" and metric in predictions.value_columns:
+        per_image = frame[metric].astype(float)
+    else:
+        return None
+    grouped = per_image.groupby(frame["participant_id"])
+    return pd.DataFrame({"sum": grouped.sum(), "count": grouped.count().astype(float)})
+
+
+def contribution_matrices(procedure: Procedure, metric: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """R x m matrices of per-participant sums and image counts, averaged over the splits of each replicate.
+
+    None when the metric is not a mean over images (:func:`participant_contributions`).
+    """
+    sums, counts = [], []
+    for r in procedure.replicates:
+        parts = [participant_contributions(m.predictions, metric) for m in procedure.models if m.replicate == r]
+        if any(part is None for part in parts):
+            return None
+        sums.append(pd.concat([part["sum"] for part in parts], axis=1).mean(axis=1))
+        counts.append(pd.concat([part["count"] for part in parts], axis=1).mean(axis=1))
+    return pd.concat(sums, axis=1).T.to_numpy(float), pd.concat(counts, axis=1).T.to_numpy(float)
+
+
+# ------------------------------------------------------------------------------------ expected performance
+
+
+def _two_level(sums: np.ndarray, counts: np.ndarray, options: EvaluationOptions):
+    from clinicadl.stats.procedure_bootstrap import two_level_bootstrap
+
+    return two_level_bootstrap(sums, denominators=counts, n_resamples=options.n_resamples,
+                               confidence_level=options.confidence_level,
+                               resample="both" if sums.shape[0] > 1 else "participants", rng=options.seed)
+
+
+def _replicate_level(replicate_means: np.ndarray, sampling_variance: float, options: EvaluationOptions):
+    """Mean of replicate means, bootstrap over replicates, SE widened by the shared test-set variance."""
+    estimate = float(np.mean(replicate_means))
+    n = len(replicate_means)
+    if n > 1:
+        rng = np.random.default_rng(options.seed)
+        index = rng.integers(0, n, size=(options.n_resamples, n))
+        boot = replicate_means[index].mean(axis=1)
+        var_replicates = float(np.var(boot, ddof=1))
+    else:
+        var_replicates = 0.0
+    se = float(np.sqrt(var_replicates + sampling_variance))
+    z = sps.norm.ppf(0.5 + options.confidence_level / 2)
+    return estimate, estimate - z * se, estimate + z * se, se
+
+
+def expected_performance(procedure: Procedure, table: pd.DataFrame, options: EvaluationOptions
+                         ) -> tuple[pd.DataFrame, list[str]]:
+    """Expected performance of the procedure per metric, with an interval for test set and replicates."""
+    rows, notes = [], []
+    n_subjects = int(table["n_subjects"].iloc[0])
+    n_images = int(table["n_images"].iloc[0])
+    for metric in dict.fromkeys(table["metric"]):
+        values, variances = unit_values(table, metric, procedure)
+        reps = np.array([m.replicate for m in procedure.models])
+        finite = np.isfinite(values)
+        if not finite.any():
+            notes.append(f"{metric} is undefined for every model: no expected performance.")
+            continue
+        replicate_means = np.array([values[(reps == r) & finite].mean() for r in procedure.replicates
+                                    if ((reps == r) & finite).any()])
+        contributions = contribution_matrices(procedure, metric)
+        base = {"metric": metric, "confidence": options.confidence_level, "n_resamples": options.n_resamples,
+                "n_subjects": n_subjects, "n_images": n_images, "seed": options.seed,
+                "n_replicates": len(replicate_means), "n_splits": procedure.n_splits,
+                "higher_is_better": higher_is_better(metric), "procedure": str(procedure.path),
+                "data_group": procedure.data_group, "selection_metric": procedure.selection_metric}
+        if contributions is not None:
+            result = _two_level(*contributions, options)
+            low, high = result.confidence_interval
+            method = "two-level bootstrap" if result.resample == "both" else "participant bootstrap"
+            rows.append(base | {"estimate": float(np.mean(replicate_means)), "ci_low": low, "ci_high": high,
+                                "se": result.standard_error, "method": method,
+                                "two_level_estimate": result.estimate})
+        else:
+            sampling = float(np.nanmean(variances))
+            estimate, low, high, se = _replicate_level(replicate_means, sampling, options)
+            bounds = RANGES.get(metric.split("-")[0])
+            if bounds is not None:
+                low, high = max(low, bounds[0]), min(high, bounds[1])
+            rows.append(base | {"estimate": estimate, "ci_low": low, "ci_high": high, "se": se,
+                                "method": REPLICATE_METHOD,
+                                "two_level_estimate": np.nan})
+    return pd.DataFrame(rows), notes
+
+
+# ----------------------------------------------------------------------------------- variance components
+
+
+def _decompose(values: np.ndarray, partitions: np.ndarray, variances: np.ndarray, options: EvaluationOptions):
+    from clinicadl.stats.variance_components import variance_components
+
+    return variance_components(values, partitions, variances, confidence_level=options.confidence_level,
+                               n_resamples=options.n_resamples, rng=options.seed)
+
+
+COMPONENTS = ("test_sampling", "split", "seed", "split_and_seed", "total")
+
+
+def variance_table(procedure: Procedure, table: pd.DataFrame, options: EvaluationOptions
+                   ) -> tuple[pd.DataFrame, list[str]]:
+    """Variance components of every metric (empty when there is a single model)."""
+    rows, notes = [], {}
+    if len(procedure.models) < 2:
+        return pd.DataFrame(rows), ["One trained model only: no variance between models to decompose."]
+    partitions = procedure.partition_ids()
+    for metric in dict.fromkeys(table["metric"]):
+        values, variances = unit_values(table, metric, procedure)
+        keep = np.isfinite(values) & np.isfinite(variances)
+        if keep.sum() < 2:
+            continue
+        result = _decompose(values[keep], partitions[keep], variances[keep], options)
+        if result.note:
+            notes.setdefault(result.note, []).append(metric)
+        for component in COMPONENTS:
+            estimate = float(getattr(result, component))
+            low, high = result.intervals[component]
+            fraction = estimate / result.total if result.total > 0 else np.nan
+            rows.append({"metric": metric, "estimate": estimate, "ci_low": low, "ci_high": high,
+                         "se": np.nan, "method": f"ANOVA components, bootstrap over {result.resampling_unit}s",
+                         "confidence": options.confidence_level, "n_resamples": result.n_resamples,
+                         "n_subjects": int(table["n_subjects"].iloc[0]),
+                         "n_images": int(table["n_images"].iloc[0]), "seed": options.seed,
+                         "component": component, "fraction": fraction, "sd": float(np.sqrt(max(estimate, 0.0))),
+                         "n_replicates": result.n_replicates, "n_splits": result.n_splits,
+                         "procedure": str(procedure.path), "data_group": procedure.data_group})
+    return pd.DataFrame(rows), [f"Variance components of {', '.join(m)}: {n}" for n, m in notes.items()]
+
+
+# -------------------------------------------------------------------------------------------------- main
+
+
+def design_notes(procedure: Procedure) -> list[str]:
+    """What the design of the replicates allows to conclude."""
+    notes = list(procedure.notes)
+    if procedure.n_replicates == 1:
+        notes.append("One replicate only: the intervals include the test-set sampling and the differences between "
+                     "splits, not the variability of training; train with --replicates to assess the procedure.")
+    elif not procedure.split_varied:
+        notes.append(FIXHOPT_NOTE)
+    if procedure.replicated and "hpo" not in procedure.varied_sources:
+        notes.append(HPO_NOTE)
+    return notes
+
+
+def evaluate_procedure(
+    maps_path: str | Path,
+    data_group: str,
+    *,
+    selection_metric: str = "loss",
+    splits: Sequence[int] | None = None,
+    options: EvaluationOptions | None = None,
+    output_dir: str | Path | None = None,
+    plots: bool = True,
+) -> ProcedureEvaluation:
+    """Performance of a learning procedure from all its replicates (and splits).
+
+    Parameters
+    ----------
+    maps_path : str or Path
+        A MAPS with replicates (``train --replicates``), or a plain MAPS with several splits.
+    data_group : str
+        Test group predicted by every replicate.
+    selection_metric : str, default "loss"
+        Model of each split (``best-<m>``).
+    splits : sequence of int, optional
+        Splits to use (default: all).
+    options : EvaluationOptions, optional
+        Metrics, resamples, interval method and seed of the per-model intervals; ``n_resamples``,
+        ``confidence_level`` and ``seed`` also drive the two-level bootstrap.
+    output_dir : str or Path, optional
+        Folder of the results (default ``<maps>/evaluation/<group>/``).
+    plots : bool, default True
+        Write the PNG figures.
+
+    Returns
+    -------
+    ProcedureEvaluation
+
+    Raises
+    ------
+    InputError
+        A single trained model (nothing to assess beyond ``evaluate model``), models that predicted different
+        test images.
+
+    References
+    ----------
+    Bouthillier X. et al. (2021). Accounting for variance in machine learning benchmarks. MLSys 3.
+    """
+    options = options or EvaluationOptions()
+    procedure = load_procedure(maps_path, data_group, selection_metric=selection_metric, splits=splits)
+    if len(procedure.models) < 2:
+        raise InputError(f"{procedure.path} holds a single trained model on {data_group!r} (one replicate, one "
+                         "split): a procedure needs several; train with --replicates R, or use `clinicadl evaluate "
+                         "model` for this model.")
+    table = model_table(procedure, options)
+    variance, variance_notes = variance_table(procedure, table, options)
+    expected, expected_notes = expected_performance(procedure, table, options)
+    notes = design_notes(procedure) + variance_notes + expected_notes
+    if any(m.method == REPLICATE_METHOD for m in expected.itertuples()):
+        notes.append("Metrics that are not means over participants (BA, AUC, ...) use a bootstrap over replicates "
+                     "of the model-level values, with the test-set sampling variance (shared by all replicates) "
+                     "added to its variance: a normal interval.")
+    folder = Path(output_dir) if output_dir is not None else evaluation_dir(procedure.path, data_group)
+    meta = provenance([m.predictions.source for m in procedure.models],
+                      asdict(options) | {"selection_metric": selection_metric, "splits": list(splits or [])})
+    meta["design"] = design_record(procedure)
+    written = [
+        write_table(folder / "procedure_models.tsv", table, meta),
+        write_table(folder / "procedure_expected.tsv", expected, meta),
+    ]
+    if len(variance):
+        written.append(write_table(folder / "procedure_variance.tsv", variance, meta))
+    if plots:
+        from clinicadl.evaluate.procedure_plots import plot_replicate_forest, plot_variance_components
+
+        written.append(plot_replicate_forest(table, expected, folder / "procedure_models.png"))
+        if len(variance):
+            written.append(plot_variance_components(variance, folder / "procedure_variance.png"))
+    return ProcedureEvaluation(table, variance, expected, procedure, tuple(written), tuple(dict.fromkeys(notes)))
+
+
+def design_record(procedure: Procedure) -> dict:
+    """The design of the replicates, for the JSON sidecar."""
+    return {"maps": str(procedure.path), "replicates": list(procedure.replicates), "splits": list(procedure.splits),
+            "varied_sources": list(procedure.varied_sources), "seeds": procedure.seeds,
+            "selection_metric": procedure.selection_metric, "data_group": procedure.data_group}
+
+
+def write_table(path: Path, frame: pd.DataFrame, meta: dict) -> Path:
+    """Results TSV + JSON sidecar (FORMATS.md section 4)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_results_tsv(path, frame)
+    write_json_sidecar(sidecar_path(path), meta)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ console
+
+
+def format_procedure_summary(result: ProcedureEvaluation) -> str:
+    """Readable summary: design, expected performance, variance components, what may be concluded."""
+    p = result.procedure
+    level = round(float(result.expected["confidence"].iloc[0]) * 100)
+    first = result.models.iloc[0]
+    lines = [
+        f"Procedure {p.path} on group {p.data_group!r}: {p.n_replicates} replicate(s) x {p.n_splits} split(s) = "
+        f"{len(p.models)} trained models (selection: {p.selection_metric}); varied sources: "
+        f"{', '.join(p.varied_sources) or 'none'}; {first['n_subjects']} test participants, "
+        f"{first['n_images']} images.",
+        "",
+        f"Expected performance of the procedure ({level}% intervals for the test set and the replicates):",
+        _render(["metric", "estimate", f"{level}% CI", "models: min - max", "method"],
+                [[r.metric, _num(r.estimate), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
+                  _range(result.models, r.metric), r.method] for r in result.expected.itertuples()]),
+    ]
+    if len(result.variance):
+        lines += ["", "Variance between trained models, as standard deviations (share of the total variance):"]
+        rows = []
+        for metric, frame in result.variance.groupby("metric", sort=False):
+            by = frame.set_index("component")
+            rows.append([metric] + [f"{_num(by.loc[c, 'sd'])} ({_share(by.loc[c, 'fraction'])})"
+                                    for c in COMPONENTS])
+        lines.append(_render(["metric", "test sampling", "split", "seed", "split + seed", "total"], rows))
+    lines += ["", "What may be concluded:",
+              f"- The {level}% interval of the expected performance says where the mean performance of this "
+              "learning procedure would lie if it were trained again (new seeds"
+              + (", new data splits" if p.split_varied else "") + ") and tested on new participants from the "
+              "same population.",
+              "- The per-model intervals (procedure_models.tsv) say how good each trained model is on this test set.",
+              "What may not:",
+              "- How well the procedure does on another population, scanner or cohort.",
+              "- That one trained model will reach the expected performance: models vary (see the variance).",
+              ]
+    return "\n".join(lines)
+
+
+def _range(models: pd.DataFrame, metric: str) -> str:
+    values = models.loc[models["metric"] == metric, "estimate"].to_numpy(float)
+    values = values[np.isfinite(values)]
+    return f"{_num(values.min())} - {_num(values.max())}" if len(values) else "NaN"
+
+
+def _share(fraction: float) -> str:
+    return "NaN" if not np.isfinite(fraction) else f"{100 * fraction:.0f}%"

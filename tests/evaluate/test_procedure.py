@@ -1,0 +1,91 @@
+"""evaluate procedure on synthetic replicate MAPS (no training): tables, files, notes, command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from evaluate.test_procedure_maps import write_procedure
+
+from clinicadl.cli.evaluate_procedure import plan, procedure
+from clinicadl.cli.main import LazyGroup
+from clinicadl.errors import InputError
+from clinicadl.evaluate.model import EvaluationOptions
+from clinicadl.evaluate.procedure import evaluate_procedure, format_procedure_summary
+from clinicadl.maps import RESULTS_COLUMNS, read_results_tsv
+
+FAST = EvaluationOptions(metrics=("BA", "accuracy", "AUC"), n_resamples=300, seed=1)
+
+
+def cli(*args):
+    group = LazyGroup(name="evaluate", commands={"procedure": procedure, "plan": plan})
+    return CliRunner().invoke(group, [str(a) for a in args])
+
+
+def test_procedure_tables_files_and_intervals(tmp_path):
+    maps = write_procedure(tmp_path / "a", n_replicates=6, n_splits=2, sessions=2)
+    result = evaluate_procedure(maps, "test", options=FAST)
+    assert len(result.models) == 6 * 2 * 3 and set(result.models["replicate"]) == set(range(6))
+    expected = result.expected.set_index("metric")
+    for metric in ("BA", "accuracy", "AUC"):
+        values = result.models.loc[result.models["metric"] == metric, "estimate"]
+        assert expected.loc[metric, "estimate"] == pytest.approx(values.mean())
+        assert expected.loc[metric, "ci_low"] < values.mean() < expected.loc[metric, "ci_high"]
+    # accuracy is a mean over images: two-level bootstrap, whose ratio estimate is the same number
+    assert expected.loc["accuracy", "method"] == "two-level bootstrap"
+    assert expected.loc["accuracy", "two_level_estimate"] == pytest.approx(expected.loc["accuracy", "estimate"])
+    assert expected.loc["BA", "method"] == "replicate bootstrap + shared test variance"
+    assert expected.loc["AUC", "ci_high"] <= 1.0
+    components = result.variance[result.variance["metric"] == "BA"].set_index("component")
+    assert set(components.index) == {"test_sampling", "split", "seed", "split_and_seed", "total"}
+    assert components.loc["total", "estimate"] >= components.loc["test_sampling", "estimate"] > 0
+    folder = maps / "evaluation" / "test"
+    for name in ("procedure_models", "procedure_expected", "procedure_variance"):
+        table = read_results_tsv(folder / f"{name}.tsv")
+        assert list(table.columns[: len(RESULTS_COLUMNS)]) == list(RESULTS_COLUMNS)
+        sidecar = json.loads((folder / f"{name}.json").read_text())
+        assert sidecar["options"]["seed"] == 1 and sidecar["design"]["replicates"] == list(range(6))
+    for name in ("procedure_models.png", "procedure_variance.png"):
+        assert (folder / name).read_bytes()[:4] == b"\x89PNG"
+    text = format_procedure_summary(result)
+    assert "6 replicate(s) x 2 split(s) = 12 trained models" in text and "What may not" in text
+    # same seed, same numbers
+    again = evaluate_procedure(maps, "test", options=FAST, output_dir=tmp_path / "again", plots=False)
+    assert np.array_equal(again.expected["ci_low"], result.expected["ci_low"])
+
+
+def test_only_seeds_varied_says_the_estimate_is_biased(tmp_path):
+    maps = write_procedure(tmp_path / "a", n_replicates=5, varied=("init",))
+    result = evaluate_procedure(maps, "test", options=FAST, plots=False)
+    assert any("FixHOptEst" in note for note in result.notes)
+    split = result.variance.query("metric == 'BA' and component == 'split'")["estimate"]
+    assert np.isnan(split).all()  # one partition: the split variance cannot be estimated
+
+
+def test_regression_mae_uses_the_two_level_bootstrap(tmp_path):
+    maps = write_procedure(tmp_path / "r", n_replicates=4, task="regression")
+    options = EvaluationOptions(metrics=("MAE", "RMSE"), n_resamples=200, seed=0)
+    expected = evaluate_procedure(maps, "test", options=options, plots=False).expected.set_index("metric")
+    assert expected.loc["MAE", "method"] == "two-level bootstrap"
+    assert expected.loc["RMSE", "method"] == "replicate bootstrap + shared test variance"
+    assert not expected.loc["MAE", "higher_is_better"]
+
+
+def test_a_single_trained_model_is_refused(tmp_path):
+    maps = write_procedure(tmp_path / "one", n_replicates=1)
+    with pytest.raises(InputError, match="single trained model"):
+        evaluate_procedure(maps, "test", options=FAST)
+    out = cli("procedure", maps, "test", "--n_resamples", 100)
+    assert out.exit_code == 1 and "single trained model" in out.output
+
+
+def test_procedure_command(tmp_path):
+    maps = write_procedure(tmp_path / "a", n_replicates=4)
+    out = cli("procedure", maps, "test", "-m", "BA", "-m", "accuracy", "--n_resamples", 200, "--seed", 3)
+    assert out.exit_code == 0, out.output
+    assert "Expected performance of the procedure" in out.output and "What may be concluded" in out.output
+    assert "procedure_expected.tsv" in out.output
+    out = cli("procedure", maps, "heldout")
+    assert out.exit_code == 1 and "heldout" in out.output
