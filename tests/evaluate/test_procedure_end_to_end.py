@@ -1,0 +1,57 @@
+"""Procedures trained with ``train --replicates`` on a generated cohort, compared from the command line.
+
+A setting that cannot matter (``--evaluation_steps``, which only adds evaluations in deterministic mode) must be
+judged "not significant", and the procedure assessment writes its results.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def clinicadl(*args):
+    result = subprocess.run([sys.executable, "-m", "clinicadl", *map(str, args)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def procedures(tmp_path_factory):
+    root = tmp_path_factory.mktemp("procedures")
+    caps = root / "caps"
+    clinicadl("generate", "cohort", caps, "--n_participants", 60, "--sessions", 1, 2, "--resolution", 4,
+              "--effect_size", 5, "--seed", 1, "--n_proc", 2)
+    clinicadl("tsvtools", "split", caps / "data.tsv", "--n_test", 20, "--seed", 0, "--ignore_demographics")
+    clinicadl("tsvtools", "kfold", caps / "split" / "train.tsv", "--n_splits", 2, "--seed", 0)
+    clinicadl("prepare-data", "image", caps, "t1-linear", "--n_proc", 2, "--extract_json", "image.json")
+    common = ["--n_splits", 2, "--epochs", 10, "-lr", "0.001", "-b", 4, "--no-gpu", "-np", 0, "-sm", "loss",
+              "--replicates", 3, "--root_seed", 0, "--vary", "split,init,order", "--deterministic"]
+    paths = {}
+    for name, options in {"conv": ["-a", "Conv4_FC3"],
+                          "conv_same": ["-a", "Conv4_FC3", "--evaluation_steps", 3]}.items():
+        paths[name] = root / name
+        clinicadl("train", "classification", caps, "image.json", caps / "split" / "2_fold", paths[name], *options,
+                  *common)
+        clinicadl("predict", paths[name], "test", "--participants_tsv", caps / "split" / "test_baseline.tsv",
+                  "--no-gpu", "-np", 0, "--n_resamples", 500)
+    return paths
+
+
+def test_a_setting_that_cannot_matter_is_not_significant(procedures):
+    out = clinicadl("evaluate", "compare", procedures["conv"], procedures["conv_same"], "test", "--n_resamples",
+                    2000)
+    assert "paired replicate by replicate" in out
+    assert "P(A>B) is not significant" in out
+
+
+def test_procedure_assessment_writes_its_results(procedures):
+    out = clinicadl("evaluate", "procedure", procedures["conv"], "test", "--n_resamples", 500)
+    folder = procedures["conv"] / "evaluation" / "test"
+    for name in ("procedure_models.tsv", "procedure_expected.tsv", "procedure_variance.tsv", "procedure_models.png"):
+        assert (folder / name).is_file(), name
+    assert "What may be concluded" in out
