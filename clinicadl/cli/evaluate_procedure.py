@@ -184,32 +184,3 @@ def compare_command_procedures(inputs, data_group, *, splits=(), selection_metri
     _echo_notes(result.notes, result.warnings)
     for path in result.written:
         click.echo(f"Written: {path}")
-
-
-@click.command("compare")
-@click.argument("arguments", metavar="A B [C ...] DATA_GROUP", nargs=-1, required=True)
-@options.split
-@options.selection_metrics
-@options.metrics
-@options.n_resamples
-@options.confidence_level
-@options.seed
-@options.output
-@procedure_compare_options
-def compare_procedures_command(arguments, **kwargs):
-    """Is learning procedure A better than B (and C ...)? Paired replicate by replicate.
-
-    A, B, ... are MAPS with replicates trained with the same --root_seed (so that replicate r of each used the
-    same data split and seeds), each predicted on DATA_GROUP. Reports P(A>B) with its interval and the gamma
-    rule, corrected resampled / repeated k-fold t-tests, the 5x2cv tests on a 5x2 design, the Bayesian
-    correlated t-test and, for three procedures or more, Friedman's test with Nemenyi's critical difference
-    and Holm-adjusted pairwise tests.
-
-    \b
-    Example:
-      clinicadl evaluate compare maps_lr3/ maps_lr4/ test --metrics BA --gamma 0.75
-    """
-    inputs, data_group = split_inputs(arguments)
-    if len(inputs) < 2:
-        raise click.UsageError("Give at least two MAPS and the DATA_GROUP.")
-    compare_command_procedures(inputs, data_group, **kwargs)

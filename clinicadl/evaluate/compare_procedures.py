@@ -44,7 +44,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from clinicadl.errors import InputError
-from clinicadl.evaluate.display import _num, _pvalue, _render
+from clinicadl.evaluate.display import format_number, format_pvalue, render_table
 from clinicadl.evaluate.model import EvaluationOptions
 from clinicadl.evaluate.procedure import FIXHOPT_NOTE, design_record, higher_is_better, model_table, write_table
 from clinicadl.evaluate.procedure_inputs import Procedure, check_same_test_images, load_procedure, pairing_problems
@@ -56,9 +56,11 @@ __all__ = ["TESTS", "CompareOptions", "ProcedureComparison", "compare_procedures
 TESTS = ("probability", "corrected_t", "5x2cv", "bayesian", "friedman", "naive_t")
 """Tests that ``--tests`` may ask for; by default every applicable one except ``naive_t``."""
 
-NAIVE_WARNING = ("The uncorrected resampled t-test ignores the overlap of the training sets of different splits and "
-                 "rejects a true null hypothesis far more often than its nominal level (Nadeau and Bengio 2003); "
-                 "it is reported only for comparison with published analyses: do not base a conclusion on it.")
+NAIVE_WARNING = (
+    "The uncorrected resampled t-test ignores the overlap of the training sets of different splits and "
+    "rejects a true null hypothesis far more often than its nominal level (Nadeau and Bengio 2003); "
+    "it is reported only for comparison with published analyses: do not base a conclusion on it."
+)
 
 
 @dataclass(frozen=True)
@@ -196,8 +198,13 @@ class _Design:
 def _design(procedure: Procedure) -> _Design:
     trains = [m.n_train for m in procedure.models if m.n_train]
     tests = [m.n_validation for m in procedure.models if m.n_validation]
-    return _Design(procedure.n_replicates, procedure.n_splits, procedure.split_varied,
-                   float(np.mean(trains)) if trains else None, float(np.mean(tests)) if tests else None)
+    return _Design(
+        procedure.n_replicates,
+        procedure.n_splits,
+        procedure.split_varied,
+        float(np.mean(trains)) if trains else None,
+        float(np.mean(tests)) if tests else None,
+    )
 
 
 def _grid(table: pd.DataFrame, metric: str, procedure: Procedure) -> np.ndarray:
@@ -211,8 +218,11 @@ def _applicable(design: _Design, paired: bool, n_procedures: int) -> dict[str, s
     """Test -> empty string when applicable, else why not."""
     why = {}
     units = design.n_replicates * design.n_splits
-    why["probability"] = "" if design.n_replicates >= 2 else (
-        f"P(A>B) needs at least 2 replicates of each procedure, found {design.n_replicates}")
+    why["probability"] = (
+        ""
+        if design.n_replicates >= 2
+        else (f"P(A>B) needs at least 2 replicates of each procedure, found {design.n_replicates}")
+    )
     needs_pairs = "" if paired else "the t-tests need paired replicates (inputs compared with --unpaired)"
     if needs_pairs:
         why["corrected_t"] = why["bayesian"] = why["naive_t"] = why["5x2cv"] = needs_pairs
@@ -220,18 +230,25 @@ def _applicable(design: _Design, paired: bool, n_procedures: int) -> dict[str, s
         if units < 2:
             why["corrected_t"] = f"the t-tests need at least 2 trained models per procedure, found {units}"
         elif not design.resampled:
-            why["corrected_t"] = ("the data split was the same in every replicate (only seeds varied): the corrected "
-                                  "resampled t-tests assume resampled training sets")
+            why["corrected_t"] = (
+                "the data split was the same in every replicate (only seeds varied): the corrected "
+                "resampled t-tests assume resampled training sets"
+            )
         elif design.n_splits == 1 and (design.n_train is None or design.n_test is None):
             why["corrected_t"] = "the train/validation sizes are not listed in groups/ of the MAPS"
         else:
             why["corrected_t"] = ""
         why["bayesian"] = why["corrected_t"]
         why["naive_t"] = "" if units >= 2 else why["corrected_t"]
-        why["5x2cv"] = "" if design.is_5x2 else (
-            f"the 5x2cv tests need 5 replicates of a 2-fold cross-validation with the split re-drawn per replicate "
-            f"(train --replicates 5 --n_splits 2); this design is {design.n_replicates} replicate(s) x "
-            f"{design.n_splits} split(s)" + ("" if design.split_varied else " with a fixed split"))
+        why["5x2cv"] = (
+            ""
+            if design.is_5x2
+            else (
+                f"the 5x2cv tests need 5 replicates of a 2-fold cross-validation with the split re-drawn per replicate "
+                f"(train --replicates 5 --n_splits 2); this design is {design.n_replicates} replicate(s) x "
+                f"{design.n_splits} split(s)" + ("" if design.split_varied else " with a fixed split")
+            )
+        )
     if n_procedures < 3:
         why["friedman"] = "Friedman's test compares three procedures or more"
     elif not paired:
@@ -252,12 +269,19 @@ def _selected_tests(options: CompareOptions, why: dict[str, str]) -> tuple[list[
         return list(options.tests), notes
     chosen = [t for t in TESTS if t != "naive_t" and not why[t]]
     for t in TESTS:
-        if t != "naive_t" and why[t] and not (t == "friedman" and "three procedures" in why[t]) and \
-                not (t == "5x2cv" and why[t].startswith("the 5x2cv tests need 5")):
+        if (
+            t != "naive_t"
+            and why[t]
+            and not (t == "friedman" and "three procedures" in why[t])
+            and not (t == "5x2cv" and why[t].startswith("the 5x2cv tests need 5"))
+        ):
             notes.append(f"{t} not run: {why[t]}.")
     if not chosen:
-        raise InputError("No test applies to this design: " + "; ".join(
-            f"{t}: {why[t]}" for t in TESTS if t != "naive_t") + ". Train with --replicates R (R >= 2).")
+        raise InputError(
+            "No test applies to this design: "
+            + "; ".join(f"{t}: {why[t]}" for t in TESTS if t != "naive_t")
+            + ". Train with --replicates R (R >= 2)."
+        )
     return chosen, notes
 
 
@@ -266,13 +290,29 @@ def _selected_tests(options: CompareOptions, why: dict[str, str]) -> tuple[list[
 
 def _base(metric, table, options, design, a_name, b_name) -> dict:
     first = table.iloc[0]
-    return {"metric": metric, "confidence": options.confidence_level, "n_subjects": int(first["n_subjects"]),
-            "n_images": int(first["n_images"]), "seed": options.seed, "procedure_a": a_name,
-            "procedure_b": b_name, "higher_is_better": higher_is_better(metric),
-            "n_replicates": design.n_replicates, "n_splits": design.n_splits, "n_resamples": 0,
-            "se": np.nan, "statistic": np.nan, "pvalue": np.nan, "adjusted_pvalue": np.nan,
-            "significant": np.nan, "meaningful": np.nan, "p_left": np.nan, "p_rope": np.nan, "p_right": np.nan,
-            "conclusion": ""}
+    return {
+        "metric": metric,
+        "confidence": options.confidence_level,
+        "n_subjects": int(first["n_subjects"]),
+        "n_images": int(first["n_images"]),
+        "seed": options.seed,
+        "procedure_a": a_name,
+        "procedure_b": b_name,
+        "higher_is_better": higher_is_better(metric),
+        "n_replicates": design.n_replicates,
+        "n_splits": design.n_splits,
+        "n_resamples": 0,
+        "se": np.nan,
+        "statistic": np.nan,
+        "pvalue": np.nan,
+        "adjusted_pvalue": np.nan,
+        "significant": np.nan,
+        "meaningful": np.nan,
+        "p_left": np.nan,
+        "p_rope": np.nan,
+        "p_right": np.nan,
+        "conclusion": "",
+    }
 
 
 def _verdict(significant: bool, meaningful: bool, b_better: bool) -> str:
@@ -293,17 +333,34 @@ def _pair_tests(metric, ga, gb, chosen, options, design, paired, base) -> tuple[
     alpha = 1 - options.confidence_level
     scores_a, scores_b = np.nanmean(ga, axis=1), np.nanmean(gb, axis=1)
     if "probability" in chosen:
-        res = probability_better(scores_a, scores_b, gamma=options.gamma, confidence_level=options.confidence_level,
-                                 n_resamples=options.n_resamples, paired=paired, higher_is_better=better,
-                                 rng=options.seed)
+        res = probability_better(
+            scores_a,
+            scores_b,
+            gamma=options.gamma,
+            confidence_level=options.confidence_level,
+            n_resamples=options.n_resamples,
+            paired=paired,
+            higher_is_better=better,
+            rng=options.seed,
+        )
         b_better = res.confidence_interval.high < 0.5
-        rows.append(base | {
-            "test": "P(A>B)", "estimate": res.estimate, "ci_low": res.confidence_interval.low,
-            "ci_high": res.confidence_interval.high, "se": res.standard_error,
-            "method": f"percentile bootstrap over {'paired ' if paired else ''}replicates",
-            "n_resamples": res.n_resamples, "significant": res.significant, "meaningful": res.meaningful,
-            "gamma": res.gamma, "verdict": _verdict(res.significant, res.meaningful, b_better),
-            "conclusion": res.conclusion})
+        rows.append(
+            base
+            | {
+                "test": "P(A>B)",
+                "estimate": res.estimate,
+                "ci_low": res.confidence_interval.low,
+                "ci_high": res.confidence_interval.high,
+                "se": res.standard_error,
+                "method": f"percentile bootstrap over {'paired ' if paired else ''}replicates",
+                "n_resamples": res.n_resamples,
+                "significant": res.significant,
+                "meaningful": res.meaningful,
+                "gamma": res.gamma,
+                "verdict": _verdict(res.significant, res.meaningful, b_better),
+                "conclusion": res.conclusion,
+            }
+        )
     if not paired:
         return rows, warns
     differences = ga - gb
@@ -313,8 +370,13 @@ def _pair_tests(metric, ga, gb, chosen, options, design, paired, base) -> tuple[
         from clinicadl.stats.corrected_ttest import corrected_repeated_kfold_ttest, corrected_resampled_ttest
 
         if design.n_splits >= 2:
-            res = corrected_repeated_kfold_ttest(differences, n_folds=design.n_splits, n_repeats=design.n_replicates,
-                                                 n_train=design.n_train, n_test=design.n_test)
+            res = corrected_repeated_kfold_ttest(
+                differences,
+                n_folds=design.n_splits,
+                n_repeats=design.n_replicates,
+                n_train=design.n_train,
+                n_test=design.n_test,
+            )
             name = "corrected repeated k-fold t"
         else:
             res = corrected_resampled_ttest(differences[:, 0], n_train=design.n_train, n_test=design.n_test)
@@ -332,9 +394,19 @@ def _pair_tests(metric, ga, gb, chosen, options, design, paired, base) -> tuple[
         from clinicadl.stats.five_by_two import five_by_two_f, five_by_two_t
 
         for res, name in ((five_by_two_t(differences), "5x2cv t"), (five_by_two_f(differences), "5x2cv F")):
-            rows.append(base | {"test": name, "estimate": float(differences.mean()), "ci_low": np.nan,
-                                "ci_high": np.nan, "method": res.method, "statistic": res.statistic,
-                                "pvalue": res.pvalue, "significant": bool(res.pvalue < alpha)})
+            rows.append(
+                base
+                | {
+                    "test": name,
+                    "estimate": float(differences.mean()),
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "method": res.method,
+                    "statistic": res.statistic,
+                    "pvalue": res.pvalue,
+                    "significant": bool(res.pvalue < alpha),
+                }
+            )
     if "bayesian" in chosen:
         from clinicadl.stats.bayesian_ttest import correlated_bayesian_ttest
 
@@ -349,29 +421,53 @@ def _pair_tests(metric, ga, gb, chosen, options, design, paired, base) -> tuple[
         else:
             low = high = res.posterior_mean
         a_better, b_better = (res.p_right, res.p_left) if better else (res.p_left, res.p_right)
-        rows.append(base | {"test": "Bayesian correlated t", "estimate": res.posterior_mean, "ci_low": low,
-                            "ci_high": high, "se": res.posterior_scale, "method": f"posterior, rho = {rho:.3f}",
-                            "p_left": res.p_left, "p_rope": res.p_rope, "p_right": res.p_right,
-                            "rope": res.rope,
-                            "conclusion": _bayes_words(a_better, res.p_rope, b_better, options.rope, level)})
+        rows.append(
+            base
+            | {
+                "test": "Bayesian correlated t",
+                "estimate": res.posterior_mean,
+                "ci_low": low,
+                "ci_high": high,
+                "se": res.posterior_scale,
+                "method": f"posterior, rho = {rho:.3f}",
+                "p_left": res.p_left,
+                "p_rope": res.p_rope,
+                "p_right": res.p_right,
+                "rope": res.rope,
+                "conclusion": _bayes_words(a_better, res.p_rope, b_better, options.rope, level),
+            }
+        )
     return rows, warns
 
 
 def _t_row(res, name, options, alpha) -> dict:
     low, high = res.confidence_interval(options.confidence_level)
-    return {"test": name, "estimate": res.mean_difference, "ci_low": low, "ci_high": high,
-            "se": res.standard_error, "method": res.method, "statistic": res.statistic, "pvalue": res.pvalue,
-            "significant": bool(res.pvalue < alpha)}
+    return {
+        "test": name,
+        "estimate": res.mean_difference,
+        "ci_low": low,
+        "ci_high": high,
+        "se": res.standard_error,
+        "method": res.method,
+        "statistic": res.statistic,
+        "pvalue": res.pvalue,
+        "significant": bool(res.pvalue < alpha),
+    }
 
 
 def _bayes_words(a_better: float, rope: float, b_better: float, width: float, level: float) -> str:
-    probability = {"A is practically better": a_better, "A and B are practically equivalent": rope,
-                   "B is practically better": b_better}
+    probability = {
+        "A is practically better": a_better,
+        "A and B are practically equivalent": rope,
+        "B is practically better": b_better,
+    }
     best = max(probability, key=probability.get)
     if probability[best] >= level:
         return f"{best} (posterior probability {probability[best]:.2f}, ROPE +/-{width:g})."
-    return (f"No decision at {level:.0%}: P(A better) = {a_better:.2f}, P(equivalent, ROPE +/-{width:g}) = "
-            f"{rope:.2f}, P(B better) = {b_better:.2f}.")
+    return (
+        f"No decision at {level:.0%}: P(A better) = {a_better:.2f}, P(equivalent, ROPE +/-{width:g}) = "
+        f"{rope:.2f}, P(B better) = {b_better:.2f}."
+    )
 
 
 def _ranks(metric, grids, names, table, options, design, alpha) -> tuple[list[dict], dict]:
@@ -383,13 +479,30 @@ def _ranks(metric, grids, names, table, options, design, alpha) -> tuple[list[di
     cd = nemenyi_critical_difference(len(names), scores.shape[0], alpha=alpha)
     wilcoxon = pairwise_wilcoxon_holm(scores)
     first = table.iloc[0]
-    rows = [{"metric": metric, "estimate": float(rank), "ci_low": np.nan, "ci_high": np.nan, "se": np.nan,
-             "method": "average rank (1 = best)", "confidence": options.confidence_level, "n_resamples": 0,
-             "n_subjects": int(first["n_subjects"]), "n_images": int(first["n_images"]), "seed": options.seed,
-             "procedure": name, "mean_score": float(scores[:, j].mean()), "friedman_statistic": friedman.statistic,
-             "friedman_pvalue": friedman.pvalue, "friedman_method": friedman.method, "critical_difference": cd,
-             "n_blocks": friedman.n_blocks, "higher_is_better": better}
-            for j, (name, rank) in enumerate(zip(names, friedman.average_ranks))]
+    rows = [
+        {
+            "metric": metric,
+            "estimate": float(rank),
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "se": np.nan,
+            "method": "average rank (1 = best)",
+            "confidence": options.confidence_level,
+            "n_resamples": 0,
+            "n_subjects": int(first["n_subjects"]),
+            "n_images": int(first["n_images"]),
+            "seed": options.seed,
+            "procedure": name,
+            "mean_score": float(scores[:, j].mean()),
+            "friedman_statistic": friedman.statistic,
+            "friedman_pvalue": friedman.pvalue,
+            "friedman_method": friedman.method,
+            "critical_difference": cd,
+            "n_blocks": friedman.n_blocks,
+            "higher_is_better": better,
+        }
+        for j, (name, rank) in enumerate(zip(names, friedman.average_ranks))
+    ]
     return rows, {"wilcoxon": wilcoxon, "cd": cd, "ranks": friedman.average_ranks, "friedman": friedman}
 
 
@@ -434,15 +547,21 @@ def compare_procedures(
     _check_options(options)
     if len(inputs) < 2:
         raise InputError("Give at least two procedures (MAPS) to compare.")
-    procedures = [load_procedure(p, data_group, selection_metric=options.selection_metric, splits=splits)
-                  for p in inputs]
+    procedures = [
+        load_procedure(p, data_group, selection_metric=options.selection_metric, splits=splits) for p in inputs
+    ]
     check_same_test_images(procedures)
     names = _names(procedures)
     paired = _check_pairing(procedures, names, options.unpaired)
     design = _design(procedures[0])
     if not paired:
-        design = _Design(min(p.n_replicates for p in procedures), min(p.n_splits for p in procedures),
-                         design.split_varied, design.n_train, design.n_test)
+        design = _Design(
+            min(p.n_replicates for p in procedures),
+            min(p.n_splits for p in procedures),
+            design.split_varied,
+            design.n_train,
+            design.n_test,
+        )
     why = _applicable(design, paired, len(procedures))
     chosen, notes = _selected_tests(options, why)
     for p in procedures:
@@ -450,14 +569,22 @@ def compare_procedures(
     if not all(p.split_varied for p in procedures):
         notes.append(FIXHOPT_NOTE + " Conclusions then hold for this data split only.")
     if paired and design.n_splits >= 2 and not design.split_varied and design.n_replicates > 1:
-        notes.append("The replicates reuse the same folds: the repeated k-fold correction assumes re-drawn folds "
-                     "and the t-tests are then somewhat liberal.")
+        notes.append(
+            "The replicates reuse the same folds: the repeated k-fold correction assumes re-drawn folds "
+            "and the t-tests are then somewhat liberal."
+        )
     if not paired:
-        notes.append("Unpaired comparison (--unpaired): P(A>B) over all pairs of runs (Mann-Whitney); the paired "
-                     "t-tests are not run.")
+        notes.append(
+            "Unpaired comparison (--unpaired): P(A>B) over all pairs of runs (Mann-Whitney); the paired "
+            "t-tests are not run."
+        )
     metrics = options.metrics or _default_metrics(procedures[0])
-    model_options = EvaluationOptions(metrics=tuple(metrics), n_resamples=options.n_resamples,
-                                      confidence_level=options.confidence_level, seed=options.seed)
+    model_options = EvaluationOptions(
+        metrics=tuple(metrics),
+        n_resamples=options.n_resamples,
+        confidence_level=options.confidence_level,
+        seed=options.seed,
+    )
     tables = [model_table(p, model_options) for p in procedures]
     grids = {m: [_grid(t, m, p) for t, p in zip(tables, procedures)] for m in metrics}
     alpha = 1 - options.confidence_level
@@ -465,8 +592,9 @@ def compare_procedures(
     for metric in metrics:
         for i, j in combinations(range(len(procedures)), 2):
             base = _base(metric, tables[0], options, design, names[i], names[j])
-            pair_rows, pair_warns = _pair_tests(metric, grids[metric][i], grids[metric][j], chosen, options, design,
-                                                paired, base)
+            pair_rows, pair_warns = _pair_tests(
+                metric, grids[metric][i], grids[metric][j], chosen, options, design, paired, base
+            )
             rows += pair_rows
             warns += pair_warns
         if "friedman" in chosen:
@@ -476,10 +604,15 @@ def compare_procedures(
     if len(procedures) >= 3 and len(tests):
         tests = _adjust(tests, rank_info, names)
     scores = _score_table(tables, names, metrics)
-    target = Path(output) if output is not None else (
-        evaluation_dir(procedures[0].path, data_group) / f"compare_procedures_{'_'.join(names[1:])}.tsv")
-    meta = provenance([m.predictions.source for p in procedures for m in p.models],
-                      asdict(options) | {"tests_run": chosen, "paired": paired})
+    target = (
+        Path(output)
+        if output is not None
+        else (evaluation_dir(procedures[0].path, data_group) / f"compare_procedures_{'_'.join(names[1:])}.tsv")
+    )
+    meta = provenance(
+        [m.predictions.source for p in procedures for m in p.models],
+        asdict(options) | {"tests_run": chosen, "paired": paired},
+    )
     meta["designs"] = [design_record(p) for p in procedures]
     written = [write_table(target, tests, meta)]
     ranks = pd.DataFrame(rank_rows)
@@ -490,15 +623,32 @@ def compare_procedures(
 
         probability = tests[tests["test"] == "P(A>B)"] if len(tests) else tests
         if len(probability):
-            written.append(plot_probability_better(probability.reset_index(drop=True),
-                                                   target.with_name(target.stem + "_probability.png")))
+            written.append(
+                plot_probability_better(
+                    probability.reset_index(drop=True), target.with_name(target.stem + "_probability.png")
+                )
+            )
         for metric, info in rank_info.items():
-            written.append(plot_critical_difference(
-                names, info["ranks"], info["cd"], target.with_name(f"{target.stem}_cd_{metric}.png"),
-                title=f"{metric}: average ranks over {design.n_replicates} replicates (1 = best); "
-                      f"Nemenyi CD at alpha = {alpha:g}"))
-    return ProcedureComparison(tests, scores, ranks, tuple(procedures), paired, tuple(written),
-                               tuple(dict.fromkeys(notes)), tuple(dict.fromkeys(warns)))
+            written.append(
+                plot_critical_difference(
+                    names,
+                    info["ranks"],
+                    info["cd"],
+                    target.with_name(f"{target.stem}_cd_{metric}.png"),
+                    title=f"{metric}: average ranks over {design.n_replicates} replicates (1 = best); "
+                    f"Nemenyi CD at alpha = {alpha:g}",
+                )
+            )
+    return ProcedureComparison(
+        tests,
+        scores,
+        ranks,
+        tuple(procedures),
+        paired,
+        tuple(written),
+        tuple(dict.fromkeys(notes)),
+        tuple(dict.fromkeys(warns)),
+    )
 
 
 def _adjust(tests: pd.DataFrame, rank_info: dict, names: Sequence[str]) -> pd.DataFrame:
@@ -513,12 +663,30 @@ def _adjust(tests: pd.DataFrame, rank_info: dict, names: Sequence[str]) -> pd.Da
         w = info["wilcoxon"]
         for i, j in combinations(range(len(names)), 2):
             template = tests[(tests["metric"] == metric)].iloc[0].to_dict()
-            extra.append(template | {
-                "procedure_a": names[i], "procedure_b": names[j], "test": "Wilcoxon signed-rank (Holm)",
-                "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "se": np.nan, "method": w.method,
-                "n_resamples": 0, "statistic": w.statistic[i, j], "pvalue": w.pvalue[i, j],
-                "adjusted_pvalue": w.adjusted_pvalue[i, j], "significant": np.nan, "meaningful": np.nan,
-                "p_left": np.nan, "p_rope": np.nan, "p_right": np.nan, "conclusion": "", "verdict": np.nan})
+            extra.append(
+                template
+                | {
+                    "procedure_a": names[i],
+                    "procedure_b": names[j],
+                    "test": "Wilcoxon signed-rank (Holm)",
+                    "estimate": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "se": np.nan,
+                    "method": w.method,
+                    "n_resamples": 0,
+                    "statistic": w.statistic[i, j],
+                    "pvalue": w.pvalue[i, j],
+                    "adjusted_pvalue": w.adjusted_pvalue[i, j],
+                    "significant": np.nan,
+                    "meaningful": np.nan,
+                    "p_left": np.nan,
+                    "p_rope": np.nan,
+                    "p_right": np.nan,
+                    "conclusion": "",
+                    "verdict": np.nan,
+                }
+            )
     if extra:
         tests = pd.concat([tests, pd.DataFrame(extra)], ignore_index=True)
     adjusted = tests["adjusted_pvalue"].notna()
@@ -532,8 +700,16 @@ def _score_table(tables, names, metrics) -> pd.DataFrame:
     for table, name in zip(tables, names):
         for metric in metrics:
             values = table.loc[table["metric"] == metric, "estimate"].to_numpy(float)
-            rows.append({"procedure": name, "metric": metric, "mean": float(np.nanmean(values)),
-                         "min": float(np.nanmin(values)), "max": float(np.nanmax(values)), "n_models": len(values)})
+            rows.append(
+                {
+                    "procedure": name,
+                    "metric": metric,
+                    "mean": float(np.nanmean(values)),
+                    "min": float(np.nanmin(values)),
+                    "max": float(np.nanmax(values)),
+                    "n_models": len(values),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -545,48 +721,70 @@ def format_procedure_comparison(result: ProcedureComparison) -> str:
     names = _names(result.procedures)
     p0 = result.procedures[0]
     first = result.tests.iloc[0] if len(result.tests) else None
-    lines = [f"Procedures compared on group {p0.data_group!r}"
-             + (f" ({int(first['n_subjects'])} test participants, {int(first['n_images'])} images)"
-                if first is not None else "") + ":"]
+    lines = [
+        f"Procedures compared on group {p0.data_group!r}"
+        + (
+            f" ({int(first['n_subjects'])} test participants, {int(first['n_images'])} images)"
+            if first is not None
+            else ""
+        )
+        + ":"
+    ]
     for letter, (name, p) in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", zip(names, result.procedures)):
-        lines.append(f"  {letter if len(names) == 2 else ' '} {name}: {p.n_replicates} replicate(s) x {p.n_splits} "
-                     f"split(s), varied: {', '.join(p.varied_sources) or 'none'} ({p.path})")
-    lines.append("  paired replicate by replicate through their seeds" if result.paired else
-                 "  NOT paired (--unpaired)")
+        lines.append(
+            f"  {letter if len(names) == 2 else ' '} {name}: {p.n_replicates} replicate(s) x {p.n_splits} "
+            f"split(s), varied: {', '.join(p.varied_sources) or 'none'} ({p.path})"
+        )
+    lines.append(
+        "  paired replicate by replicate through their seeds" if result.paired else "  NOT paired (--unpaired)"
+    )
     for metric, frame in result.tests.groupby("metric", sort=False):
         direction = "higher is better" if bool(frame["higher_is_better"].iloc[0]) else "lower is better"
         level = round(float(frame["confidence"].iloc[0]) * 100)
-        lines += ["", f"{metric} ({direction}); mean over trained models: " + ", ".join(
-            f"{r.procedure} {_num(r.mean)} [{_num(r.min)}-{_num(r.max)}]"
-            for r in result.scores[result.scores["metric"] == metric].itertuples())]
+        lines += [
+            "",
+            f"{metric} ({direction}); mean over trained models: "
+            + ", ".join(
+                f"{r.procedure} {format_number(r.mean)} [{format_number(r.min)}-{format_number(r.max)}]"
+                for r in result.scores[result.scores["metric"] == metric].itertuples()
+            ),
+        ]
         adjusted = frame["adjusted_pvalue"].notna().any()
         header = ["A", "B", "test", "estimate", f"{level}% interval", "p-value"] + (["Holm p"] if adjusted else [])
         rows = []
         for r in frame.itertuples():
-            estimate = _num(r.estimate)
-            interval = "" if np.isnan(r.ci_low) else f"[{_num(r.ci_low)}, {_num(r.ci_high)}]"
+            estimate = format_number(r.estimate)
+            interval = "" if np.isnan(r.ci_low) else f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]"
             if r.test == "Bayesian correlated t":
                 interval += f" P(A>,=,B>)={r.p_right:.2f},{r.p_rope:.2f},{r.p_left:.2f}"
-            row = [r.procedure_a, r.procedure_b, r.test, estimate, interval,
-                   "" if np.isnan(r.pvalue) else _pvalue(r.pvalue)]
+            row = [
+                r.procedure_a,
+                r.procedure_b,
+                r.test,
+                estimate,
+                interval,
+                "" if np.isnan(r.pvalue) else format_pvalue(r.pvalue),
+            ]
             if adjusted:
-                row.append("" if np.isnan(r.adjusted_pvalue) else _pvalue(r.adjusted_pvalue))
+                row.append("" if np.isnan(r.adjusted_pvalue) else format_pvalue(r.adjusted_pvalue))
             rows.append(row)
-        lines.append(_render(header, rows))
+        lines.append(render_table(header, rows))
         lines += _words(frame, result, metric, level)
     if len(result.ranks):
         for metric, frame in result.ranks.groupby("metric", sort=False):
             r0 = frame.iloc[0]
-            lines += ["", f"{metric}: Friedman {r0.friedman_method} = {_num(r0.friedman_statistic)}, "
-                      f"{_p_text(r0.friedman_pvalue)} over {int(r0.n_blocks)} replicates; Nemenyi critical "
-                      f"difference of average ranks = {_num(r0.critical_difference, 2)}; average ranks (1 = best): "
-                      + ", ".join(f"{r.procedure} {r.estimate:.2f}"
-                                  for r in frame.sort_values("estimate").itertuples())]
+            lines += [
+                "",
+                f"{metric}: Friedman {r0.friedman_method} = {format_number(r0.friedman_statistic)}, "
+                f"{_p_text(r0.friedman_pvalue)} over {int(r0.n_blocks)} replicates; Nemenyi critical "
+                f"difference of average ranks = {format_number(r0.critical_difference, 2)}; average ranks (1 = best): "
+                + ", ".join(f"{r.procedure} {r.estimate:.2f}" for r in frame.sort_values("estimate").itertuples()),
+            ]
     return "\n".join(lines)
 
 
 def _p_text(p: float) -> str:
-    text = _pvalue(p)
+    text = format_pvalue(p)
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
@@ -599,15 +797,21 @@ def _words(frame: pd.DataFrame, result: ProcedureComparison, metric: str, level:
         elif r.test.startswith(("corrected", "5x2cv")):
             p = r.adjusted_pvalue if not np.isnan(r.adjusted_pvalue) else r.pvalue
             if p < 1 - level / 100:
-                may.append(f"{pair}: the {r.test} test finds a significant difference of the mean {metric} "
-                           f"(A - B = {_num(r.estimate)}, {_p_text(p)}).")
+                may.append(
+                    f"{pair}: the {r.test} test finds a significant difference of the mean {metric} "
+                    f"(A - B = {format_number(r.estimate)}, {_p_text(p)})."
+                )
             else:
-                may.append(f"{pair}: the {r.test} test finds no significant difference of the mean {metric} "
-                           f"({_p_text(p)}); not significant is not evidence of equivalence.")
+                may.append(
+                    f"{pair}: the {r.test} test finds no significant difference of the mean {metric} "
+                    f"({_p_text(p)}); not significant is not evidence of equivalence."
+                )
         elif r.test == "Bayesian correlated t":
             may.append(f"{pair}: Bayesian correlated t-test: {r.conclusion}")
-    may_not.append("That the difference holds on another cohort or population: the test participants are one "
-                   "sample, shared by every replicate.")
+    may_not.append(
+        "That the difference holds on another cohort or population: the test participants are one "
+        "sample, shared by every replicate."
+    )
     if not all(p.split_varied for p in result.procedures):
         may_not.append("That the difference holds for other data splits: only seeds varied.")
     if any(t.startswith("UNCORRECTED") for t in frame["test"]):

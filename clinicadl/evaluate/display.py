@@ -7,19 +7,19 @@ import math
 import pandas as pd
 
 
-def _num(x, digits: int = 3) -> str:
+def format_number(x, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "NaN"
     return f"{x:.{digits}f}"
 
 
-def _pvalue(p) -> str:
+def format_pvalue(p) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "NaN"
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _render(header: list[str], rows: list[list[str]]) -> str:
+def render_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
     body = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
@@ -41,11 +41,18 @@ def format_model_table(table: pd.DataFrame) -> str:
         if first["positive_class"]:
             title.append(f"positive class: {first['positive_class']}")
         rows = [
-            [r.metric, _num(r.estimate), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]", r.method, str(r.n_dropped)]
+            [
+                r.metric,
+                format_number(r.estimate),
+                f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]",
+                r.method,
+                str(r.n_dropped),
+            ]
             for r in frame.itertuples()
         ]
-        blocks.append("; ".join(title) + "\n" + _render(["metric", "estimate", f"{level}% CI", "method", "dropped"],
-                                                         rows))
+        blocks.append(
+            "; ".join(title) + "\n" + render_table(["metric", "estimate", f"{level}% CI", "method", "dropped"], rows)
+        )
     return "\n\n".join(blocks)
 
 
@@ -53,16 +60,32 @@ def format_comparison_table(table: pd.DataFrame, tests: pd.DataFrame) -> str:
     """Differences A - B per metric, then the other tests."""
     first = table.iloc[0]
     level = round(first["confidence"] * 100)
-    head = (f"A: {first['model_a']}\nB: {first['model_b']}\n{first['n_subjects']} participants, "
-            f"{first['n_images']} images; {first['n_resamples']} paired resamples of {first['unit']}s, "
-            f"seed {first['seed']}")
+    head = (
+        f"A: {first['model_a']}\nB: {first['model_b']}\n{first['n_subjects']} participants, "
+        f"{first['n_images']} images; {first['n_resamples']} paired resamples of {first['unit']}s, "
+        f"seed {first['seed']}"
+    )
     rows = [
-        [r.metric, _num(r.estimate_a), _num(r.estimate_b), _num(r.estimate), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
-         _pvalue(r.pvalue_bootstrap), _pvalue(r.pvalue_permutation), _num(r.p_a_better, 2)]
+        [
+            r.metric,
+            format_number(r.estimate_a),
+            format_number(r.estimate_b),
+            format_number(r.estimate),
+            f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]",
+            format_pvalue(r.pvalue_bootstrap),
+            format_pvalue(r.pvalue_permutation),
+            format_number(r.p_a_better, 2),
+        ]
         for r in table.itertuples()
     ]
-    text = head + "\n" + _render(["metric", "A", "B", "A - B", f"{level}% CI", "p (boot)", "p (perm)", "P(A>B)"], rows)
+    text = (
+        head
+        + "\n"
+        + render_table(["metric", "A", "B", "A - B", f"{level}% CI", "p (boot)", "p (perm)", "P(A>B)"], rows)
+    )
     if len(tests):
-        text += "\n\n" + _render(["test", "statistic", "p-value"],
-                                 [[t.test, _num(t.statistic), _pvalue(t.pvalue)] for t in tests.itertuples()])
+        text += "\n\n" + render_table(
+            ["test", "statistic", "p-value"],
+            [[t.test, format_number(t.statistic), format_pvalue(t.pvalue)] for t in tests.itertuples()],
+        )
     return text

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from clinicadl.errors import InputError
-from clinicadl.evaluate.display import _num, _render
+from clinicadl.evaluate.display import format_number, render_table
 from clinicadl.evaluate.model import EvaluationOptions
 from clinicadl.evaluate.procedure import model_table
 from clinicadl.evaluate.procedure_inputs import load_procedure
@@ -159,8 +159,8 @@ def format_plan(replicates=None, participants: ParticipantPlan | None = None) ->
             title = "No metric with a standard error in the pilot."
         lines += ["", title]
         if len(table):
-            lines.append(_render(["metric", "participants", "exact", "pilot SE", "pilot participants"],
-                                 [[r.metric, str(r.n), f"{r.exact:.1f}", _num(r.standard_error),
+            lines.append(render_table(["metric", "participants", "exact", "pilot SE", "pilot participants"],
+                                 [[r.metric, str(r.n), f"{r.exact:.1f}", format_number(r.standard_error),
                                    "" if not np.isfinite(r.n_pilot) else str(int(r.n_pilot))]
                                   for r in table.itertuples()]))
             lines.append("This width is that of the test-set sampling only; the variance between replicates adds "

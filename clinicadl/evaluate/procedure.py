@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from clinicadl.errors import InputError
-from clinicadl.evaluate.display import _num, _render
+from clinicadl.evaluate.display import format_number, render_table
 from clinicadl.evaluate.model import EvaluationOptions, assess_model
 from clinicadl.evaluate.procedure_inputs import Procedure, load_procedure
 from clinicadl.evaluate.provenance import provenance
@@ -397,8 +397,8 @@ def format_procedure_summary(result: ProcedureEvaluation) -> str:
         f"{first['n_images']} images.",
         "",
         f"Expected performance of the procedure ({level}% intervals for the test set and the replicates):",
-        _render(["metric", "estimate", f"{level}% CI", "models: min - max", "method"],
-                [[r.metric, _num(r.estimate), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
+        render_table(["metric", "estimate", f"{level}% CI", "models: min - max", "method"],
+                [[r.metric, format_number(r.estimate), f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]",
                   _range(result.models, r.metric), r.method] for r in result.expected.itertuples()]),
     ]
     if len(result.variance):
@@ -406,9 +406,9 @@ def format_procedure_summary(result: ProcedureEvaluation) -> str:
         rows = []
         for metric, frame in result.variance.groupby("metric", sort=False):
             by = frame.set_index("component")
-            rows.append([metric] + [f"{_num(by.loc[c, 'sd'])} ({_share(by.loc[c, 'fraction'])})"
+            rows.append([metric] + [f"{format_number(by.loc[c, 'sd'])} ({_share(by.loc[c, 'fraction'])})"
                                     for c in COMPONENTS])
-        lines.append(_render(["metric", "test sampling", "split", "seed", "split + seed", "total"], rows))
+        lines.append(render_table(["metric", "test sampling", "split", "seed", "split + seed", "total"], rows))
     lines += ["", "What may be concluded:",
               f"- The {level}% interval of the expected performance says where the mean performance of this "
               "learning procedure would lie if it were trained again (new seeds"
@@ -425,7 +425,7 @@ def format_procedure_summary(result: ProcedureEvaluation) -> str:
 def _range(models: pd.DataFrame, metric: str) -> str:
     values = models.loc[models["metric"] == metric, "estimate"].to_numpy(float)
     values = values[np.isfinite(values)]
-    return f"{_num(values.min())} - {_num(values.max())}" if len(values) else "NaN"
+    return f"{format_number(values.min())} - {format_number(values.max())}" if len(values) else "NaN"
 
 
 def _share(fraction: float) -> str:

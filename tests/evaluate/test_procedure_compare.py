@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from evaluate.test_procedure_maps import write_procedure
 
-from clinicadl.cli.evaluate_procedure import compare_procedures_command, is_procedure_comparison, split_inputs
-from clinicadl.cli.main import LazyGroup
+from clinicadl.cli.evaluate_procedure import is_procedure_comparison, split_inputs
+from clinicadl.cli.main import cli as clinicadl
 from clinicadl.evaluate.compare_procedures import CompareOptions, compare_procedures
 from clinicadl.maps import RESULTS_COLUMNS, read_results_tsv
 from clinicadl.stats.corrected_ttest import OverconfidentTestWarning, corrected_repeated_kfold_ttest
@@ -22,8 +22,7 @@ FAST = CompareOptions(n_resamples=500, seed=0)
 
 
 def cli(*args):
-    group = LazyGroup(name="evaluate", commands={"compare": compare_procedures_command})
-    return CliRunner().invoke(group, ["compare", *map(str, args)])
+    return CliRunner().invoke(clinicadl, ["evaluate", "compare", *map(str, args)])
 
 
 @pytest.fixture(scope="module")
