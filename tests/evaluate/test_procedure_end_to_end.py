@@ -1,7 +1,8 @@
 """Procedures trained with ``train --replicates`` on a generated cohort, compared from the command line.
 
 A setting that cannot matter (``--evaluation_steps``, which only adds evaluations in deterministic mode) must be
-judged "not significant", and the procedure assessment writes its results.
+judged "not significant"; a network that learns the effect (Conv4_FC3) against one that cannot (a tiny CNN with
+global pooling) must be judged "significant and meaningful"; the procedure assessment writes its results.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ def procedures(tmp_path_factory):
     clinicadl("tsvtools", "split", caps / "data.tsv", "--n_test", 20, "--seed", 0, "--ignore_demographics")
     clinicadl("tsvtools", "kfold", caps / "split" / "train.tsv", "--n_splits", 2, "--seed", 0)
     clinicadl("prepare-data", "image", caps, "t1-linear", "--n_proc", 2, "--extract_json", "image.json")
-    common = ["--n_splits", 2, "--epochs", 10, "-lr", "0.001", "-b", 4, "--no-gpu", "-np", 0, "-sm", "loss",
+    common = ["--n_splits", 2, "--epochs", 15, "-lr", "0.0001", "-b", 4, "--no-gpu", "-np", 0, "-sm", "loss",
               "--replicates", 3, "--root_seed", 0, "--vary", "split,init,order", "--deterministic"]
     paths = {}
-    for name, options in {"conv": ["-a", "Conv4_FC3"],
-                          "conv_same": ["-a", "Conv4_FC3", "--evaluation_steps", 3]}.items():
+    for name, options in {"conv": ["-a", "Conv4_FC3"], "conv_same": ["-a", "Conv4_FC3", "--evaluation_steps", 3],
+                          "tiny": ["-a", "TinyCNN"]}.items():
         paths[name] = root / name
         clinicadl("train", "classification", caps, "image.json", caps / "split" / "2_fold", paths[name], *options,
                   *common)
@@ -47,6 +48,11 @@ def test_a_setting_that_cannot_matter_is_not_significant(procedures):
                     2000)
     assert "paired replicate by replicate" in out
     assert "P(A>B) is not significant" in out
+
+
+def test_a_large_effect_is_significant_and_meaningful(procedures):
+    out = clinicadl("evaluate", "compare", procedures["conv"], procedures["tiny"], "test", "--n_resamples", 2000)
+    assert "significant and meaningful" in out, out
 
 
 def test_procedure_assessment_writes_its_results(procedures):
