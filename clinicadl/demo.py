@@ -5,7 +5,8 @@
 3. extract the image tensors;
 4. train a learning procedure 3 times (replicates; split, init and data order re-drawn per replicate);
 5. predict the test group with every trained model;
-6. report each model's test performance with participant-level 95 % confidence intervals.
+6. report each model's test performance with participant-level 95 % confidence intervals;
+7. assess the learning procedure: expected performance over replicates and participants, variance components.
 
 Everything is written to ``clinicadl_demo/`` in the current folder (removed first if it exists).
 """
@@ -28,15 +29,17 @@ STEPS = (
     (None, ["tsvtools", "kfold", "{o}/caps/split/train.tsv", "--n_splits", "2", "--seed", "0"]),
     ("Extract image tensors", ["prepare-data", "image", "{o}/caps", "t1-linear", "--n_proc", "2",
                                "--extract_json", "image.json"]),
-    ("Train 3 replicates of a procedure (Conv4_FC3, 2 folds, 12 epochs)",
+    ("Train 3 replicates of a procedure (Conv4_FC3, 2 folds, 15 epochs)",
      ["train", "classification", "{o}/caps", "image.json", "{o}/caps/split/2_fold", "{o}/maps", "-a", "Conv4_FC3",
-      "--n_splits", "2", "--epochs", "12", "-lr", "0.001", "-b", "4", "--no-gpu", "-np", "0", "-sm", "loss",
+      "--n_splits", "2", "--epochs", "15", "-lr", "0.0001", "-b", "4", "--no-gpu", "-np", "0", "-sm", "loss",
       "--replicates", "3", "--root_seed", "0", "--vary", "split,init,order"]),
     ("Predict the test group with every model", ["predict", "{o}/maps", "test", "--participants_tsv",
                                                  "{o}/caps/split/test_baseline.tsv", "--no-gpu", "-np", "0"]),
     ("Test performance of replicate 0's models, participant-level 95 % CIs",
      ["evaluate", "model", "{o}/maps/replicate-0", "test", "-m", "BA", "-m", "AUC", "-m", "sensitivity",
       "-m", "specificity", "-o", "{o}/replicate-0_test_metrics_ci.tsv"]),
+    ("How good is the learning procedure? (3 replicates x 2 folds: expected performance, variance components)",
+     ["evaluate", "procedure", "{o}/maps", "test", "-m", "BA", "-m", "AUC", "--n_resamples", "2000"]),
 )
 
 
