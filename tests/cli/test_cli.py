@@ -17,7 +17,10 @@ def run(*args):
 def test_help_does_not_import_torch():
     code = (
         "import sys; from clinicadl.cli.main import cli\n"
-        "for args in (['--help'], ['evaluate', '--help'], ['evaluate', 'model', '--help']):\n"
+        "for args in (['--help'], ['evaluate', '--help'], ['evaluate', 'model', '--help'],\n"
+        "             ['evaluate', 'procedure', '--help'], ['evaluate', 'compare', '--help'], ['train', '--help'],\n"
+        "             ['train', 'classification', '--help'], ['predict', '--help'], ['generate', 'cohort', '--help'],\n"
+        "             ['prepare-data', 'image', '--help'], ['tsvtools', 'split', '--help']):\n"
         "    try: cli.main(args, prog_name='clinicadl')\n"
         "    except SystemExit: pass\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
