@@ -175,7 +175,8 @@ def train_split(
                     scaler.step(optimizer)
                     scaler.update()
                     optimizer.zero_grad(set_to_none=True)
-                bar.set_postfix(loss=f"{float(loss.detach()) * accumulation:.4g}")
+                if progress:  # reading the loss synchronises a GPU: only for a visible bar
+                    bar.set_postfix(loss=f"{float(loss.detach()) * accumulation:.4g}")
                 if evaluation_steps and (i + 1) % evaluation_steps == 0 and i + 1 < n_batches:
                     metrics_train, metrics_valid = _evaluate(network, eval_loaders, parameters, device, amp, names)
                     logger.log(log_row(epoch, i, time.perf_counter() - start, metrics_train, metrics_valid),
