@@ -20,12 +20,6 @@ def evaluate():
     """
 
 
-def _evaluation_options(metrics, n_resamples, ci_method, confidence_level, unit, stratify, seed):
-    from clinicadl.evaluate.model import EvaluationOptions
-
-    return EvaluationOptions(tuple(metrics), n_resamples, ci_method, confidence_level, unit, stratify, seed)
-
-
 @evaluate.command("model")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
 @click.argument("data_group", required=False)
@@ -55,7 +49,7 @@ def model(input_path, data_group, splits, selection_metrics, output, **kwargs):
     from clinicadl.evaluate.model import evaluate_model
 
     result = evaluate_model(input_path, data_group, splits=splits, selection_metrics=selection_metrics,
-                            options=_evaluation_options(**kwargs), output=output)
+                            options=options.evaluation_options(**kwargs), output=output)
     click.echo(format_model_table(result.table))
     for note in result.notes:
         click.echo(f"Note: {note}")
@@ -107,7 +101,7 @@ def compare(arguments, splits, selection_metrics, output, gamma, rope, tests, un
     from clinicadl.evaluate.display import format_comparison_table
 
     result = compare_models(input_a, input_b, data_group, splits=splits, selection_metrics=selection_metrics,
-                            options=_evaluation_options(**kwargs), output=output)
+                            options=options.evaluation_options(**kwargs), output=output)
     click.echo(format_comparison_table(result.table, result.tests))
     for note in result.notes:
         click.echo(f"Note: {note}")

@@ -47,11 +47,10 @@ def procedure(maps_path, data_group, splits, selection_metrics, output_dir, metr
     Example:
       clinicadl evaluate procedure maps/ test --metrics BA --metrics accuracy --seed 1
     """
-    from clinicadl.evaluate.model import EvaluationOptions
     from clinicadl.evaluate.procedure import evaluate_procedure, format_procedure_summary
 
-    evaluation_options = EvaluationOptions(tuple(metrics), n_resamples, ci_method, confidence_level, unit, stratify,
-                                           seed)
+    evaluation_options = options.evaluation_options(metrics, n_resamples, ci_method, confidence_level, unit,
+                                                    stratify, seed)
     result = evaluate_procedure(maps_path, data_group, selection_metric=selection_metrics, splits=splits or None,
                                 options=evaluation_options, output_dir=output_dir)
     click.echo(format_procedure_summary(result))

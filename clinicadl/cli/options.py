@@ -27,3 +27,10 @@ seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_defaul
                     help="Seed of the resampling; recorded with the results.")
 output = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                       help="Write all results to this TSV (and a .json sidecar) instead of next to the predictions.")
+
+
+def evaluation_options(metrics, n_resamples, ci_method, confidence_level, unit, stratify, seed):
+    """The :class:`~clinicadl.evaluate.model.EvaluationOptions` of the shared evaluation options."""
+    from clinicadl.evaluate.model import EvaluationOptions
+
+    return EvaluationOptions(tuple(metrics), n_resamples, ci_method, confidence_level, unit, stratify, seed)

@@ -22,11 +22,11 @@ import numpy as np
 from scipy import stats
 
 from clinicadl.errors import InputError
+from clinicadl.stats.corrected_ttest import ALTERNATIVES
 from clinicadl.stats.results import TestResult
 
 __all__ = ["five_by_two_f", "five_by_two_t"]
 
-_ALTERNATIVES = ("two-sided", "less", "greater")
 
 
 def _five_by_two_iv(differences):
@@ -110,8 +110,8 @@ def five_by_two_t(differences, *, alternative: str = "two-sided") -> TestResult:
     >>> print(res.method, f"{res.statistic:.3f}", f"{res.pvalue:.4f}")
     5x2cv-t 4.063 0.0097
     """
-    if alternative not in _ALTERNATIVES:
-        raise InputError(f"alternative={alternative!r} is not one of {', '.join(_ALTERNATIVES)}.")
+    if alternative not in ALTERNATIVES:
+        raise InputError(f"alternative={alternative!r} is not one of {', '.join(ALTERNATIVES)}.")
     array, variances = _five_by_two_iv(differences)
     statistic = _ratio(float(array[0, 0]), math.sqrt(float(np.mean(variances))))
     if alternative == "two-sided":
