@@ -7,56 +7,45 @@ global pooling) must be judged "significant and meaningful"; the procedure asses
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+from generated_cohort import prepared_cohort, run_clinicadl
 
 pytestmark = pytest.mark.slow
 
 
-def clinicadl(*args):
-    result = subprocess.run([sys.executable, "-m", "clinicadl", *map(str, args)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def procedures(tmp_path_factory):
-    root = tmp_path_factory.mktemp("procedures")
-    caps = root / "caps"
-    clinicadl("generate", "cohort", caps, "--n_participants", 60, "--sessions", 1, 2, "--resolution", 4,
-              "--effect_size", 5, "--seed", 1, "--n_proc", 2)
-    clinicadl("tsvtools", "split", caps / "data.tsv", "--n_test", 20, "--seed", 0, "--ignore_demographics")
-    clinicadl("tsvtools", "kfold", caps / "split" / "train.tsv", "--n_splits", 2, "--seed", 0)
-    clinicadl("prepare-data", "image", caps, "t1-linear", "--n_proc", 2, "--extract_json", "image.json")
+    cohort = prepared_cohort(tmp_path_factory.mktemp("procedures"), n_participants=60, effect_size=5, n_test=20,
+                             seed=1, n_proc=2)
+    root, caps = cohort["root"], cohort["caps"]
     common = ["--n_splits", 2, "--epochs", 15, "-lr", "0.0001", "-b", 4, "--no-gpu", "-np", 0, "-sm", "loss",
               "--replicates", 3, "--root_seed", 0, "--vary", "split,init,order", "--deterministic"]
     paths = {}
     for name, options in {"conv": ["-a", "Conv4_FC3"], "conv_same": ["-a", "Conv4_FC3", "--evaluation_steps", 3],
                           "tiny": ["-a", "TinyCNN"]}.items():
         paths[name] = root / name
-        clinicadl("train", "classification", caps, "image.json", caps / "split" / "2_fold", paths[name], *options,
+        run_clinicadl("train", "classification", caps, "image.json", cohort["tsv"], paths[name], *options,
                   *common)
-        clinicadl("predict", paths[name], "test", "--participants_tsv", caps / "split" / "test_baseline.tsv",
+        run_clinicadl("predict", paths[name], "test", "--participants_tsv", cohort["test"],
                   "--no-gpu", "-np", 0, "--n_resamples", 500)
     return paths
 
 
 def test_a_setting_that_cannot_matter_is_not_significant(procedures):
-    out = clinicadl("evaluate", "compare", procedures["conv"], procedures["conv_same"], "test", "--n_resamples",
-                    2000)
+    out = run_clinicadl("evaluate", "compare", procedures["conv"], procedures["conv_same"], "test", "--n_resamples",
+                    2000).stdout
     assert "paired replicate by replicate" in out
     assert "P(A>B) is not significant" in out
 
 
 def test_a_large_effect_is_significant_and_meaningful(procedures):
-    out = clinicadl("evaluate", "compare", procedures["conv"], procedures["tiny"], "test", "--n_resamples", 2000)
+    out = run_clinicadl("evaluate", "compare", procedures["conv"], procedures["tiny"], "test",
+                        "--n_resamples", 2000).stdout
     assert "significant and meaningful" in out, out
 
 
 def test_procedure_assessment_writes_its_results(procedures):
-    out = clinicadl("evaluate", "procedure", procedures["conv"], "test", "--n_resamples", 500)
+    out = run_clinicadl("evaluate", "procedure", procedures["conv"], "test", "--n_resamples", 500).stdout
     folder = procedures["conv"] / "evaluation" / "test"
     for name in ("procedure_models.tsv", "procedure_expected.tsv", "procedure_variance.tsv", "procedure_models.png"):
         assert (folder / name).is_file(), name

@@ -15,19 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from generated_cohort import prepared_cohort, run_clinicadl
 
 pytestmark = pytest.mark.slow
 
 TRAIN = ["-a", "TinyCNN", "--n_splits", "2", "--no-gpu", "--deterministic", "-b", "4", "--root_seed", "5",
          "-np", "0"]
-
-
-def clinicadl(*args, check=True, **kwargs):
-    result = subprocess.run([sys.executable, "-m", "clinicadl", *map(str, args)], capture_output=True, text=True,
-                            **kwargs)
-    if check:
-        assert result.returncode == 0, result.stdout + result.stderr
-    return result
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -37,15 +30,8 @@ def digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
-    root = tmp_path_factory.mktemp("procedure")
-    caps = root / "caps"
-    clinicadl("generate", "cohort", caps, "--n_participants", 24, "--sessions", 1, 2, "--resolution", 4,
-              "--effect_size", 2.5, "--seed", 2, "--n_proc", 1)
-    clinicadl("tsvtools", "split", caps / "data.tsv", "--n_test", 6, "--seed", 0, "--ignore_demographics")
-    clinicadl("tsvtools", "kfold", caps / "split" / "train.tsv", "--n_splits", 2, "--seed", 0)
-    clinicadl("prepare-data", "image", caps, "t1-linear", "--n_proc", 1, "--extract_json", "image.json")
-    return {"caps": caps, "tsv": caps / "split" / "2_fold", "test": caps / "split" / "test_baseline.tsv",
-            "root": root}
+    return prepared_cohort(tmp_path_factory.mktemp("procedure"), n_participants=24, effect_size=2.5, n_test=6, seed=2,
+                           n_proc=1)
 
 
 def train_command(cohort, maps, *extra):
@@ -55,7 +41,7 @@ def train_command(cohort, maps, *extra):
 def test_killed_replicate_resumes_to_the_uninterrupted_result(cohort):
     root = cohort["root"]
     reference = root / "reference"
-    clinicadl(*train_command(cohort, reference, "--replicates", 3, "--epochs", 3))
+    run_clinicadl(*train_command(cohort, reference, "--replicates", 3, "--epochs", 3))
 
     maps = root / "killed"
     process = subprocess.Popen([sys.executable, "-m", "clinicadl", *map(str, train_command(
@@ -73,7 +59,7 @@ def test_killed_replicate_resumes_to_the_uninterrupted_result(cohort):
     assert list(statuses) == ["done", "done", "running"]
     finished = {r: digests(maps / f"replicate-{r}") for r in (0, 1)}
 
-    out = clinicadl("train", "resume", maps)
+    out = run_clinicadl("train", "resume", maps)
     assert "done" in out.stdout
     statuses = pd.read_csv(maps / "replicates.tsv", sep="\t")["status"]
     assert set(statuses) == {"done"}
@@ -86,11 +72,11 @@ def test_killed_replicate_resumes_to_the_uninterrupted_result(cohort):
     assert not (maps / "replicate-2" / "split-0" / "tmp").exists()
 
     # predict the test group with every replicate; each replicate is a 1.x MAPS for evaluate model
-    clinicadl("predict", maps, "test", "--participants_tsv", cohort["test"], "--no-gpu", "--n_resamples", 200)
+    run_clinicadl("predict", maps, "test", "--participants_tsv", cohort["test"], "--no-gpu", "--n_resamples", 200)
     for r in range(3):
         assert (maps / f"replicate-{r}" / "split-1" / "best-loss" / "test" /
                 "test_image_level_metrics_ci.tsv").is_file()
-    out = clinicadl("evaluate", "model", maps / "replicate-1", "test", "--n_resamples", 200, "-o",
+    out = run_clinicadl("evaluate", "model", maps / "replicate-1", "test", "--n_resamples", 200, "-o",
                     root / "r1.tsv")
     assert "split 0" in out.stdout and "split 1" in out.stdout
 
@@ -98,8 +84,8 @@ def test_killed_replicate_resumes_to_the_uninterrupted_result(cohort):
 def test_same_root_seed_pairs_procedures_and_init_only_keeps_partitions(cohort):
     root = cohort["root"]
     a, b, c = root / "lr_a", root / "lr_b", root / "init_only"
-    clinicadl(*train_command(cohort, a, "--replicates", 2, "--epochs", 1, "-s", 0, "-lr", "1e-3"))
-    clinicadl(*train_command(cohort, b, "--replicates", 2, "--epochs", 1, "-s", 0, "-lr", "1e-4"))
+    run_clinicadl(*train_command(cohort, a, "--replicates", 2, "--epochs", 1, "-s", 0, "-lr", "1e-3"))
+    run_clinicadl(*train_command(cohort, b, "--replicates", 2, "--epochs", 1, "-s", 0, "-lr", "1e-4"))
     seeds = [c for c in pd.read_csv(a / "replicates.tsv", sep="\t").columns if c.startswith("seed_")]
     table_a = pd.read_csv(a / "replicates.tsv", sep="\t")[seeds]
     pd.testing.assert_frame_equal(table_a, pd.read_csv(b / "replicates.tsv", sep="\t")[seeds])
@@ -107,7 +93,7 @@ def test_same_root_seed_pairs_procedures_and_init_only_keeps_partitions(cohort):
     def validation(maps, r):
         return (maps / f"replicate-{r}" / "groups" / "validation" / "split-0" / "data.tsv").read_text()
     assert validation(a, 0) != validation(a, 1)
-    clinicadl(*train_command(cohort, c, "--replicates", 2, "--epochs", 1, "-s", 0, "--vary", "init"))
+    run_clinicadl(*train_command(cohort, c, "--replicates", 2, "--epochs", 1, "-s", 0, "--vary", "init"))
     table_c = pd.read_csv(c / "replicates.tsv", sep="\t")
     assert table_c["seed_split"].nunique() == 1 and table_c["seed_init"].nunique() == 2
     assert validation(c, 0) == validation(c, 1)
