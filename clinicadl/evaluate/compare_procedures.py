@@ -9,7 +9,7 @@ Per metric and pair of procedures, on the same test participants:
 
 - ``probability``: P(A>B), the probability that a run of A beats the paired run of B, with its percentile
   bootstrap interval and the decision rule of Bouthillier et al. (2021): *significant* when the lower bound
-  exceeds 0.5, *meaningful* when it exceeds ``gamma``;
+  exceeds 0.5, *meaningful* when, in addition, the upper bound reaches ``gamma``;
 - ``corrected_t``: Nadeau and Bengio's corrected resampled t-test (one split per replicate, the split
   re-drawn per replicate) or Bouckaert and Frank's corrected repeated k-fold t-test (K splits);
 - ``5x2cv``: Dietterich's 5x2cv t-test and Alpaydin's combined F-test, when the design is 5 replicates of a

@@ -57,6 +57,15 @@ RANGES = {**dict.fromkeys(("BA", "accuracy", "AUC", "sensitivity", "specificity"
 REPLICATE_METHOD = "replicate bootstrap + shared test variance"
 """Interval of the expected performance of a metric that is not a mean over images."""
 
+CV_METHOD = "corrected repeated k-fold t"
+"""Interval of the expected performance on validation folds (Nadeau & Bengio 2003; Bouckaert & Frank 2004)."""
+
+NESTED_CV_NOTE = (
+    "The nested-CV interval of Bates et al. (2023) needs, for every repetition, a model trained without each pair "
+    "of folds (K(K-1)/2 more trainings); this MAPS holds the K models of each repetition only. For learners that "
+    "can be refit (e.g. on extracted features), clinicadl.stats.nested_cv computes it (docs/procedures.md)."
+)
+
 FIXHOPT_NOTE = (
     "Only the seeds varied, not the data split: this estimate of the procedure's variance is biased low "
     "(Bouthillier et al. 2021 call it FixHOptEst(k, Init)); train with --vary split (the default) to include "
@@ -191,9 +200,65 @@ def _replicate_level(replicate_means: np.ndarray, sampling_variance: float, opti
     return estimate, estimate - z * se, estimate + z * se, se
 
 
+def _mean_size(sizes: list[int | None]) -> float | None:
+    known = [s for s in sizes if s]
+    return float(np.mean(known)) if known and len(known) == len(sizes) else None
+
+
+def cross_validation_performance(procedure: Procedure, table: pd.DataFrame, options: EvaluationOptions
+                                 ) -> tuple[pd.DataFrame, list[str]]:
+    """Expected performance from the validation folds: corrected repeated k-fold t-interval per metric.
+
+    The ``J = R K`` fold scores of ``R`` repetitions of a K-fold cross-validation share training data, so the
+    variance of their mean is not ``s^2 / J`` but about ``(1 / J + n_test / n_train) s^2`` (Nadeau & Bengio
+    2003), with Student's t on ``J - 1`` degrees of freedom (Bouckaert & Frank 2004). ``n_train`` and
+    ``n_test`` are the participants of ``groups/train`` and ``groups/validation`` (mean over the models), or
+    the K-fold ratio ``1 / (K - 1)`` when the MAPS does not list them. The naive interval ``s / sqrt(J)`` is
+    given beside it (``naive_ci_low``, ``naive_ci_high``) to show how much it under-states the uncertainty.
+    """
+    rows, notes = [], [NESTED_CV_NOTE]
+    n_train = _mean_size([m.n_train for m in procedure.models])
+    n_test = _mean_size([m.n_validation for m in procedure.models])
+    if n_train is None or n_test is None:
+        if procedure.n_splits < 2:
+            return pd.DataFrame(rows), ["The train/validation sizes are not listed in groups/ of the MAPS and there "
+                                        "is one split: no corrected interval on the validation folds."]
+        ratio = 1.0 / (procedure.n_splits - 1)
+        notes.append(f"groups/ does not list the train/validation sizes: n_test / n_train = 1 / (K - 1) = {ratio:.3g}.")
+    else:
+        ratio = n_test / n_train
+    scored = pd.concat([m.predictions.frame[["participant_id", "session_id"]] for m in procedure.models])
+    n_subjects, n_images = int(scored["participant_id"].nunique()), len(scored.drop_duplicates())
+    for metric in dict.fromkeys(table["metric"]):
+        values, _ = unit_values(table, metric, procedure)
+        values = values[np.isfinite(values)]
+        if values.size < 2:
+            notes.append(f"{metric}: fewer than two folds with a value: no corrected interval.")
+            continue
+        j, mean, variance = values.size, float(values.mean()), float(values.var(ddof=1))
+        quantile = sps.t.ppf(0.5 + options.confidence_level / 2, j - 1)
+        se, naive_se = float(np.sqrt((1 / j + ratio) * variance)), float(np.sqrt(variance / j))
+        rows.append({"metric": metric, "estimate": mean, "ci_low": mean - quantile * se,
+                     "ci_high": mean + quantile * se, "se": se, "method": CV_METHOD,
+                     "confidence": options.confidence_level, "n_resamples": 0,
+                     "n_subjects": n_subjects, "n_images": n_images, "seed": options.seed,
+                     "n_replicates": procedure.n_replicates, "n_splits": procedure.n_splits, "n_folds_scored": j,
+                     "test_train_ratio": ratio, "naive_ci_low": mean - quantile * naive_se,
+                     "naive_ci_high": mean + quantile * naive_se, "higher_is_better": higher_is_better(metric),
+                     "procedure": str(procedure.path), "data_group": procedure.data_group,
+                     "selection_metric": procedure.selection_metric, "two_level_estimate": np.nan})
+    notes.append("On the validation folds, the interval is the corrected repeated k-fold t-interval (Nadeau & Bengio "
+                 "2003; Bouckaert & Frank 2004); the naive t-interval over the fold scores, given beside it "
+                 "(naive_ci_low, naive_ci_high), ignores the overlap of the training sets and is too narrow. Fold "
+                 "scores also served to select the models (best-<metric>): a test group gives an unbiased estimate.")
+    return pd.DataFrame(rows), notes
+
+
 def expected_performance(procedure: Procedure, table: pd.DataFrame, options: EvaluationOptions
                          ) -> tuple[pd.DataFrame, list[str]]:
     """Expected performance of the procedure per metric, with an interval for test set and replicates."""
+    if procedure.on_validation_folds:
+        return cross_validation_performance(procedure, table, options)
     rows, notes = [], []
     n_subjects = int(table["n_subjects"].iloc[0])
     n_images = int(table["n_images"].iloc[0])

@@ -28,6 +28,7 @@ from clinicadl.training.seeds import SOURCES
 KEYS = ["participant_id", "session_id"]
 
 __all__ = [
+    "VALIDATION_GROUP",
     "Procedure",
     "TrainedModel",
     "check_same_test_images",
@@ -110,6 +111,11 @@ class Procedure:
         return len(self.splits)
 
     @property
+    def on_validation_folds(self) -> bool:
+        """True on the ``validation`` group: each model was scored on its own held-out fold (a CV design)."""
+        return self.data_group == VALIDATION_GROUP
+
+    @property
     def split_varied(self) -> bool:
         """Whether the train/validation partition changes from one replicate to the next."""
         return "split" in self.varied_sources
@@ -133,6 +139,10 @@ class Procedure:
             keys = [(0, m.split) for m in self.models]
         codes = {key: i for i, key in enumerate(dict.fromkeys(keys))}
         return np.array([codes[k] for k in keys], dtype=np.int64)
+
+
+VALIDATION_GROUP = "validation"
+"""The data group of the held-out folds written by ``train``: a cross-validation design, one fold per model."""
 
 
 def has_replicates(path: str | Path) -> bool:
@@ -252,7 +262,7 @@ def _difference(a: pd.DataFrame, b: pd.DataFrame) -> str:
 def _check_within(procedure: Procedure) -> None:
     first = procedure.models[0]
     reference = _image_keys(first)
-    for model in procedure.models[1:]:
+    for model in procedure.models[1:] if not procedure.on_validation_folds else ():
         keys = _image_keys(model)
         if not keys.equals(reference):
             raise InputError(

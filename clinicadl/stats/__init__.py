@@ -20,6 +20,7 @@ from clinicadl.stats.five_by_two import five_by_two_f, five_by_two_t
 from clinicadl.stats.location import mean_ci, median_ci
 from clinicadl.stats.mcnemar import mcnemar_test
 from clinicadl.stats.metrics import DEFAULT_METRICS, METRICS, available_metrics
+from clinicadl.stats.nested_cv import NestedCVResult, nested_cv
 from clinicadl.stats.paired import PairedBootstrapResult, paired_bootstrap, permutation_test
 from clinicadl.stats.predictions import Predictions, make_predictions
 from clinicadl.stats.probability_better import ProbabilityBetterResult, probability_better
@@ -51,6 +52,7 @@ __all__ = [
     "DeLongComparison",
     "FriedmanResult",
     "IntervalResult",
+    "NestedCVResult",
     "NoetherSampleSize",
     "OverconfidentTestWarning",
     "PairedBootstrapResult",
@@ -82,6 +84,7 @@ __all__ = [
     "median_ci",
     "naive_resampled_ttest",
     "nemenyi_critical_difference",
+    "nested_cv",
     "noether_sample_size",
     "paired_bootstrap",
     "pairwise_wilcoxon_holm",

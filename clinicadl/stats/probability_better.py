@@ -46,7 +46,8 @@ class ProbabilityBetterResult:
     significant : bool
         ``confidence_interval.low > 0.5``.
     meaningful : bool
-        ``confidence_interval.low > gamma`` (implies ``significant``).
+        ``significant`` and ``confidence_interval.high >= gamma``: the improvement is significant and not
+        shown to be smaller than ``gamma``.
     conclusion : str
         The decision in one sentence.
     confidence_level : float
@@ -130,10 +131,14 @@ def _replicates(wins: np.ndarray, paired: bool, n_resamples: int, rng: np.random
 def _conclusion(estimate, low, high, gamma, confidence_level) -> str:
     shown = f"P(A>B) = {estimate:.2f}, {confidence_level:.0%} CI [{low:.2f}, {high:.2f}]"
     if low > gamma:
-        return f"A is meaningfully better than B: {shown}; the lower bound is above gamma = {gamma:g}."
+        return (f"A is significantly and meaningfully better than B: {shown}; even the lower bound is above "
+                f"gamma = {gamma:g}.")
+    if low > 0.5 and high >= gamma:
+        return (f"A is significantly and meaningfully better than B: {shown}; the lower bound is above 0.5 and "
+                f"the interval reaches gamma = {gamma:g}.")
     if low > 0.5:
         return (f"A is significantly but not meaningfully better than B: {shown}; the lower bound is above 0.5 "
-                f"but not above gamma = {gamma:g}.")
+                f"but the whole interval lies below gamma = {gamma:g}.")
     if high < 0.5:
         return f"B is significantly better than A: {shown}; the upper bound is below 0.5."
     return f"No significant difference between A and B: {shown}; the interval contains 0.5."
@@ -181,9 +186,11 @@ def probability_better(
     Notes
     -----
     Decision rule of Bouthillier et al. (2021, section 4): the comparison is *significant* when the
-    lower bound of the interval of ``P(A>B)`` is above 0.5 and *meaningful* when it is above ``gamma``
-    (they recommend ``gamma = 0.75``). Both are strict inequalities. The result also says when the upper
-    bound is below 0.5 (B better), which their one-sided rule does not look at; neither flag is set then.
+    lower bound of the interval of ``P(A>B)`` is above 0.5 (strictly), and *meaningful* when, in
+    addition, the upper bound reaches ``gamma`` (they recommend ``gamma = 0.75``): a significant
+    improvement whose whole interval lies in ``(0.5, gamma)`` is shown to be real but small. The
+    conclusion also says when even the lower bound exceeds ``gamma``, and when the upper bound is below
+    0.5 (B better), which their one-sided rule does not look at; neither flag is set then.
 
     Ties count one half, so that ``P(A>B) + P(B>A) = 1``. Each bootstrap resample is a vector of counts
     (how many times each run is drawn); the replicate is a matrix product of counts and wins, so no
@@ -223,7 +230,7 @@ def probability_better(
         standard_error=float(standard_error(replicates[:, None])[0]),
         gamma=float(gamma),
         significant=bool(low > 0.5),
-        meaningful=bool(low > gamma),
+        meaningful=bool(low > 0.5 and high >= gamma),
         conclusion=_conclusion(estimate, low, high, gamma, confidence_level),
         confidence_level=float(confidence_level),
         paired=bool(paired),

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from evaluate.test_procedure_maps import write_procedure
+from scipy import stats
 
 from clinicadl.cli.evaluate_procedure import plan, procedure
 from clinicadl.cli.main import LazyGroup
@@ -89,3 +90,27 @@ def test_procedure_command(tmp_path):
     assert "procedure_expected.tsv" in out.output
     out = cli("procedure", maps, "heldout")
     assert out.exit_code == 1 and "heldout" in out.output
+
+
+def test_validation_folds_give_the_corrected_repeated_kfold_interval(tmp_path):
+    # 3 repetitions of a 5-fold CV of 40 participants: 32 train / 8 validation per fold (Bouckaert & Frank 2004)
+    maps = write_procedure(tmp_path / "cv", n_replicates=3, n_splits=5, group="validation")
+    result = evaluate_procedure(maps, "validation", options=FAST)
+    row = result.expected.set_index("metric").loc["BA"]
+    scores = result.models.loc[result.models["metric"] == "BA", "estimate"].to_numpy()
+    j = scores.size
+    assert j == 15 and row["method"] == "corrected repeated k-fold t"
+    quantile = stats.t.ppf(0.975, j - 1)
+    se = np.sqrt((1 / j + 8 / 32) * scores.var(ddof=1))
+    assert row["estimate"] == pytest.approx(scores.mean())
+    bounds = (scores.mean() - quantile * se, scores.mean() + quantile * se)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(bounds)
+    assert row["test_train_ratio"] == pytest.approx(0.25)
+    # the naive interval ignores the overlap of training sets: (1/15 + 1/4) / (1/15) = 4.75 times the variance
+    naive = row["naive_ci_high"] - row["naive_ci_low"]
+    assert (row["ci_high"] - row["ci_low"]) / naive == pytest.approx(np.sqrt(4.75))
+    assert any("Bates et al. (2023)" in note for note in result.notes)
+    assert any("corrected repeated k-fold" in note for note in result.notes)
+    out = cli("procedure", maps, "validation", "--n_resamples", 200, "--metrics", "BA")
+    assert out.exit_code == 0, out.output
+    assert "corrected repeated k-fold t" in out.output
