@@ -45,6 +45,7 @@ class LazyGroup(click.Group):
         "generate": "clinicadl.cli.generate:generate",
         "predict": "clinicadl.cli.predict:predict",
         "prepare-data": "clinicadl.cli.prepare_data:prepare_data",
+        "random-search": "clinicadl.cli.random_search:random_search",
         "train": "clinicadl.cli.train:train",
         "tsvtools": "clinicadl.cli.tsvtools:tsvtools",
     },
