@@ -33,8 +33,11 @@ def _echo_notes(notes, warns=()):
 @options.seed
 @click.option("--output_dir", type=click.Path(file_okay=False), default=None,
               help="Folder of the results (default: MAPS/evaluation/DATA_GROUP/).")
+@click.option("--hpo_reference", type=click.Path(exists=True, file_okay=False), default=None,
+              help="MAPS of the same procedure with the hyper-parameters fixed (same --root_seed and --vary without "
+                   "hpo): reports the variance due to the hyper-parameter choice.")
 def procedure(maps_path, data_group, splits, selection_metrics, output_dir, metrics, n_resamples, ci_method,
-              confidence_level, unit, stratify, seed):
+              confidence_level, unit, stratify, seed, hpo_reference):
     """How good is this LEARNING PROCEDURE? Performance over all its replicates and splits.
 
     MAPS holds replicates (clinicadl train --replicates R) or several splits, each predicted on DATA_GROUP
@@ -52,7 +55,7 @@ def procedure(maps_path, data_group, splits, selection_metrics, output_dir, metr
     evaluation_options = options.evaluation_options(metrics, n_resamples, ci_method, confidence_level, unit,
                                                     stratify, seed)
     result = evaluate_procedure(maps_path, data_group, selection_metric=selection_metrics, splits=splits or None,
-                                options=evaluation_options, output_dir=output_dir)
+                                options=evaluation_options, output_dir=output_dir, hpo_reference=hpo_reference)
     click.echo(format_procedure_summary(result))
     _echo_notes(result.notes)
     for path in result.written:

@@ -339,7 +339,81 @@ def variance_table(procedure: Procedure, table: pd.DataFrame, options: Evaluatio
     return pd.DataFrame(rows), [f"Variance components of {', '.join(m)}: {n}" for n, m in notes.items()]
 
 
+def hpo_variance(procedure: Procedure, table: pd.DataFrame, reference: str | Path, options: EvaluationOptions
+                 ) -> tuple[pd.DataFrame, list[str]]:
+    """Variance due to the hyper-parameter choice: procedure with ``hpo`` varied against one without.
+
+    Both procedures vary the same other sources (train them with the same ``--root_seed`` and ``--vary``, adding
+    ``hpo`` to one); the difference of the variances of their trained models' metric estimates the variance that
+    re-optimising the hyper-parameters adds (Bouthillier et al. 2021). The interval is a percentile bootstrap
+    over the replicates of each MAPS, resampled independently (conservative for paired seeds).
+    """
+    from clinicadl.evaluate.procedure_inputs import check_same_test_images
+
+    base = load_procedure(reference, procedure.data_group, selection_metric=procedure.selection_metric)
+    if "hpo" not in procedure.varied_sources:
+        raise InputError(f"{procedure.path} did not vary the hyper-parameters (source 'hpo'): there is no "
+                         "hyper-parameter variance to measure; evaluate the MAPS trained with --vary ...,hpo and "
+                         "give this one as --hpo_reference.")
+    if "hpo" in base.varied_sources:
+        raise InputError(f"{base.path} varied the hyper-parameters too: the reference must fix them (same --vary "
+                         "without hpo).")
+    if set(procedure.varied_sources) - {"hpo"} != set(base.varied_sources):
+        raise InputError(f"{procedure.path} and {base.path} vary other sources differently "
+                         f"({', '.join(procedure.varied_sources)} against {', '.join(base.varied_sources)}): only "
+                         "'hpo' may differ.")
+    check_same_test_images([procedure, base])
+    base_table = model_table(base, options)
+    rng = np.random.default_rng(options.seed)
+    rows = []
+    for metric in dict.fromkeys(table["metric"]):
+        values = [unit_values(t, metric, p)[0] for t, p in ((table, procedure), (base_table, base))]
+        replicates = [np.array([m.replicate for m in p.models]) for p in (procedure, base)]
+        per_replicate = [np.array([v[r == k].mean() for k in np.unique(r)]) for v, r in zip(values, replicates)]
+        if min(len(v) for v in per_replicate) < 2:
+            continue
+        observed = [float(np.var(v, ddof=1)) for v in per_replicate]
+        boot = []
+        for v in per_replicate:  # two MAPS, not resamples: each bootstrap below is one vectorised draw
+            index = rng.integers(0, len(v), size=(options.n_resamples, len(v)))
+            boot.append(np.var(v[index], axis=1, ddof=1))
+        difference = boot[0] - boot[1]
+        low, high = np.quantile(difference, [(1 - options.confidence_level) / 2, (1 + options.confidence_level) / 2])
+        estimate = observed[0] - observed[1]
+        rows.append({"metric": metric, "estimate": estimate, "ci_low": float(low), "ci_high": float(high),
+                     "se": float(np.std(difference, ddof=1)),
+                     "method": "difference of between-replicate variances, bootstrap over replicates",
+                     "confidence": options.confidence_level, "n_resamples": options.n_resamples,
+                     "n_subjects": int(table["n_subjects"].iloc[0]), "n_images": int(table["n_images"].iloc[0]),
+                     "seed": options.seed, "component": "hpo",
+                     "fraction": estimate / observed[0] if observed[0] > 0 else np.nan,
+                     "sd": float(np.sqrt(max(estimate, 0.0))), "n_replicates": len(per_replicate[0]),
+                     "n_splits": procedure.n_splits, "procedure": str(procedure.path),
+                     "data_group": procedure.data_group, "reference": str(base.path),
+                     "variance_with_hpo": observed[0], "variance_without_hpo": observed[1]})
+    note = (f"Hyper-parameter variance: between-replicate variance of {procedure.path} (hpo re-optimised) minus that "
+            f"of {base.path} (hpo fixed); fraction = its share of the variance with hpo.")
+    return pd.DataFrame(rows), [note]
+
+
 # -------------------------------------------------------------------------------------------------- main
+
+
+def estimator_name(procedure: Procedure) -> str:
+    """Which estimator of Bouthillier et al. (2021) the replicates of a MAPS implement.
+
+    ``IdealEst`` re-draws every source, hyper-parameter choice included; ``FixHOptEst(k, All)`` re-draws every
+    source but the hyper-parameters (fixed once); ``FixHOptEst(k, Init)`` re-draws the seeds only (one data split);
+    a single replicate is one run.
+    """
+    varied = set(procedure.varied_sources)
+    if procedure.n_replicates < 2 or not varied:
+        return "single run (no replicates)"
+    if "hpo" in varied and "split" in varied:
+        return "IdealEst (every source re-drawn, hyper-parameters re-optimised per replicate)"
+    if "split" in varied:
+        return "FixHOptEst(k, All) (hyper-parameters fixed; every other source re-drawn)"
+    return "FixHOptEst(k, Init) (one data split and fixed hyper-parameters; seeds re-drawn)"
 
 
 def design_notes(procedure: Procedure) -> list[str]:
@@ -364,6 +438,7 @@ def evaluate_procedure(
     options: EvaluationOptions | None = None,
     output_dir: str | Path | None = None,
     plots: bool = True,
+    hpo_reference: str | Path | None = None,
 ) -> ProcedureEvaluation:
     """Performance of a learning procedure from all its replicates (and splits).
 
@@ -384,6 +459,9 @@ def evaluate_procedure(
         Folder of the results (default ``<maps>/evaluation/<group>/``).
     plots : bool, default True
         Write the PNG figures.
+    hpo_reference : str or Path, optional
+        A MAPS of the same procedure with the hyper-parameters fixed (same root seed and sources, without
+        ``hpo``): adds the variance due to the hyper-parameter choice (component ``hpo``, :func:`hpo_variance`).
 
     Returns
     -------
@@ -408,6 +486,10 @@ def evaluate_procedure(
     table = model_table(procedure, options)
     variance, variance_notes = variance_table(procedure, table, options)
     expected, expected_notes = expected_performance(procedure, table, options)
+    if hpo_reference is not None:
+        hpo_rows, hpo_notes = hpo_variance(procedure, table, hpo_reference, options)
+        variance = pd.concat([variance, hpo_rows], ignore_index=True)
+        variance_notes = variance_notes + hpo_notes
     notes = design_notes(procedure) + variance_notes + expected_notes
     if any(m.method == REPLICATE_METHOD for m in expected.itertuples()):
         notes.append("Metrics that are not means over participants (BA, AUC, ...) use a bootstrap over replicates "
@@ -436,7 +518,8 @@ def design_record(procedure: Procedure) -> dict:
     """The design of the replicates, for the JSON sidecar."""
     return {"maps": str(procedure.path), "replicates": list(procedure.replicates), "splits": list(procedure.splits),
             "varied_sources": list(procedure.varied_sources), "seeds": procedure.seeds,
-            "selection_metric": procedure.selection_metric, "data_group": procedure.data_group}
+            "selection_metric": procedure.selection_metric, "data_group": procedure.data_group,
+            "estimator": estimator_name(procedure)}
 
 
 def write_table(path: Path, frame: pd.DataFrame, meta: dict) -> Path:
@@ -459,7 +542,7 @@ def format_procedure_summary(result: ProcedureEvaluation) -> str:
         f"Procedure {p.path} on group {p.data_group!r}: {p.n_replicates} replicate(s) x {p.n_splits} split(s) = "
         f"{len(p.models)} trained models (selection: {p.selection_metric}); varied sources: "
         f"{', '.join(p.varied_sources) or 'none'}; {first['n_subjects']} test participants, "
-        f"{first['n_images']} images.",
+        f"{first['n_images']} images. Estimator: {estimator_name(p)}.",
         "",
         f"Expected performance of the procedure ({level}% intervals for the test set and the replicates):",
         render_table(["metric", "estimate", f"{level}% CI", "models: min - max", "method"],
@@ -469,11 +552,18 @@ def format_procedure_summary(result: ProcedureEvaluation) -> str:
     if len(result.variance):
         lines += ["", "Variance between trained models, as standard deviations (share of the total variance):"]
         rows = []
-        for metric, frame in result.variance.groupby("metric", sort=False):
+        for metric, frame in result.variance[result.variance["component"] != "hpo"].groupby("metric", sort=False):
             by = frame.set_index("component")
             rows.append([metric] + [f"{format_number(by.loc[c, 'sd'])} ({_share(by.loc[c, 'fraction'])})"
                                     for c in COMPONENTS])
         lines.append(render_table(["metric", "test sampling", "split", "seed", "split + seed", "total"], rows))
+        hpo = result.variance[result.variance["component"] == "hpo"]
+        if len(hpo):
+            lines += ["", "Variance added by re-optimising the hyper-parameters (with hpo minus without), as a "
+                      "standard deviation (share of the variance with hpo), with its interval on the variance:"]
+            lines.append(render_table(["metric", "hpo", "variance", "interval"], [
+                [r.metric, f"{format_number(r.sd)} ({_share(r.fraction)})", format_number(r.estimate),
+                 f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]"] for r in hpo.itertuples()]))
     lines += ["", "What may be concluded:",
               f"- The {level}% interval of the expected performance says where the mean performance of this "
               "learning procedure would lie if it were trained again (new seeds"

@@ -114,3 +114,26 @@ def test_validation_folds_give_the_corrected_repeated_kfold_interval(tmp_path):
     out = cli("procedure", maps, "validation", "--n_resamples", 200, "--metrics", "BA")
     assert out.exit_code == 0, out.output
     assert "corrected repeated k-fold t" in out.output
+
+
+def test_estimator_and_variance_added_by_hyper_parameter_search(tmp_path):
+    varied = ("split", "init", "order", "augmentation", "dropout")
+    with_hpo = write_procedure(tmp_path / "hpo", varied=(*varied, "hpo"), model_sd=0.8, n_replicates=8)
+    fixed = write_procedure(tmp_path / "fixed", varied=varied, model_sd=0.3, n_replicates=8)
+    seeds_only = write_procedure(tmp_path / "init", varied=("init",), n_replicates=3)
+    result = evaluate_procedure(with_hpo, "test", options=FAST, hpo_reference=fixed)
+    assert result.procedure.varied_sources[-1] == "hpo"
+    row = result.variance[(result.variance["component"] == "hpo") & (result.variance["metric"] == "BA")].iloc[0]
+    reference = evaluate_procedure(fixed, "test", options=FAST)
+    variances = [r.models.loc[r.models["metric"] == "BA", "estimate"].var(ddof=1) for r in (result, reference)]
+    assert row["estimate"] == pytest.approx(variances[0] - variances[1])
+    assert row["fraction"] == pytest.approx(row["estimate"] / variances[0])
+    assert row["ci_low"] < row["estimate"] < row["ci_high"] and row["estimate"] > 0
+    summary = format_procedure_summary(result)
+    assert "IdealEst" in summary and "re-optimising the hyper-parameters" in summary
+    assert "FixHOptEst(k, All)" in format_procedure_summary(reference)
+    assert "FixHOptEst(k, Init)" in format_procedure_summary(evaluate_procedure(seeds_only, "test", options=FAST))
+    with pytest.raises(InputError, match="did not vary the hyper-parameters"):
+        evaluate_procedure(fixed, "test", options=FAST, hpo_reference=with_hpo)
+    with pytest.raises(InputError, match="only 'hpo' may differ"):
+        evaluate_procedure(with_hpo, "test", options=FAST, hpo_reference=seeds_only)
