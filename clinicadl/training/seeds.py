@@ -32,12 +32,23 @@ DEFAULT_VARIED: tuple[str, ...] = ("split", "init", "order", "augmentation", "dr
 """Sources varied by ``train --replicates`` when ``--vary`` is not given (``hpo`` needs a search space)."""
 
 
+ALL = "all"
+"""Alias of every source of :data:`DEFAULT_VARIED` in ``--vary`` (``all,hpo`` adds the hyper-parameter search)."""
+
+
 def check_sources(sources: Iterable[str]) -> tuple[str, ...]:
-    """Validate source names (case-insensitive, duplicates removed, canonical order)."""
+    """Validate source names (case-insensitive, duplicates removed, canonical order; ``all``: the default ones).
+
+    >>> check_sources(["hpo", "all"])
+    ('split', 'init', 'order', 'augmentation', 'dropout', 'hpo')
+    """
     wanted = {s.strip().lower() for s in sources if s.strip()}
+    if ALL in wanted:
+        wanted = (wanted - {ALL}) | set(DEFAULT_VARIED)
     unknown = sorted(wanted - set(SOURCES))
     if unknown:
-        raise InputError(f"Unknown source(s) of variance {', '.join(unknown)}; choose among {', '.join(SOURCES)}.")
+        raise InputError(f"Unknown source(s) of variance {', '.join(unknown)}; choose among {', '.join(SOURCES)} "
+                         f"(or {ALL}: {', '.join(DEFAULT_VARIED)}).")
     return tuple(s for s in SOURCES if s in wanted)
 
 

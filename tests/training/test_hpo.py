@@ -142,3 +142,32 @@ seed = 4
     assert json.loads((launch / "rs" / "random_search.json").read_text()) == record
     missing = CliRunner().invoke(cli, ["random-search", str(tmp_path / "labels"), "rs"])
     assert missing.exit_code == 1 and "random_search.toml does not exist" in missing.output
+
+
+@pytest.mark.slow
+def test_replicates_with_hpo_record_their_configurations_and_reproduce_them(tmp_path):
+    from clinicadl.training.hpo import SearchTrainFn
+    from clinicadl.training.replicates import train_procedure
+
+    paths = tiny_caps.make_dataset(tmp_path)
+    parameters = tiny_caps.resolved_parameters(paths, kfold=False, epochs=1)
+    space = SearchSpace((Dimension("learning_rate", "log_uniform", (1e-3, 1e-1)),
+                         Dimension("batch_size", "choice", (2, 4))))
+    chosen = {}
+    for name in ("first", "again"):
+        train_procedure(parameters, tmp_path / name, replicates=4, root_seed=7, vary="all,hpo",
+                        train_fn=SearchTrainFn(space, 3), progress=False)
+        chosen[name] = [json.loads((tmp_path / name / f"replicate-{r}" / "hpo.json").read_text()) for r in range(4)]
+    assert chosen["first"] == chosen["again"]  # same root seed: same searches, same choices
+    values = [json.dumps(c["values"], sort_keys=True) for c in chosen["first"]]
+    assert len(set(values)) == 4  # every replicate searched with its own hpo seed
+    for r, record in enumerate(chosen["first"]):
+        folder = tmp_path / "first" / f"replicate-{r}"
+        stored = json.loads((folder / "maps.json").read_text())
+        assert stored["hpo"]["values"] == record["values"]
+        assert stored["learning_rate"] == record["values"]["learning_rate"]
+        trials = pd.read_csv(folder / "hpo" / "trials.tsv", sep="\t")
+        assert len(trials) == 3 and trials.loc[trials["selected"], "trial"].item() == record["trial"]
+        assert (folder / "split-0" / "best-loss" / "model.pth.tar").is_file()
+        drawn = space.sample(3, seed=stored["seeds"]["hpo"])
+        assert trials["learning_rate"].tolist() == pytest.approx([d["learning_rate"] for d in drawn])
