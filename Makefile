@@ -15,7 +15,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint lock check-lock bench clean distclean
+.PHONY: help venv demo test lint docs lock check-lock bench validation clean distclean
 
 help:
 	@echo "make venv        create $(VENV) (torch first, then -e .[test]); idempotent"
@@ -23,6 +23,8 @@ help:
 	@echo "make lint        ruff check"
 	@echo "make demo        evaluate the example predictions shipped in the package"
 	@echo "make bench       run the benchmarks (ratios against named peers)"
+	@echo "make docs        build the documentation site into build/docs (mkdocs build --strict)"
+	@echo "make validation  simulation study of every interval and test -> docs/validation.md (a few minutes)"
 	@echo "make lock        regenerate poetry.lock (after changing dependencies)"
 	@echo "make check-lock  check that poetry.lock matches pyproject.toml"
 	@echo "make clean       remove caches and build outputs (distclean: also $(VENV))"
@@ -46,6 +48,9 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/docs
+
 lock:
 	VENV=$(VENV) PYTHON=$(PYTHON) POETRY_SPEC=$(POETRY_SPEC) scripts/lock.sh
 
@@ -55,6 +60,9 @@ check-lock: | $(PY)
 
 bench: venv
 	$(PY) benchmarks/run_all.py
+
+validation: venv
+	$(PY) scripts/validation.py --n_jobs 2
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache *.egg-info

@@ -6,7 +6,8 @@
 4. train a learning procedure 3 times (replicates; split, init and data order re-drawn per replicate);
 5. predict the test group with every trained model;
 6. report each model's test performance with participant-level 95 % confidence intervals;
-7. assess the learning procedure: expected performance over replicates and participants, variance components.
+7. assess the learning procedure: expected performance over replicates and participants, variance components;
+8. write a self-contained HTML report (plots, tables, methods paragraph, LaTeX table).
 
 Everything is written to ``clinicadl_demo/`` in the current folder (removed first if it exists).
 """
@@ -40,6 +41,8 @@ STEPS = (
       "-m", "specificity", "-o", "{o}/replicate-0_test_metrics_ci.tsv"]),
     ("How good is the learning procedure? (3 replicates x 2 folds: expected performance, variance components)",
      ["evaluate", "procedure", "{o}/maps", "test", "-m", "BA", "-m", "AUC", "--n_resamples", "2000"]),
+    ("A report to open in a browser: results, plots, seeds, a methods paragraph and a LaTeX table",
+     ["evaluate", "report", "{o}/maps", "--data_group", "test", "--output", "{o}/report.html"]),
 )
 
 

@@ -53,6 +53,8 @@ from scipy.stats import rankdata  # noqa: E402
 
 from clinicadl.stats import bootstrap, make_predictions  # noqa: E402
 from clinicadl.stats.intervals import BOOTSTRAP_METHODS, basic_interval, percentile_interval  # noqa: E402
+from clinicadl.stats.scenarios import binormal_truth  # noqa: E402
+from clinicadl.stats.simulation import mc_se  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TABLE = REPO / "clinicadl" / "stats" / "coverage_table.json"
@@ -92,29 +94,6 @@ SENSITIVITY_SIZES = SIZES
 
 # --------------------------------------------------------------------------------------------------
 # Truths (closed forms)
-
-
-def binormal_truth(mu0: float, mu1: float, prevalence: float, total_sd: float = 1.0) -> dict[str, float]:
-    """Image-level truths of the binormal model with threshold x > 0 and latent SD ``total_sd``.
-
-    With a participant random effect, an image's latent value is still N(mu_y, total_sd^2), the number of
-    sessions is independent of the label, and a positive and a negative image always belong to different
-    participants: the pooled image-level metrics converge to these marginal values.
-    """
-    sens = float(ndtr(mu1 / total_sd))
-    spec = float(ndtr(-mu0 / total_sd))
-    tp, fn = prevalence * sens, prevalence * (1 - sens)
-    tn, fp = (1 - prevalence) * spec, (1 - prevalence) * (1 - spec)
-    return {
-        "AUC": float(ndtr((mu1 - mu0) / (total_sd * math.sqrt(2)))),
-        "BA": (sens + spec) / 2,
-        "accuracy": tp + tn,
-        "sensitivity": sens,
-        "specificity": spec,
-        "PPV": tp / (tp + fp),
-        "NPV": tn / (tn + fn),
-        "F1_score": 2 * tp / (2 * tp + fp + fn),
-    }
 
 
 def truths(process: str) -> dict[str, float]:
@@ -335,7 +314,7 @@ def summarise(results: list[dict], n_reps: int) -> dict[tuple, dict]:
                 cov = c["covered"][i, j] / n_reps
                 defined = n_reps - c["undefined"][i, j]
                 record["coverage"][method] = round(float(cov), 4)
-                record["mc_se"][method] = round(math.sqrt(cov * (1 - cov) / n_reps), 4)
+                record["mc_se"][method] = round(mc_se(cov, n_reps), 4)
                 record["width"][method] = round(float(c["width"][i, j] / max(defined, 1)), 5)
                 record["miss_low"][method] = int(c["miss_low"][i, j])
                 record["miss_high"][method] = int(c["miss_high"][i, j])

@@ -6,6 +6,8 @@ import click
 
 from clinicadl.cli import options
 from clinicadl.cli.evaluate_procedure import plan, procedure, procedure_compare_options
+from clinicadl.cli.evaluate_report import report
+from clinicadl.cli.evaluate_simulate import simulate
 
 
 @click.group()
@@ -17,6 +19,8 @@ def evaluate():
     procedure  How good is this LEARNING PROCEDURE? (replicates: expected performance, variance components)
     compare    Is model (or procedure) A better than B?
     plan       How many replicates, how many test participants?
+    simulate   Do the intervals and tests keep their nominal rates? (simulation)
+    report     One HTML or Markdown file with the results, settings, seeds and a methods paragraph
     """
 
 
@@ -110,3 +114,5 @@ def compare(arguments, splits, selection_metrics, output, gamma, rope, tests, un
 
 evaluate.add_command(procedure)
 evaluate.add_command(plan)
+evaluate.add_command(simulate)
+evaluate.add_command(report)

@@ -1,4 +1,5 @@
-"""``clinicadl generate``: synthetic data sets written as CAPS (cohort, shepplogan, random, trivial)."""
+"""``clinicadl generate``: synthetic data sets written as CAPS (cohort, shepplogan, random, trivial, lesions,
+tumour)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def generate():
     shepplogan  2D/3D Shepp-Logan phantoms with subtypes (no input; fast tests)
     random      noisy copies of one image, labels carry no information (AUC 0.5)
     trivial     images with one hemisphere atrophied per label (AUC 1)
+    lesions     white-matter lesions (multiple-sclerosis-like) with their masks
+    tumour      a mass with oedema with their masks
     """
 
 
@@ -166,3 +169,80 @@ def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percen
                               atrophy_percent=atrophy_percent, participants_tsv=participants_tsv,
                               use_uncropped_image=use_uncropped_image, seed=seed)
     click.echo(f"Written: {len(result.image_paths)} images in {result.caps_directory}")
+
+
+@generate.command("lesions")
+@click.argument("output_caps", type=click.Path())
+@click.option("--n_subjects", type=click.IntRange(min=2), default=20, show_default=True,
+              help="Number of participants (one session each).")
+@click.option("--lesion_load", type=(click.FloatRange(min=0), click.FloatRange(min=0)), default=(2.0, 20.0),
+              show_default=True, metavar="MIN MAX", help="Target lesion volume per participant in mL, uniform.")
+@click.option("--contrast", type=click.FloatRange(-1, 1), default=0.4, show_default=True,
+              help="Relative intensity drop at a lesion's core (negative: hyperintense lesions).")
+@click.option("--load_threshold", type=click.FloatRange(min=0), default=None,
+              help="Load (mL) above which diagnosis is high_load (else low_load). [default: middle of --lesion_load]")
+@click.option("--lesion_radius", type=(click.FloatRange(min=0.5), click.FloatRange(min=0.5)), default=(2.0, 6.0),
+              show_default=True, metavar="MIN MAX", help="Semi-axes of the ellipsoidal lesions in mm, uniform.")
+@click.option("--resolution", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Voxel size in mm (2: 85x104x90 voxels; 8: 22x26x23 for quick tests).")
+@seed
+@n_proc
+def lesions(output_caps, n_subjects, lesion_load, contrast, load_threshold, lesion_radius, resolution, seed, n_proc):
+    """White-matter lesions (multiple-sclerosis-like) on the MNI template, with their masks.
+
+    Lesions are ellipsoids placed in deep white matter, mostly periventricular, added until each participant's
+    target load is reached. Writes subjects/<sub>/ses-M000/t1_linear/*_T1w.nii.gz and the mask *_dseg.nii.gz
+    (1 = lesion) next to it, data.tsv (participant_id session_id diagnosis age sex lesion_load n_lesions
+    target_load; diagnosis high_load / low_load by --load_threshold), missing_mods/ and generate.json.
+    Then: prepare-data image t1-linear, tsvtools split, train segmentation (or train classification on diagnosis,
+    train regression on lesion_load).
+
+    \b
+    Example:
+      clinicadl generate lesions lesions_caps --n_subjects 40 --lesion_load 2 20 --contrast 0.4 --resolution 4
+    """
+    from clinicadl.data.generate.lesions import LesionModel, generate_lesions
+
+    low, high = lesion_radius
+    result = generate_lesions(output_caps, n_subjects=n_subjects, lesion_load=lesion_load, contrast=contrast,
+                              load_threshold=load_threshold, resolution=resolution, seed=seed, n_proc=n_proc,
+                              progress=True, model=LesionModel(radius_mm=(min(low, high), max(low, high))))
+    click.echo(f"Written: {result.n_subjects} images with lesion masks in {result.caps_directory} "
+               f"({result.seconds:.1f} s)")
+
+
+@generate.command("tumour")
+@click.argument("output_caps", type=click.Path())
+@click.option("--n_subjects", type=click.IntRange(min=2), default=20, show_default=True,
+              help="Number of participants (one session each).")
+@click.option("--radius", type=(click.FloatRange(min=1), click.FloatRange(min=1)), default=(8.0, 20.0),
+              show_default=True, metavar="MIN MAX", help="Radius of the tumour core in mm, uniform (the load).")
+@click.option("--oedema_ratio", type=click.FloatRange(1, 4), default=1.8, show_default=True,
+              help="Outer radius of the oedema over the core's (1: no oedema).")
+@click.option("--contrast", type=click.FloatRange(-1, 1), default=0.5, show_default=True,
+              help="Relative intensity drop in the core (half of it in the oedema; negative: hyperintense).")
+@click.option("--volume_threshold", type=click.FloatRange(min=0), default=None,
+              help="Core + oedema volume (mL) above which diagnosis is large (else small).")
+@click.option("--resolution", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Voxel size in mm (2: 85x104x90 voxels).")
+@seed
+@n_proc
+def tumour(output_caps, n_subjects, radius, oedema_ratio, contrast, volume_threshold, resolution, seed, n_proc):
+    """A brain mass with surrounding oedema on the MNI template, with its masks (1 = core, 2 = oedema).
+
+    The mass pushes the tissue around it; the oedema spreads in white matter. Writes
+    subjects/<sub>/ses-M000/t1_linear/*_T1w.nii.gz and *_dseg.nii.gz, data.tsv (participant_id session_id
+    diagnosis age sex tumour_volume oedema_volume hemisphere radius_mm), missing_mods/ and generate.json. Train
+    with 'train segmentation ... --n_labels 2'.
+
+    \b
+    Example:
+      clinicadl generate tumour tumour_caps --n_subjects 40 --radius 8 20 --resolution 4
+    """
+    from clinicadl.data.generate.tumour import generate_tumour
+
+    result = generate_tumour(output_caps, n_subjects=n_subjects, radius_mm=radius, oedema_ratio=oedema_ratio,
+                             contrast=contrast, volume_threshold=volume_threshold, resolution=resolution, seed=seed,
+                             n_proc=n_proc, progress=True)
+    click.echo(f"Written: {result.n_subjects} images with tumour masks in {result.caps_directory} "
+               f"({result.seconds:.1f} s)")

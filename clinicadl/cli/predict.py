@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from clinicadl.cli import options
+from clinicadl.cli.launcher_options import add_launcher_options, slurm_values
 
 
 @click.command("predict", context_settings={"max_content_width": 110})
@@ -31,8 +32,12 @@ from clinicadl.cli import options
               help="Bootstrap resamples of the confidence intervals.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the confidence intervals' resampling.")
+@click.option("--n_jobs", type=click.IntRange(min=1), default=None,
+              help="Replicates predicted at once, one job each. [default: 1; with --launcher slurm: all]")
+@add_launcher_options(detach=False)
 def predict(input_maps_directory, data_group, participants_tsv, caps_directory, use_labels, selection_metrics,
-            splits, overwrite, skip_leak_check, batch_size, n_proc, gpu, amp, n_resamples, seed):
+            splits, overwrite, skip_leak_check, batch_size, n_proc, gpu, amp, n_resamples, seed, n_jobs, launcher,
+            **slurm):
     """Predict DATA_GROUP with every trained model of a MAPS (each split, selection metric and replicate).
 
     Writes upstream's files in split-<i>/best-<m>/<DATA_GROUP>/ (<group>_<mode>_level_prediction.tsv,
@@ -43,16 +48,26 @@ def predict(input_maps_directory, data_group, participants_tsv, caps_directory, 
     \b
     Example:
       clinicadl predict maps/ test --participants_tsv labels/split/test_baseline.tsv --caps_directory caps/
+
+    With --launcher or --n_jobs, each replicate is predicted in its own job (local processes, or SLURM jobs
+    whose logs go to MAPS/.jobs/predict-logs/).
     """
     from clinicadl.evaluate.model import EvaluationOptions
     from clinicadl.predict.predict import predict as run_predict
 
-    results = run_predict(
-        input_maps_directory, data_group, caps_directory=caps_directory, participants_tsv=participants_tsv,
+    arguments = dict(
+        caps_directory=caps_directory, participants_tsv=participants_tsv,
         selection_metrics=selection_metrics or None, splits=splits or None, overwrite=overwrite,
         skip_leak_check=skip_leak_check, use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu,
         amp=amp, evaluation=EvaluationOptions(n_resamples=n_resamples, seed=seed),
     )
+    if launcher is None and n_jobs is None and not slurm_values(slurm):
+        results = run_predict(input_maps_directory, data_group, **arguments)
+    else:
+        from clinicadl.training.replicate_predictions import predict_replicates
+
+        results = predict_replicates(input_maps_directory, data_group, launcher=launcher or "local",
+                                     n_jobs=n_jobs, slurm=slurm_values(slurm), **arguments)
     for result in results:
         for path in result.written:
             click.echo(f"Written: {path}")

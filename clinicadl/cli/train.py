@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from clinicadl.training.config import SECTIONS, default_parameters
+from clinicadl.cli.launcher_options import launcher_options, slurm_values
+from clinicadl.training.config import LAUNCHER_KEYS, SECTIONS, default_parameters
 
-PROCEDURE_OPTIONS = ("replicates", "root_seed", "vary", "n_jobs", "overwrite")
-"""Options of the learning procedure (ours), not stored among the 1.x parameters."""
+PROCEDURE_OPTIONS = ("replicates", "root_seed", "vary", "overwrite", "hpo_trials", "hpo_space", *LAUNCHER_KEYS)
+"""Options of the learning procedure and of its launcher (ours), not stored among the 1.x parameters."""
 
 
 @click.group()
@@ -21,12 +22,14 @@ def train():
     classification   train a classifier (labels such as AD / CN)
     regression       train a regressor (e.g. age)
     reconstruction   train an auto-encoder
+    segmentation     train a 3D U-Net on images with masks (lesions, tumours)
     Each trained model is predicted on its validation group, with participant-level intervals.
     """
 
 
 @train.command("list_models")
-@click.option("--task", type=click.Choice(["classification", "regression", "reconstruction"]), default=None,
+@click.option("--task", type=click.Choice(["classification", "regression", "reconstruction", "segmentation"]),
+              default=None,
               help="Only the models of this task.")
 def list_models_command(task):
     """List the network architectures (-a/--architecture) and what they apply to.
@@ -47,8 +50,10 @@ def list_models_command(task):
 
 def _attach_resume() -> None:
     from clinicadl.cli.train_resume import resume
+    from clinicadl.cli.train_status import status
 
     train.add_command(resume)
+    train.add_command(status)
 
 
 _attach_resume()
@@ -69,8 +74,10 @@ def _options(task: str) -> list:
                           "LR_minus",
         "regression": "loss, R2_score, MAE, RMSE",
         "reconstruction": "loss, MAE, RMSE, PSNR, SSIM",
+        "segmentation": "loss, Dice, IoU, HD95, NSD",
     }[task]
-    loss_choices = {"classification": ["CrossEntropyLoss", "MultiMarginLoss"]}.get(
+    loss_choices = {"classification": ["CrossEntropyLoss", "MultiMarginLoss"],
+                    "segmentation": ["DiceCELoss", "DiceLoss", "CrossEntropyLoss"]}.get(
         task, ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"])
     options = [
         click.option("-c", "--config_file", type=click.Path(exists=True, dir_okay=False),
@@ -115,8 +122,17 @@ def _options(task: str) -> list:
                           + d("selection_metrics")),
         click.option("--loss", type=click.Choice(loss_choices), help="Loss function." + d("loss")),
     ]
-    if task != "reconstruction":
+    if task not in ("reconstruction", "segmentation"):
         options.append(click.option("--label", help="Column of the TSV files to learn." + d("label")))
+    if task == "segmentation":
+        options += [
+            click.option("--mask_pattern", help="File-name pattern of each session's mask (label map, 0 = background)"
+                                                " in the CAPS." + d("mask_pattern")),
+            click.option("--n_labels", type=click.IntRange(min=1), help="Foreground labels 1..n_labels of the masks."
+                         + d("n_labels")),
+            click.option("--nsd_tolerance", type=click.FloatRange(min=0),
+                         help="Tolerance (mm) of the normalised surface distance NSD." + d("nsd_tolerance")),
+        ]
     if task == "classification":
         options.append(click.option("--selection_threshold", type=click.FloatRange(0, 1),
                                     help="Kept for compatibility (multi-network soft voting)." +
@@ -189,8 +205,17 @@ def _options(task: str) -> list:
         click.option("--vary", help="Sources of variance re-drawn per replicate, comma-separated, among split, init, "
                                     "order, augmentation, dropout, hpo. [default: split,init,order,augmentation,"
                                     "dropout]"),
-        click.option("--n_jobs", type=click.IntRange(min=1), help="Replicates trained in parallel. [default: 1]"),
+        click.option("--n_jobs", type=click.IntRange(min=1),
+                     help="Replicates trained in parallel. [default: 1; with --launcher slurm: all]"),
         click.option("--overwrite", is_flag=True, default=None, help="Replace OUTPUT_MAPS_DIRECTORY if it exists."),
+        click.option("--hpo_space", type=click.Path(exists=True, dir_okay=False),
+                     help="With --vary ...,hpo: TOML whose [Random_Search] section is the search space; every "
+                          "replicate runs its own random search seeded by its hpo seed (docs/random-search.md)."),
+        click.option("--hpo_trials", type=click.IntRange(min=1),
+                     help="With --vary ...,hpo: configurations trained per replicate; the best on validation is "
+                          "kept."),
+        # Launcher (ours; the [Launcher] TOML section)
+        *launcher_options(),
     ]
     return options
 
@@ -199,9 +224,31 @@ def _option_names(command: click.Command) -> set[str]:
     return {p.name for p in command.params if isinstance(p, click.Option)}
 
 
+def _search_train_fn(task: str, vary: tuple[str, ...], procedure: dict, replicates, parameters: dict):
+    """The train function of replicates that search their hyper-parameters (``--vary ...,hpo``), else None."""
+    from clinicadl.errors import InputError
+
+    space, trials = procedure["hpo_space"], procedure["hpo_trials"]
+    if "hpo" not in vary:
+        if space or trials:
+            raise InputError("--hpo_space and --hpo_trials need 'hpo' among the sources of --vary "
+                             "(e.g. --vary all,hpo).")
+        return None
+    if not (space and trials and replicates):
+        raise InputError("--vary ...,hpo re-runs a random search in every replicate: give --replicates, --hpo_space "
+                         "(a TOML with a [Random_Search] section) and --hpo_trials.")
+    from clinicadl.training.hpo import HPO_KEY, SearchTrainFn, read_search_space
+
+    search_space, _ = read_search_space(space, task)
+    parameters[HPO_KEY] = {"space": str(Path(space).resolve()), "n_trials": int(trials)}
+    return SearchTrainFn(search_space, int(trials))
+
+
 def _run(task: str, ctx: click.Context) -> None:
+    from clinicadl.errors import InputError
     from clinicadl.maps.writer import refuse_existing_maps
     from clinicadl.training.config import load_config, resolve_parameters
+    from clinicadl.training.launcher import check_launcher
     from clinicadl.training.seeds import DEFAULT_VARIED, check_sources
 
     names = _option_names(ctx.command) - {"config_file"}
@@ -209,6 +256,10 @@ def _run(task: str, ctx: click.Context) -> None:
              for name in names}
     parameters = load_config(task, given, ctx.params["config_file"], known=names)
     procedure = {key: parameters.pop(key, None) for key in PROCEDURE_OPTIONS}
+    launcher, detach = procedure["launcher"] or "local", bool(procedure["detach"])
+    check_launcher(launcher, slurm_values(procedure))  # before the inputs are read
+    if detach and launcher != "slurm":
+        raise InputError("--detach needs --launcher slurm (local jobs end with this command).")
     output = Path(ctx.params["output_maps_directory"])
     overwrite = bool(procedure["overwrite"])
     refuse_existing_maps(output, overwrite=overwrite)
@@ -219,11 +270,19 @@ def _run(task: str, ctx: click.Context) -> None:
     vary = check_sources(vary.split(",") if isinstance(vary, str) else vary) if vary else DEFAULT_VARIED
     root_seed = procedure["root_seed"] if procedure["root_seed"] is not None else parameters["seed"]
     replicates = procedure["replicates"]  # None: one plain 1.x MAPS; R: R replicates in replicate-<r>/
+    train_fn = _search_train_fn(task, vary, procedure, replicates, parameters)
     from clinicadl.training.replicates import train_procedure
 
-    train_procedure(parameters, output, replicates=None if replicates is None else int(replicates),
-                    root_seed=int(root_seed), vary=vary, n_jobs=int(procedure["n_jobs"] or 1), overwrite=overwrite)
-    click.echo(f"Written: {output}")
+    result = train_procedure(parameters, output, replicates=None if replicates is None else int(replicates),
+                             root_seed=int(root_seed), vary=vary,
+                             n_jobs=procedure["n_jobs"] or (replicates if launcher == "slurm" and replicates else 1),
+                             overwrite=overwrite, launcher=launcher, slurm=slurm_values(procedure), wait=not detach,
+                             train_fn=train_fn)
+    if detach:
+        click.echo(f"Submitted {len(result.trained)} replicates of {output}; follow them with "
+                   f"'clinicadl train status {output}'.")
+    else:
+        click.echo(f"Written: {output}")
 
 
 _EXAMPLES = {
@@ -231,6 +290,8 @@ _EXAMPLES = {
                       "    --n_splits 5 -a Conv5_FC3 -d AD -d CN --epochs 20 --selection_metrics BA",
     "regression": "clinicadl train regression caps/ extract_image.json labels/split/ maps_age/ --label age",
     "reconstruction": "clinicadl train reconstruction caps/ extract_image.json labels/split/ maps_ae/",
+    "segmentation": "clinicadl train segmentation lesions_caps/ image.json lesions_caps/split/ maps_seg/ \\\n"
+                    "    -a UNet3D --epochs 20 --selection_metrics Dice --replicates 3",
 }
 
 
@@ -258,5 +319,5 @@ def _make_command(task: str) -> click.Command:
     return click.command(task, context_settings={"max_content_width": 110})(command)
 
 
-for _task in ("classification", "regression", "reconstruction"):
+for _task in ("classification", "regression", "reconstruction", "segmentation"):
     train.add_command(_make_command(_task))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from clinicadl.cli.launcher_options import add_launcher_options, slurm_values
+
 
 def format_status_table(result) -> str:
     """One line per replicate: index, status and the error of failed ones."""
@@ -15,30 +17,42 @@ def format_status_table(result) -> str:
 
 @click.command("resume")
 @click.argument("maps", type=click.Path(exists=True, file_okay=False))
-@click.option("--n_jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Replicates trained at once, each in its own process.")
+@click.option("--n_jobs", type=click.IntRange(min=1), default=None,
+              help="Replicates trained at once. [default: as recorded by a SLURM training, else 1]")
 @click.option("--skip_failed", is_flag=True, default=False,
               help="Leave failed replicates as they are; only finish interrupted and pending ones.")
-def resume(maps, n_jobs, skip_failed):
+@add_launcher_options()
+def resume(maps, n_jobs, skip_failed, launcher, detach, **slurm):
     """Finish the training of MAPS: interrupted, pending and failed replicates are trained again.
 
     Replicates marked done in MAPS/replicates.tsv are never touched; the others resume from their
     checkpoints (finished splits are skipped). A MAPS without replicates.tsv is resumed as one run.
+    A MAPS trained with --launcher slurm is resumed on SLURM with the same options (override them
+    here); replicates whose SLURM job is still queued or running are left to it.
     Exits with status 1 if some replicates still fail.
 
     \b
     Example:
       clinicadl train resume maps/ --n_jobs 2
     """
+    from clinicadl.errors import InputError
+    from clinicadl.training.jobs import read_launcher
     from clinicadl.training.replicates import ReplicatesFailedError, resume_maps
 
+    recorded = (read_launcher(maps) or {}).get("launcher", "local")
+    if detach and (launcher or recorded) != "slurm":
+        raise InputError("--detach needs --launcher slurm (local jobs end with this command).")
     try:
-        result = resume_maps(maps, n_jobs=n_jobs, retry_failed=not skip_failed)
+        result = resume_maps(maps, n_jobs=n_jobs, retry_failed=not skip_failed, launcher=launcher,
+                             slurm=slurm_values(slurm) or None, wait=not detach)
     except ReplicatesFailedError as error:
         click.echo(format_status_table(error.result))
         raise
     if not result.replicated:
         click.echo(f"{maps} has no replicates.tsv: resumed as one run.")
     elif not result.trained:
-        click.echo("Nothing to do: every replicate is done.")
+        click.echo("Nothing to do: every replicate is done or still has a running job.")
+    elif detach:
+        click.echo(f"Submitted replicates {', '.join(map(str, result.trained))}; follow them with "
+                   f"'clinicadl train status {maps}'.")
     click.echo(format_status_table(result))

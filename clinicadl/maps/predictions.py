@@ -65,6 +65,7 @@ _NETWORK_TASKS = {
     "classification": "classification",
     "regression": "regression",
     "reconstruction": "per_image",
+    "segmentation": "per_image",
 }
 
 

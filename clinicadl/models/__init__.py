@@ -9,7 +9,9 @@ build_model`` (or importing any submodule) imports torch.
 - :mod:`~clinicadl.models.initialization`: ``init_weights``, ``seeded`` (seeded weights, caller's RNG untouched).
 - Networks: ``Conv5_FC3``, ``Conv4_FC3`` (:mod:`~clinicadl.models.conv_fc`), ``ResNet3D``
   (:mod:`~clinicadl.models.resnet`), ``AE_Conv5_FC3``, ``AE_Conv4_FC3`` (:mod:`~clinicadl.models.autoencoder`),
-  ``TinyCNN``, ``TinyAE`` (:mod:`~clinicadl.models.tiny`).
+  ``TinyCNN``, ``TinyAE`` (:mod:`~clinicadl.models.tiny`), ``UNet3D``, ``TinyUNet3D`` (segmentation,
+  :mod:`~clinicadl.models.unet`), ``DenseNet121``, ``DenseNet3D``, ``SEResNet50``, ``SEResNet3D`` (MONAI,
+  :mod:`~clinicadl.models.monai_nets`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ _LOCATIONS = {
     "AE_Conv4_FC3": "autoencoder",
     "TinyCNN": "tiny",
     "TinyAE": "tiny",
+    "UNet3D": "unet",
+    "TinyUNet3D": "unet",
+    "DenseNet121": "monai_nets",
+    "DenseNet3D": "monai_nets",
+    "SEResNet50": "monai_nets",
+    "SEResNet3D": "monai_nets",
 }
 
 __all__ = sorted(_LOCATIONS)

@@ -20,10 +20,12 @@ from clinicadl.models.autoencoder import AE_Conv4_FC3, AE_Conv5_FC3
 from clinicadl.models.conv_fc import Conv4_FC3, Conv5_FC3
 from clinicadl.models.initialization import seeded
 from clinicadl.models.layers import NORMALIZATIONS
+from clinicadl.models.monai_nets import DenseNet3D, DenseNet121, SEResNet3D, SEResNet50
 from clinicadl.models.resnet import ResNet3D
 from clinicadl.models.tiny import TinyAE, TinyCNN
+from clinicadl.models.unet import TinyUNet3D, UNet3D
 
-TASKS: tuple[str, ...] = ("classification", "regression", "reconstruction")
+TASKS: tuple[str, ...] = ("classification", "regression", "reconstruction", "segmentation")
 """Network tasks (``clinicadl train NETWORK_TASK``)."""
 
 REFERENCE_INPUT_SIZE: tuple[int, ...] = (1, 169, 208, 179)
@@ -104,6 +106,24 @@ MODELS: dict[str, ModelEntry] = {
         TinyCNN, _PREDICT, "Tiny CNN for tests (2 conv blocks, global pooling, a few thousand parameters).", (2, 3)
     ),
     "TinyAE": ModelEntry(TinyAE, ("reconstruction",), "Tiny autoencoder for tests (1 conv block, 4 channels).", (2, 3)),
+    "DenseNet121": ModelEntry(
+        DenseNet121, _PREDICT, "MONAI DenseNet-121 (64 features, growth 32, blocks 6-12-24-16).", (2, 3)
+    ),
+    "DenseNet3D": ModelEntry(
+        DenseNet3D, _PREDICT, "Small MONAI DenseNet (16 features, growth 8, blocks 2-4-6-4).", (2, 3)
+    ),
+    "SEResNet50": ModelEntry(
+        SEResNet50, _PREDICT, "MONAI SE-ResNet-50 (squeeze-excitation bottlenecks 3-4-6-3).", (2, 3)
+    ),
+    "SEResNet3D": ModelEntry(
+        SEResNet3D, _PREDICT, "MONAI SE-ResNet with one bottleneck per stage (SE-ResNet-14-like).", (2, 3)
+    ),
+    "UNet3D": ModelEntry(
+        UNet3D, ("segmentation",), "3D U-Net (MONAI UNet, 16-256 channels, residual units).", (3,)
+    ),
+    "TinyUNet3D": ModelEntry(
+        TinyUNet3D, ("segmentation",), "Tiny 3D U-Net for tests (4-8-16 channels, no residual unit).", (3,)
+    ),
 }
 """Registered architectures, by name. Add one here to make it available to ``train --architecture``."""
 
@@ -160,6 +180,8 @@ def _build_iv(
             raise InputError(
                 f"output_size must be a positive integer (number of classes, 1 for a regression), got {output_size!r}."
             )
+        if task == "segmentation" and output_size < 2:
+            raise InputError(f"A segmentation network needs output_size >= 2 (background + labels), got {output_size}.")
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
         raise InputError(f"dropout must be a rate in [0, 1), got {dropout!r}.")
     if normalization not in NORMALIZATIONS:
@@ -187,8 +209,9 @@ def build_model(
         Shape of one input without the batch dimension: ``[C, H, W]`` (slice mode) or ``[C, D, H, W]`` (image,
         patch, ROI modes), as in ClinicaDL 1.x.
     output_size : int or None
-        Number of outputs: classes for classification, 1 for regression; None for reconstruction.
-    task : {"classification", "regression", "reconstruction"}
+        Number of outputs: classes for classification, 1 for regression; None for reconstruction; for
+        segmentation the number of classes of each voxel, background included.
+    task : {"classification", "regression", "reconstruction", "segmentation"}
         Must be one of the tasks of the architecture.
     dropout : float
         Dropout rate in [0, 1). Masks are drawn from the global generator of the device during the forward pass
@@ -205,7 +228,7 @@ def build_model(
     -------
     torch.nn.Module
         The network on the CPU, in training mode. Its forward pass maps ``(N, *input_size)`` to ``(N, output_size)``
-        (``(N, *input_size)`` for reconstruction).
+        (``(N, *input_size)`` for reconstruction, ``(N, output_size, *spatial)`` logits for segmentation).
 
     Raises
     ------

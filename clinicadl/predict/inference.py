@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +95,12 @@ def load_trained_network(maps_dir: str | Path, parameters: Mapping[str, Any], sp
 def infer(
     network: torch.nn.Module, loader: DataLoader, *, parameters: Mapping[str, Any], device: torch.device,
     amp: bool = False, with_labels: bool = True, progress: bool = False, desc: str = "predict",
+    on_outputs: Callable[[torch.Tensor, dict], Any] | None = None,
 ) -> tuple[pd.DataFrame, float]:
-    """Prediction rows of every element of the loader's dataset and the mean loss (NaN without labels)."""
+    """Prediction rows of every element of the loader's dataset and the mean loss (NaN without labels).
+
+    ``on_outputs(outputs, batch)`` is called on each batch (e.g. to write predicted segmentation masks).
+    """
     from tqdm.auto import tqdm
 
     task, mode = parameters["network_task"], parameters["mode"]
@@ -114,6 +118,13 @@ def infer(
             if with_labels or task == "reconstruction":
                 total += float(task_loss(task, criterion, outputs, batch)) * len(images)
                 count += len(images)
-            rows.extend(output_rows(task, outputs, batch, mode))
+            if task == "segmentation":
+                from clinicadl.predict.segmentation import segmentation_rows
+
+                rows.extend(segmentation_rows(outputs, batch, parameters))
+            else:
+                rows.extend(output_rows(task, outputs, batch, mode))
+            if on_outputs is not None:
+                on_outputs(outputs, batch)
     network.train(was_training)
     return pd.DataFrame(rows), (total / count if count else float("nan"))

@@ -6,6 +6,7 @@ task               columns after ``participant_id session_id <mode>_id``
 classification     ``true_label predicted_label proba0 ... proba<K-1>`` (integer codes, softmax probabilities)
 regression         ``true_label predicted_label``
 reconstruction     ``MAE RMSE PSNR SSIM`` of each reconstructed image, patch, slice or ROI
+segmentation       ``Dice IoU HD95 NSD`` (+ ``<metric>_label<k>``) of each image (:mod:`.segmentation`)
 =================  ===========================================================================================
 
 PSNR and SSIM use the value range of the true image as data range. SSIM is the mean over positions of the local
@@ -38,6 +39,10 @@ def mode_column(mode: str) -> str:
 
 def make_criterion(task: str, loss: str) -> torch.nn.Module:
     """The loss module named in ``maps.json`` (``CrossEntropyLoss``, ``MSELoss`` ...), mean reduction."""
+    if task == "segmentation":
+        from clinicadl.predict.segmentation import SegmentationLoss
+
+        return SegmentationLoss(loss)
     return getattr(torch.nn, loss)()
 
 
@@ -47,6 +52,8 @@ def task_loss(task: str, criterion: torch.nn.Module, outputs: torch.Tensor, batc
         return criterion(outputs.float(), batch["label"].to(outputs.device).long())
     if task == "regression":
         return criterion(outputs.float().reshape(-1), batch["label"].to(outputs.device).float())
+    if task == "segmentation":
+        return criterion(outputs, batch["mask"])
     return criterion(outputs.float(), batch["image"].to(outputs.device).float())
 
 

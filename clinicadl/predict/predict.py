@@ -177,11 +177,12 @@ def predict_models(
     maps_dir: str | Path, parameters: Mapping[str, Any], group: str, frames: Mapping[int, pd.DataFrame],
     models: Sequence[tuple[int, str]], *, caps_directory: str | Path, use_labels: bool = True,
     batch_size: int | None = None, n_proc: int | None = None, gpu: bool | None = None, amp: bool | None = None,
-    progress: bool = True,
+    progress: bool = True, save_masks: bool = False,
 ) -> tuple[pd.DataFrame, list[Path]]:
     """Predict ``group`` with each (split, selection metric) model and write the files (no intervals).
 
     Returns the metrics table (split, selection_metric, level, metrics...) and the mode-level prediction files.
+    With ``save_masks`` (segmentation), the predicted label maps go to ``split-<i>/best-<m>/<group>/masks/``.
     """
     from clinicadl.data.datasets import CapsDataset
     from clinicadl.predict.files import write_model_predictions
@@ -198,6 +199,13 @@ def predict_models(
     datasets: dict[int, Any] = {}
     for split, metric in models:
         frame = frames[split]
+        if split not in datasets and task == "segmentation":
+            from clinicadl.data.segmentation_dataset import SegmentationDataset
+
+            datasets[split] = SegmentationDataset(
+                caps_directory, frame, parameters["preprocessing_dict"], mask_pattern=parameters["mask_pattern"],
+                n_labels=int(parameters["n_labels"]), require_masks=with_labels,
+                normalize=bool(parameters.get("normalize", True)))
         if split not in datasets:
             datasets[split] = CapsDataset(
                 caps_directory, frame, parameters["preprocessing_dict"],
@@ -207,9 +215,15 @@ def predict_models(
         loader = make_loader(datasets[split], batch_size=batch_size or parameters["batch_size"],
                              n_proc=parameters.get("n_proc", 0) if n_proc is None else n_proc)
         network = load_trained_network(maps, parameters, split, metric, device)
-        table, loss = infer(network, loader, parameters=parameters, device=device, amp=amp, with_labels=with_labels,
-                            progress=progress, desc=f"{group} split-{split} best-{metric}")
         folder = maps / f"split-{split}" / f"best-{metric}" / group
+        on_outputs = None
+        if save_masks and task == "segmentation":
+            from clinicadl.predict.segmentation import write_masks
+
+            def on_outputs(outputs, batch, _folder=folder / "masks"):
+                write_masks(outputs, batch, _folder)
+        table, loss = infer(network, loader, parameters=parameters, device=device, amp=amp, with_labels=with_labels,
+                            progress=progress, desc=f"{group} split-{split} best-{metric}", on_outputs=on_outputs)
         metrics = write_model_predictions(folder, group, table, loss, task=task, mode=mode, metric_names=names,
                                           with_labels=with_labels)
         write_description_log(folder, group, frame, caps_directory=caps_directory)
@@ -237,6 +251,7 @@ def predict(
     progress: bool = True,
     evaluation=None,
     evaluate: bool = True,
+    save_masks: bool = False,
 ) -> list[PredictionResult]:
     """Predict a data group with every trained model of a MAPS and write upstream's files and our intervals.
 
@@ -264,6 +279,9 @@ def predict(
         Options of the intervals (default :class:`~clinicadl.evaluate.model.EvaluationOptions`).
     evaluate : bool
         Write the confidence-interval file of each model (needs labels).
+    save_masks : bool
+        Segmentation: also write each predicted label map as NIfTI in ``split-<i>/best-<m>/<group>/masks/``
+        (``<participant>_<session>_pred_dseg.nii.gz``, on the image's grid).
 
     Returns
     -------
@@ -287,14 +305,15 @@ def predict(
         _predict_one(folder, data_group, caps_directory=caps_directory, participants_tsv=participants_tsv,
                      selection_metrics=selection_metrics, splits=splits, overwrite=overwrite,
                      skip_leak_check=skip_leak_check, use_labels=use_labels, batch_size=batch_size, n_proc=n_proc,
-                     gpu=gpu, amp=amp, progress=progress, evaluation=evaluation, evaluate=evaluate)
+                     gpu=gpu, amp=amp, progress=progress, evaluation=evaluation, evaluate=evaluate,
+                     save_masks=save_masks)
         for folder in replicate_folders(maps)
     ]
 
 
 def _predict_one(maps: Path, group: str, *, caps_directory, participants_tsv, selection_metrics, splits, overwrite,
                  skip_leak_check, use_labels, batch_size, n_proc, gpu, amp, progress, evaluation,
-                 evaluate) -> PredictionResult:
+                 evaluate, save_masks=False) -> PredictionResult:
     parameters = read_maps_json(maps)
     models = _splits_and_metrics(maps, splits, selection_metrics)
     model_splits = sorted({s for s, _ in models})
@@ -308,7 +327,7 @@ def _predict_one(maps: Path, group: str, *, caps_directory, participants_tsv, se
                             f"{' ...' if len(done) > _N_LISTED else ''}); add --overwrite to compute them again.")
     table, written = predict_models(maps, parameters, group, frames, models, caps_directory=caps,
                                     use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu, amp=amp,
-                                    progress=progress)
+                                    progress=progress, save_masks=save_masks)
     if evaluate and use_labels:
         written += model_intervals(maps, group, models, evaluation)
     return PredictionResult(maps, group, table, tuple(written))

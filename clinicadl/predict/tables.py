@@ -8,6 +8,8 @@ metrics (e.g. NPV without a negative prediction) are NaN, where upstream wrote 0
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -28,8 +30,10 @@ def compute_metrics(frame: pd.DataFrame, task: str, names: tuple[str, ...], loss
     """Metrics ``names`` (upstream order, ``loss`` included) of a prediction table."""
     wanted = [n for n in names if n != "loss"]
     values: dict[str, float] = {}
-    if task == "reconstruction":
-        values = {n: float(np.nanmean(frame[n].to_numpy(dtype=float))) for n in wanted}
+    if task in ("reconstruction", "segmentation"):  # per-image values: their mean (NaN: undefined, left out)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column (HD95 of empty masks) gives NaN
+            values = {n: float(np.nanmean(frame[n].to_numpy(dtype=float))) for n in wanted}
     elif task == "classification":
         scores = frame[_proba_columns(frame)].to_numpy(dtype=float)
         predictions = make_predictions(

@@ -38,6 +38,14 @@ from clinicadl.stats.rank_tests import (
 )
 from clinicadl.stats.results import BootstrapResult, ConfidenceInterval, IntervalResult, TestResult
 from clinicadl.stats.sample_size import NoetherSampleSize, WidthSampleSize, noether_sample_size, participants_for_width
+from clinicadl.stats.segmentation_metrics import (
+    SEGMENTATION_METRICS,
+    SegmentationValues,
+    hausdorff_95,
+    normalized_surface_distance,
+    segmentation_values,
+)
+from clinicadl.stats.simulation import IntervalOutcome, Procedure, SimulationResult, TestOutcome, mc_se, simulate
 from clinicadl.stats.variance_components import VarianceComponents, variance_components
 
 __all__ = [
@@ -46,11 +54,13 @@ __all__ = [
     "FRIEDMAN_METHODS",
     "METRICS",
     "PROPORTION_METHODS",
+    "SEGMENTATION_METRICS",
     "BayesianTTestResult",
     "BootstrapResult",
     "ConfidenceInterval",
     "DeLongComparison",
     "FriedmanResult",
+    "IntervalOutcome",
     "IntervalResult",
     "NestedCVResult",
     "NoetherSampleSize",
@@ -59,8 +69,12 @@ __all__ = [
     "PairwiseTestResult",
     "Predictions",
     "ProbabilityBetterResult",
+    "Procedure",
     "ProcedureBootstrapResult",
     "ResampledTTestResult",
+    "SegmentationValues",
+    "SimulationResult",
+    "TestOutcome",
     "TestResult",
     "VarianceComponents",
     "WidthSampleSize",
@@ -77,8 +91,10 @@ __all__ = [
     "five_by_two_f",
     "five_by_two_t",
     "friedman_test",
+    "hausdorff_95",
     "holm",
     "make_predictions",
+    "mc_se",
     "mcnemar_test",
     "mean_ci",
     "median_ci",
@@ -86,6 +102,7 @@ __all__ = [
     "nemenyi_critical_difference",
     "nested_cv",
     "noether_sample_size",
+    "normalized_surface_distance",
     "paired_bootstrap",
     "pairwise_wilcoxon_holm",
     "participants_for_width",
@@ -93,6 +110,8 @@ __all__ = [
     "probability_better",
     "proportion_ci",
     "proportion_interval",
+    "segmentation_values",
+    "simulate",
     "two_level_bootstrap",
     "variance_components",
 ]

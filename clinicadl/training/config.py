@@ -1,10 +1,10 @@
 """Training parameters: ClinicaDL 1.x's flat ``maps.json`` dictionary, its defaults and how it is filled.
 
 The parameters of ``clinicadl train`` are the keys of upstream's train TOML sections (``[Model]``,
-``[Architecture]``, ``[Classification]``, ``[Regression]``, ``[Reconstruction]``, ``[Computational]``,
-``[Reproducibility]``, ``[Transfer_learning]``, ``[Mode]``, ``[Data]``, ``[Cross_validation]``, ``[Optimization]``,
-``[Informations]``), flattened into one dict, as ``maps.json`` stores them. Values come from three places, each
-overriding the one before:
+``[Architecture]``, ``[Classification]``, ``[Regression]``, ``[Reconstruction]``, ``[Segmentation]`` (ours),
+``[Computational]``, ``[Reproducibility]``, ``[Transfer_learning]``, ``[Mode]``, ``[Data]``, ``[Cross_validation]``,
+``[Optimization]``, ``[Informations]``), flattened into one dict, as ``maps.json`` stores them. Values come from
+three places, each overriding the one before:
 
 1. the defaults of the task (:func:`default_parameters`);
 2. the TOML file given with ``--config_file`` (sections are flattened; section names are not checked, keys are);
@@ -26,6 +26,8 @@ from typing import Any
 from clinicadl.errors import InputError
 
 __all__ = [
+    "LAUNCHER_KEYS",
+    "LAUNCHER_SECTION",
     "LOWER_IS_BETTER",
     "SECTIONS",
     "TASKS",
@@ -37,9 +39,10 @@ __all__ = [
     "task_metrics",
 ]
 
-TASKS = ("classification", "regression", "reconstruction")
+TASKS = ("classification", "regression", "reconstruction", "segmentation")
 
-_TASK_SECTION = {"classification": "Classification", "regression": "Regression", "reconstruction": "Reconstruction"}
+_TASK_SECTION = {"classification": "Classification", "regression": "Regression", "reconstruction": "Reconstruction",
+                 "segmentation": "Segmentation"}
 
 SECTIONS: dict[str, dict[str, Any]] = {
     "Model": {"architecture": None, "multi_network": False, "ssda_network": False},
@@ -49,6 +52,8 @@ SECTIONS: dict[str, dict[str, Any]] = {
                        "loss": "CrossEntropyLoss"},
     "Regression": {"selection_metrics": ["loss"], "label": "age", "loss": "MSELoss"},
     "Reconstruction": {"selection_metrics": ["loss"], "loss": "MSELoss"},
+    "Segmentation": {"selection_metrics": ["loss"], "loss": "DiceCELoss", "mask_pattern": "*_dseg.nii.gz",
+                     "n_labels": 1, "nsd_tolerance": 1.0},
     "Computational": {"gpu": True, "n_proc": 2, "batch_size": 8, "evaluation_steps": 0,
                       "fully_sharded_data_parallel": False, "amp": False},
     "Reproducibility": {"seed": 0, "deterministic": False, "compensation": "memory", "track_exp": ""},
@@ -66,7 +71,15 @@ SECTIONS: dict[str, dict[str, Any]] = {
 }
 """Upstream's train TOML sections and their defaults (``architecture`` depends on the task)."""
 
-DEFAULT_ARCHITECTURE = {"classification": "Conv5_FC3", "regression": "Conv5_FC3", "reconstruction": "AE_Conv5_FC3"}
+LAUNCHER_SECTION = "Launcher"
+LAUNCHER_KEYS: tuple[str, ...] = ("launcher", "n_jobs", "detach", "partition", "account", "qos", "time",
+                                  "gpus_per_task", "cpus_per_task", "mem_gb", "sbatch", "setup")
+"""Keys of the ``[Launcher]`` TOML section (ours): where the replicates run (``launcher = "slurm"``), how many at
+once, and the resources of each SLURM job. They are options of ``train``, never stored in ``maps.json``; their values
+are checked by :func:`clinicadl.training.launcher.check_launcher`."""
+
+DEFAULT_ARCHITECTURE = {"classification": "Conv5_FC3", "regression": "Conv5_FC3", "reconstruction": "AE_Conv5_FC3",
+                        "segmentation": "UNet3D"}
 
 UNSUPPORTED: dict[str, str] = {
     "multi_network": "one network per patch/slice/ROI",
@@ -89,6 +102,7 @@ LOSSES = {
     "classification": ("CrossEntropyLoss", "MultiMarginLoss"),
     "regression": ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"),
     "reconstruction": ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"),
+    "segmentation": ("DiceCELoss", "DiceLoss", "CrossEntropyLoss"),
 }
 SAMPLERS = ("random", "weighted")
 NORMALIZATIONS = ("batch", "group", "instance")
@@ -99,8 +113,9 @@ _METRICS = {
     "classification": _CLASSIFICATION_METRICS,
     "regression": ("R2_score", "MAE", "RMSE"),
     "reconstruction": ("MAE", "RMSE", "PSNR", "SSIM"),
+    "segmentation": ("Dice", "IoU", "HD95", "NSD"),
 }
-LOWER_IS_BETTER = frozenset({"loss", "MAE", "RMSE", "LR_minus"})
+LOWER_IS_BETTER = frozenset({"loss", "MAE", "RMSE", "LR_minus", "HD95"})
 """Metrics (and the loss) for which a lower value is better; all others are better higher."""
 
 
@@ -146,6 +161,8 @@ def default_parameters(task: str) -> dict[str, Any]:
             continue
         parameters.update(copy.deepcopy(values))
     parameters["architecture"] = DEFAULT_ARCHITECTURE[task]
+    if task == "segmentation":  # masks are the targets: no diagnosis filter by default
+        parameters["diagnoses"] = []
     return parameters
 
 
@@ -211,7 +228,7 @@ def load_config(
 
     Parameters
     ----------
-    task : {"classification", "regression", "reconstruction"}
+    task : {"classification", "regression", "reconstruction", "segmentation"}
     cli_options : mapping
         The options of the command: name -> value, None meaning "not given on the command line". Its keys are the
         names a TOML file may use (unless ``known`` is given). Empty tuples count as not given.
@@ -281,6 +298,8 @@ def _check_values(task: str, parameters: dict[str, Any]) -> None:
             raise InputError(f"{key} = {parameters[key]!r} must be a non-negative integer.")
     if not 0 <= float(parameters["dropout"]) <= 1:
         raise InputError(f"dropout = {parameters['dropout']} must lie in [0, 1].")
+    if task == "segmentation":
+        _check_segmentation(parameters)
     if float(parameters["learning_rate"]) <= 0:
         raise InputError(f"learning_rate = {parameters['learning_rate']} must be positive.")
     allowed_metrics = task_metrics(task, n_classes=3 if task == "classification" else 2)
@@ -292,6 +311,20 @@ def _check_values(task: str, parameters: dict[str, Any]) -> None:
     parameters["selection_metrics"] = list(dict.fromkeys(parameters["selection_metrics"]))
     parameters["data_augmentation"] = list(parameters.get("data_augmentation") or [])
     parameters["split"] = [int(s) for s in parameters.get("split") or []]
+
+
+def _check_segmentation(parameters: dict[str, Any]) -> None:
+    n_labels = parameters.get("n_labels")
+    if isinstance(n_labels, bool) or not isinstance(n_labels, int) or n_labels < 1:
+        raise InputError(f"n_labels = {n_labels!r} must be a positive integer (foreground labels 1..n_labels of "
+                         "the masks).")
+    tolerance = parameters.get("nsd_tolerance")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 <= float(tolerance) < 1e6:
+        raise InputError(f"nsd_tolerance = {tolerance!r} must be a distance >= 0 in mm.")
+    parameters["nsd_tolerance"] = float(tolerance)
+    pattern = parameters.get("mask_pattern")
+    if not isinstance(pattern, str) or not pattern.strip() or "/" in pattern:
+        raise InputError(f"mask_pattern = {pattern!r} must be a file-name pattern such as '*_dseg.nii.gz'.")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -309,7 +342,8 @@ def resolve_parameters(
     """Add the keys ``maps.json`` derives from the inputs, checking the inputs on the way.
 
     Adds ``network_task``, ``caps_directory`` and ``tsv_path`` (absolute paths as strings),
-    ``preprocessing_dict`` (the whole extraction JSON), ``mode``, ``label`` (None for reconstruction),
+    ``preprocessing_dict`` (the whole extraction JSON), ``mode``, ``label`` (None for reconstruction and
+    segmentation, whose targets are the masks found with ``mask_pattern``),
     ``label_code`` (sorted labels -> 0..K-1, classification only; ``{}`` otherwise), ``selection_threshold``,
     ``num_networks``, ``output_size``, ``input_size`` (read from the first training image) and ``validation``
     (``KFoldSplit`` or ``SingleSplit``).
@@ -341,8 +375,11 @@ def resolve_parameters(
         preprocessing_dict=preprocessing,
         mode=preprocessing["mode"],
     )
-    if network_task == "reconstruction":
+    if network_task in ("reconstruction", "segmentation"):
         resolved["label"] = None
+    if network_task == "segmentation" and resolved["mode"] != "image":
+        raise InputError(f"Segmentation trains on whole images; the extraction JSON has mode {resolved['mode']!r}: "
+                         "run 'clinicadl prepare-data image' and give its JSON.")
     split_indices(resolved)  # checks the split files exist
     pool = read_pool(resolved)
     if network_task == "classification":
@@ -364,8 +401,8 @@ def resolve_parameters(
     resolved["split"] = [int(s) for s in resolved.get("split") or []]
     resolved["validation"] = "KFoldSplit" if int(resolved["n_splits"]) > 1 else "SingleSplit"
     resolved["num_networks"] = 1
-    resolved["output_size"] = {"classification": num_classes, "regression": 1,
-                               "reconstruction": list(input_size)}[network_task]
+    resolved["output_size"] = {"classification": num_classes, "regression": 1, "reconstruction": list(input_size),
+                               "segmentation": int(resolved.get("n_labels", 1)) + 1}[network_task]
     resolved["input_size"] = list(input_size)
     return resolved
 

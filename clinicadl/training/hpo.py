@@ -52,6 +52,7 @@ __all__ = [
     "Trial",
     "read_search_space",
     "run_search",
+    "search_train_fn",
     "trial_score",
 ]
 
@@ -378,6 +379,19 @@ class SearchTrainFn:
                           "space": self.space.source}
         write_maps_json(maps, content)
         atomic_write_text(maps / SELECTED_JSON, json.dumps(content["hpo"], indent=2, default=str))
+
+
+HPO_KEY = "hpo_search"
+"""Key of ``maps.json`` recording the search of a procedure with ``hpo`` varied: ``{"space": path, "n_trials": T}``."""
+
+
+def search_train_fn(parameters: Mapping[str, Any]) -> SearchTrainFn | None:
+    """The train function a MAPS was trained with when it searched its hyper-parameters (for resume), else None."""
+    record = parameters.get(HPO_KEY)
+    if not record:
+        return None
+    space, _ = read_search_space(record["space"], str(parameters["network_task"]))
+    return SearchTrainFn(space, int(record["n_trials"]))
 
 
 # ------------------------------------------------------------------------------------ clinicadl random-search

@@ -7,6 +7,11 @@ The API follows submitit (``executor.submit(fn, *args, **kwargs) -> job``; ``job
   with ``pdb``, tracebacks as they are).
 - :class:`LocalExecutor` runs callables in ``n_jobs`` worker processes; with ``n_jobs=1`` it runs
   them in the current process, like :class:`DebugExecutor`.
+- :class:`~clinicadl.training.slurm.SubmititExecutor` submits them as SLURM jobs (through submitit).
+
+:func:`make_executor` builds one of them by name (``--launcher``), and :func:`map_array` runs one
+callable over many items (one SLURM job array), whatever the executor: the entry point of every
+scale-out (replicates, predictions of replicates, simulations).
 
 Notes
 -----
@@ -45,13 +50,30 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from clinicadl.errors import InputError
 
-__all__ = ["DebugExecutor", "Job", "LocalExecutor", "available_cores", "threads_per_job", "wait_first"]
+__all__ = [
+    "LAUNCHERS",
+    "DebugExecutor",
+    "Job",
+    "LocalExecutor",
+    "available_cores",
+    "check_launcher",
+    "gather",
+    "make_executor",
+    "map_array",
+    "threads_per_job",
+    "wait_first",
+]
+
+LAUNCHERS: tuple[str, ...] = ("local", "slurm")
+"""Launchers of the command line (``--launcher``); :func:`make_executor` also knows ``debug`` and ``submitit_local``."""
+_KINDS = (*LAUNCHERS, "debug", "submitit_local")
 
 _START_METHODS = ("spawn", "forkserver", "fork")
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -141,6 +163,7 @@ class DebugExecutor:
     """
 
     n_jobs = 1
+    records_jobs = False
 
     def submit(self, fn: Callable, /, *args, **kwargs) -> Job:
         """Run ``fn(*args, **kwargs)`` now and return its finished :class:`Job`."""
@@ -174,6 +197,8 @@ class LocalExecutor:
     job and those running beside it end with :class:`concurrent.futures.process.BrokenProcessPool`
     and the next :meth:`submit` starts a fresh pool.
     """
+
+    records_jobs = False
 
     def __init__(self, n_jobs: int = 1, *, start_method: str = "spawn", n_threads: int | None = None):
         if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
@@ -241,3 +266,92 @@ def wait_first(jobs: Iterable[Job], *, timeout: float | None = None, poll_interv
         if finished or (deadline is not None and time.monotonic() >= deadline):
             return finished
         time.sleep(poll_interval)
+
+
+def make_executor(kind: str = "local", folder: str | Path | None = None, options: Mapping[str, Any] | None = None, *,
+                  n_jobs: int = 1):
+    """An executor by name: where the jobs of a scale-out run.
+
+    Parameters
+    ----------
+    kind : {"local", "slurm", "debug", "submitit_local"}
+        ``local``: :class:`LocalExecutor` (``n_jobs`` worker processes); ``slurm``: one SLURM job per call
+        (:class:`~clinicadl.training.slurm.SubmititExecutor`); ``debug``: :class:`DebugExecutor`;
+        ``submitit_local``: submitit's local processes with SLURM's life cycle (tests, benchmarks).
+    folder : path, optional
+        Where submitit writes its pickles and the job logs (required by ``slurm`` and ``submitit_local``).
+    options : mapping or SlurmOptions, optional
+        SLURM options (:class:`~clinicadl.training.slurm.SlurmOptions`: partition, account, qos, time,
+        gpus_per_task, cpus_per_task, mem_gb, sbatch, setup); refused for the other kinds.
+    n_jobs : int
+        Calls run at once (local workers; jobs of a SLURM array running together).
+
+    Returns
+    -------
+    executor
+        With ``submit(fn, *args, **kwargs) -> job``, ``shutdown()``, and a context manager.
+
+    Raises
+    ------
+    InputError
+        Unknown kind, ``n_jobs < 1``, a missing folder, SLURM options for a local executor, or invalid options.
+
+    Examples
+    --------
+    >>> executor = make_executor("debug")
+    >>> [job.result() for job in map_array(executor, abs, [-1, 2, -3])]
+    [1, 2, 3]
+    """
+    options = check_launcher(kind, options)
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise InputError(f"n_jobs must be a positive integer, got {n_jobs!r}.")
+    if kind in ("local", "debug"):
+        return DebugExecutor() if kind == "debug" else LocalExecutor(n_jobs)
+    if folder is None:
+        raise InputError(f"The {kind} launcher needs a folder for its job files and logs.")
+    from clinicadl.training.slurm import SubmititExecutor
+
+    return SubmititExecutor(folder, options, n_jobs=n_jobs, cluster="slurm" if kind == "slurm" else "local")
+
+
+def check_launcher(kind: str, options: Mapping[str, Any] | Any = None):
+    """Check a launcher name and its SLURM options; return the options (``SlurmOptions``, or None for local kinds).
+
+    Raises
+    ------
+    InputError
+        Unknown kind, SLURM options given to a local launcher, or invalid SLURM options.
+    """
+    if kind not in _KINDS:
+        raise InputError(f"Unknown launcher {kind!r}; choose among {', '.join(_KINDS)}.")
+    if kind in ("local", "debug"):
+        if options is not None and not isinstance(options, Mapping):
+            options = options.to_dict() if options != type(options)() else {}
+        given = sorted(key for key, value in dict(options or {}).items() if value not in (None, (), []))
+        if given:
+            raise InputError(f"SLURM option(s) {', '.join(given)} need --launcher slurm (the launcher is {kind}).")
+        return None
+    from clinicadl.training.slurm import SlurmOptions
+
+    return options if isinstance(options, SlurmOptions) else SlurmOptions.from_mapping(options)
+
+
+def map_array(executor, fn: Callable, items: Iterable[Any]) -> list:
+    """Submit ``fn(item)`` for every item; one job array on SLURM. Jobs come back in the order of ``items``.
+
+    ``fn`` may be a callable object with a ``checkpoint(item)`` method returning
+    ``submitit.helpers.DelayedSubmission``: a SLURM job that is preempted or reaches its time limit then
+    calls it and is requeued with what it returns (see submitit's checkpointing).
+    """
+    if hasattr(executor, "map_array"):
+        return executor.map_array(fn, items)
+    return [executor.submit(fn, item) for item in items]
+
+
+def gather(jobs: Iterable[Job], *, poll_interval: float = 1.0) -> list[Any]:
+    """Results of ``jobs`` in their order, waiting for all; the first exception (in job order) is raised."""
+    jobs = list(jobs)
+    pending = set(jobs)
+    while pending:
+        pending -= wait_first(pending, poll_interval=poll_interval)
+    return [job.result() for job in jobs]

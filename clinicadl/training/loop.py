@@ -48,10 +48,17 @@ def _datasets(parameters: Mapping[str, Any], partition: Partition, seeds: Mappin
         "normalize": bool(parameters["normalize"]),
     }
     caps, preprocessing = parameters["caps_directory"], parameters["preprocessing_dict"]
-    train = CapsDataset(caps, partition.train, preprocessing, augmentation=parameters.get("data_augmentation") or (),
-                        seed=int(seeds["augmentation"]), **common)
-    train_eval = CapsDataset(caps, partition.train, preprocessing, **common) if train.augmentation else train
-    validation = CapsDataset(caps, partition.validation, preprocessing, **common)
+    dataset = CapsDataset
+    if task == "segmentation":
+        from clinicadl.data.segmentation_dataset import SegmentationDataset
+
+        dataset = SegmentationDataset
+        common = {"normalize": common["normalize"], "mask_pattern": parameters["mask_pattern"],
+                  "n_labels": int(parameters["n_labels"])}
+    train = dataset(caps, partition.train, preprocessing, augmentation=parameters.get("data_augmentation") or (),
+                    seed=int(seeds["augmentation"]), **common)
+    train_eval = dataset(caps, partition.train, preprocessing, **common) if train.augmentation else train
+    validation = dataset(caps, partition.validation, preprocessing, **common)
     return train, train_eval, validation
 
 

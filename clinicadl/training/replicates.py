@@ -21,10 +21,19 @@ trained, or interrupted), ``failed`` (raised; one-line error in the ``error`` co
 ``pending`` is our addition so that every replicate has a row from the start).
 
 *Who writes what.* Only the process that runs :func:`train_procedure` or :func:`resume_maps` writes
-``maps.json`` and ``replicates.tsv`` (atomically: temporary file + rename); workers only write into
-their own ``replicate-<r>/`` and report their status back. An advisory lock on ``<maps>/.lock``
+``maps.json``. Each job (:class:`ReplicateRunner`: a local worker, or a SLURM job) writes into its own
+``replicate-<r>/`` and updates its own row of ``replicates.tsv`` (``running``, then ``done`` or
+``failed``); the driver marks ``failed`` a job that died without reporting. Every update of the TSV is a
+read-change-write under an exclusive lock (``.jobs/replicates.tsv.lock``) with an atomic rename, so jobs
+that finish at the same moment never lose an update. An advisory lock on ``<maps>/.lock``
 (``fcntl.flock``, released by the kernel when the process dies, even by ``kill -9``) stops a second
-process from training the same MAPS at once.
+process from driving the same MAPS at once; ``.jobs/replicate-<r>.lock`` stops two jobs from training
+the same replicate.
+
+*Launchers.* Local workers (:class:`~clinicadl.training.launcher.LocalExecutor`) get at most ``n_jobs``
+replicates at once. A cluster executor (``launcher="slurm"``) gets every replicate as one job array; the
+job ids and logs are recorded in ``.jobs/replicate-<r>.json`` and the launcher in ``.jobs/launcher.json``
+(see :mod:`clinicadl.training.jobs`, and ``clinicadl train status``).
 
 *Failures.* A replicate that raises is marked ``failed`` and the others go on; at the end
 :class:`ReplicatesFailedError` lists the failed ones. Finished replicates are kept, and
@@ -53,6 +62,17 @@ from typing import Any
 
 from clinicadl.atomic import atomic_write_text
 from clinicadl.errors import ClinicaDLError, InputError, MAPSError
+from clinicadl.training.jobs import (
+    JobRecord,
+    exclusive_lock,
+    job_state,
+    jobs_dir,
+    read_job_record,
+    read_launcher,
+    try_lock,
+    write_job_record,
+    write_launcher,
+)
 from clinicadl.training.seeds import DEFAULT_VARIED, SOURCES, check_sources, replicate_seeds
 
 __all__ = [
@@ -62,6 +82,7 @@ __all__ = [
     "TSV_COLUMNS",
     "ProcedureResult",
     "ReplicateRecord",
+    "ReplicateRunner",
     "ReplicatesFailedError",
     "read_replicates_tsv",
     "replicate_dir",
@@ -74,6 +95,7 @@ logger = logging.getLogger(__name__)
 REPLICATES_TSV = "replicates.tsv"
 ERROR_LOG = "error.log"
 LOCK_FILE = ".lock"
+TSV_LOCK = "replicates.tsv.lock"
 STATUSES: tuple[str, ...] = ("done", "running", "failed", "pending")
 """Statuses of a replicate in ``replicates.tsv``."""
 TSV_COLUMNS: tuple[str, ...] = ("replicate", "status", *(f"seed_{source}" for source in SOURCES), "error")
@@ -169,18 +191,56 @@ def _one_line(error: BaseException) -> str:
     return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
 
 
-def _format_tsv(records: Mapping[int, ReplicateRecord]) -> str:
+def _chosen_hyper_parameters(maps: Path, records: Mapping[int, ReplicateRecord]) -> dict[int, dict[str, Any]]:
+    """Hyper-parameters selected by the search of each replicate (``--vary ...,hpo``), from its ``hpo.json``."""
+    from clinicadl.training.hpo import SELECTED_JSON
+
+    chosen = {}
+    for r in records:
+        path = replicate_dir(maps, r) / SELECTED_JSON
+        if path.is_file():
+            chosen[r] = dict(json.loads(path.read_text(encoding="utf-8")).get("values", {}))
+    return chosen
+
+
+def _format_tsv(records: Mapping[int, ReplicateRecord], maps: Path | None = None) -> str:
+    """The TSV text; with a search of hyper-parameters, one ``hpo_<name>`` column per searched parameter."""
+    chosen = _chosen_hyper_parameters(maps, records) if maps is not None else {}
+    names = list(dict.fromkeys(name for values in chosen.values() for name in values))
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    writer.writerow(TSV_COLUMNS)
+    writer.writerow([*TSV_COLUMNS, *(f"hpo_{name}" for name in names)])
     for r in sorted(records):
         record = records[r]
-        writer.writerow([r, record.status, *(record.seeds[s] for s in SOURCES), record.error])
+        hpo = [chosen.get(r, {}).get(name, "") for name in names]
+        writer.writerow([r, record.status, *(record.seeds[s] for s in SOURCES), record.error, *hpo])
     return buffer.getvalue()
 
 
 def _write_tsv(maps: Path, records: Mapping[int, ReplicateRecord]) -> None:
-    atomic_write_text(maps / REPLICATES_TSV, _format_tsv(records))
+    with exclusive_lock(jobs_dir(maps) / TSV_LOCK):
+        atomic_write_text(maps / REPLICATES_TSV, _format_tsv(records, maps))
+
+
+def _update_tsv(maps: Path, changes: Mapping[int, tuple[str, str]], *,
+                only_from: Sequence[str] = STATUSES) -> dict[int, ReplicateRecord]:
+    """Set ``(status, error)`` of some replicates in ``replicates.tsv``; return every record.
+
+    The file is read, changed and written back (atomically) under an exclusive lock, so that jobs finishing at
+    the same moment never lose each other's update. A replicate whose status is not in ``only_from`` is left
+    as it is.
+    """
+    with exclusive_lock(jobs_dir(maps) / TSV_LOCK):
+        records = read_replicates_tsv(maps)
+        changed = False
+        for r, (status, error) in changes.items():
+            if r in records and records[r].status in only_from and (records[r].status, records[r].error) != (
+                    status, error):
+                records[r] = replace(records[r], status=status, error=error)
+                changed = True
+        if changed:
+            atomic_write_text(maps / REPLICATES_TSV, _format_tsv(records, maps))
+        return records
 
 
 def read_replicates_tsv(maps: str | Path, *, count: int | None = None, root_seed: int | None = None,
@@ -344,41 +404,137 @@ def _train_one(train_fn: TrainFn, parameters: dict, maps_dir: Path, seeds: dict,
     return "done", ""
 
 
+@dataclass(frozen=True)
+class ReplicateRunner:
+    """The job of one replicate: ``runner(r)`` trains replicate ``r`` and records its status.
+
+    One runner serves every replicate of a submission (``map_array(executor, runner, replicates)``); it is
+    pickled to worker processes and SLURM jobs, so ``train_fn`` must be importable by module name there.
+
+    The job holds ``.jobs/replicate-<r>.lock`` while it trains (a second job of the same replicate returns
+    ``("busy", ...)`` at once), sets its row of ``replicates.tsv`` to ``running``, trains, then sets ``done``
+    or ``failed``; each update is a locked read-change-write of the file.
+
+    :meth:`checkpoint` makes SLURM jobs requeue themselves when they are preempted or reach their time
+    limit (submitit's checkpointing): the requeued job calls the runner again, which resumes the replicate
+    from its last epoch checkpoint (``split-<i>/tmp/checkpoint.pth.tar``) and skips its finished splits.
+
+    Attributes
+    ----------
+    maps : Path
+        The MAPS.
+    train_fn : callable
+        ``train_fn(parameters, maps_dir, seeds, *, resample_split, progress)``.
+    shared : dict
+        Parameters shared by the replicates.
+    seeds : dict
+        Replicate -> seed of every source.
+    root_seed : int
+    varied : tuple of str
+        Sources varied across replicates.
+    progress : bool
+        Show the trainer's progress bars.
+    """
+
+    maps: Path
+    train_fn: TrainFn
+    shared: dict[str, Any]
+    seeds: dict[int, dict[str, int]]
+    root_seed: int
+    varied: tuple[str, ...]
+    progress: bool = False
+
+    def __call__(self, replicate: int) -> tuple[str, str]:
+        """Train ``replicate``; return ``(status, one-line error)``: ``done``, ``failed`` or ``busy``."""
+        from clinicadl.training.slurm import limit_threads_to_allocation
+
+        maps, r = Path(self.maps), int(replicate)
+        with try_lock(jobs_dir(maps) / f"replicate-{r}.lock") as held:
+            if not held:
+                return "busy", f"replicate {r} is being trained by another process"
+            limit_threads_to_allocation()
+            _update_tsv(maps, {r: ("running", "")})
+            seeds = dict(self.seeds[r])
+            parameters = _replicate_parameters(self.shared, r, seeds, self.root_seed, self.varied)
+            status, error = _train_one(self.train_fn, parameters, replicate_dir(maps, r), seeds,
+                                       "split" in self.varied, self.progress)
+            _update_tsv(maps, {r: (status, error)})
+            return status, error
+
+    def checkpoint(self, replicate: int):
+        """What a preempted or timed-out SLURM job requeues: this same call (training resumes from disk)."""
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self, replicate)
+
+
+def _settle(maps: Path, job, r: int) -> None:
+    """Record the end of a replicate's job; a job that died without reporting is marked ``failed``."""
+    try:
+        status, error = job.result()
+    except Exception as crash:  # the worker or the cluster job died (killed, cancelled, out of memory)
+        error = f"the job ended abruptly ({_one_line(crash)})"
+        records = _update_tsv(maps, {r: ("failed", error)}, only_from=("running", "pending"))
+        if (records[r].status, records[r].error) == ("failed", error):
+            atomic_write_text(replicate_dir(maps, r) / ERROR_LOG, f"{error}\n")
+        logger.info("Replicate %d of %s: %s", r, maps, error)
+        return
+    if status != "busy":
+        _update_tsv(maps, {r: (status, error)})
+    logger.info("Replicate %d of %s: %s %s", r, maps, status, error)
+
+
 def _run_replicates(maps: Path, records: dict[int, ReplicateRecord], to_run: Sequence[int], *,
                     shared: Mapping[str, Any], root_seed: int, varied: tuple[str, ...], n_jobs: int,
-                    train_fn: TrainFn, progress: bool, executor) -> None:
-    """Train the replicates ``to_run``, at most ``n_jobs`` at once, updating ``records`` and the TSV."""
-    from clinicadl.training.launcher import LocalExecutor, wait_first
+                    train_fn: TrainFn, progress: bool, executor, wait: bool = True) -> dict[int, ReplicateRecord]:
+    """Train the replicates ``to_run`` and return the records of ``replicates.tsv`` afterwards.
+
+    A local executor gets at most ``n_jobs`` replicates at once (a worker that dies then breaks only the
+    replicates running beside it). A cluster executor (``records_jobs``) gets them all as one job array, whose
+    job ids and logs are recorded in ``.jobs/replicate-<r>.json``; with ``wait=False`` this returns once they
+    are submitted.
+    """
+    from clinicadl.training.launcher import LocalExecutor, map_array, wait_first
 
     executor = LocalExecutor(n_jobs) if executor is None else executor
-    resample_split = "split" in varied
-    queue = list(to_run)
+    cluster = bool(getattr(executor, "records_jobs", False))
+    in_process = not cluster and getattr(executor, "n_jobs", 1) == 1
+    runner = ReplicateRunner(maps, train_fn, dict(shared), {r: dict(records[r].seeds) for r in to_run}, root_seed,
+                             tuple(varied), progress and in_process)
     running: dict[Any, int] = {}
     with executor:
+        if cluster:
+            for job, r in zip(map_array(executor, runner, list(to_run)), to_run):
+                write_job_record(maps, JobRecord(r, executor.launcher, job.job_id, str(job.log),
+                                                 *_local_process(executor.launcher, job.job_id)))
+                running[job] = r
+            logger.info("Submitted replicates %s of %s as jobs %s", list(to_run), maps,
+                        ", ".join(job.job_id for job in running))
+            if not wait:
+                return read_replicates_tsv(maps)
+        queue = [] if cluster else list(to_run)
         while queue or running:
             while queue and len(running) < n_jobs:
                 r = queue.pop(0)
-                records[r] = replace(records[r], status="running", error="")
-                _write_tsv(maps, records)
-                parameters = _replicate_parameters(shared, r, records[r].seeds, root_seed, varied)
                 logger.info("Training replicate %d of %s", r, maps)
-                job = executor.submit(_train_one, train_fn, parameters, replicate_dir(maps, r),
-                                      dict(records[r].seeds), resample_split, progress and n_jobs == 1)
-                running[job] = r
+                running[executor.submit(runner, r)] = r
             for job in wait_first(running):
-                r = running.pop(job)
-                try:
-                    status, error = job.result()
-                except Exception as crash:  # the worker itself died (killed, out of memory)
-                    status, error = "failed", f"the worker process ended abruptly ({_one_line(crash)})"
-                    atomic_write_text(replicate_dir(maps, r) / ERROR_LOG, f"{error}\n")
-                records[r] = replace(records[r], status=status, error=error)
-                _write_tsv(maps, records)
-                logger.info("Replicate %d of %s: %s %s", r, maps, status, error)
+                _settle(maps, job, running.pop(job))
+    with exclusive_lock(jobs_dir(maps) / TSV_LOCK):
+        return read_replicates_tsv(maps)
+
+
+def _local_process(launcher: str, job_id: str) -> tuple[str, int | None]:
+    """Host and pid of a submitit local job (its id is the pid of its controller process)."""
+    import socket
+
+    if launcher == "submitit_local" and job_id.isdigit():
+        return socket.gethostname(), int(job_id)
+    return "", None
 
 
 def _finish(maps: Path, records: Mapping[int, ReplicateRecord], *, root_seed: int, varied: tuple[str, ...],
-            trained: Sequence[int]) -> ProcedureResult:
+            trained: Sequence[int], submitted: bool = False) -> ProcedureResult:
     result = ProcedureResult(
         maps_path=maps,
         replicated=True,
@@ -389,7 +545,7 @@ def _finish(maps: Path, records: Mapping[int, ReplicateRecord], *, root_seed: in
         varied_sources=varied,
         trained=tuple(trained),
     )
-    if result.failed:
+    if result.failed and not submitted:
         listed = "; ".join(f"{r}: {error}" for r, error in result.failed.items())
         raise ReplicatesFailedError(
             f"{len(result.failed)} of {len(records)} replicates failed ({listed}); the {result.n_done} finished "
@@ -406,7 +562,8 @@ def _finish(maps: Path, records: Mapping[int, ReplicateRecord], *, root_seed: in
 def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, replicates: int | None,
                     root_seed: int, vary: Sequence[str] | str | None = None, n_jobs: int = 1,
                     overwrite: bool = False, train_fn: TrainFn | None = None, progress: bool = True,
-                    executor=None) -> ProcedureResult:
+                    executor=None, launcher: str = "local", slurm: Mapping[str, Any] | None = None,
+                    wait: bool = True) -> ProcedureResult:
     """Train a learning procedure once (a 1.x MAPS) or as ``replicates`` independent runs.
 
     Parameters
@@ -438,8 +595,18 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
     progress : bool
         Show the trainer's progress bars (only when ``n_jobs == 1``, where they do not interleave).
     executor : optional
-        An executor with ``submit`` and ``shutdown`` (:mod:`clinicadl.training.launcher`); default
-        ``LocalExecutor(n_jobs)``. At most ``n_jobs`` replicates are submitted at once.
+        An executor with ``submit`` and ``shutdown`` (:mod:`clinicadl.training.launcher`); default: the
+        one of ``launcher``. A local one gets at most ``n_jobs`` replicates at once; a cluster one
+        (``records_jobs``, e.g. :class:`~clinicadl.training.slurm.SubmititExecutor`) gets one job array.
+    launcher : {"local", "slurm", "debug", "submitit_local"}
+        Where the replicates run when no ``executor`` is given (:func:`~clinicadl.training.launcher.make_executor`):
+        ``slurm`` submits one SLURM job per replicate, ``n_jobs`` of them running at once, with their
+        logs in ``<maps>/.jobs/logs/``; the launcher is recorded for ``clinicadl train resume``.
+    slurm : mapping or SlurmOptions, optional
+        SLURM options (:class:`~clinicadl.training.slurm.SlurmOptions`); only with ``launcher="slurm"``.
+    wait : bool
+        Wait for cluster jobs to end (default). False: return once they are submitted (the statuses are then
+        those at submission; ``clinicadl train status`` follows them).
 
     Returns
     -------
@@ -477,6 +644,7 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
     varied = _check_vary(vary)
     n_jobs = _check_int("n_jobs", n_jobs, 1)
     train_fn = _resolve_train_fn(train_fn)
+    slurm = _check_launcher(launcher, slurm, replicated=replicates is not None, executor=executor)
     output_maps = Path(output_maps)
     _prepare_output(output_maps, overwrite)
 
@@ -492,9 +660,35 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
         records = {r: ReplicateRecord(r, "pending", replicate_seeds(root_seed, r, varied)) for r in range(replicates)}
         _write_root_json(output_maps, shared, replicates, root_seed, varied)  # first: resume needs it
         _write_tsv(output_maps, records)
-        _run_replicates(output_maps, records, list(records), shared=shared, root_seed=root_seed, varied=varied,
-                        n_jobs=n_jobs, train_fn=train_fn, progress=progress, executor=executor)
-        return _finish(output_maps, records, root_seed=root_seed, varied=varied, trained=list(records))
+        executor = _executor(output_maps, executor, launcher, slurm, n_jobs)
+        records = _run_replicates(output_maps, records, list(records), shared=shared, root_seed=root_seed,
+                                  varied=varied, n_jobs=n_jobs, train_fn=train_fn, progress=progress,
+                                  executor=executor, wait=wait)
+        return _finish(output_maps, records, root_seed=root_seed, varied=varied, trained=list(records),
+                       submitted=not wait and bool(getattr(executor, "records_jobs", False)))
+
+
+def _check_launcher(launcher: str, slurm: Any, *, replicated: bool, executor) -> Any:
+    """Validated SLURM options (None for a local launcher); a cluster launcher needs replicates."""
+    from clinicadl.training.launcher import check_launcher
+
+    options = check_launcher(launcher, slurm)
+    if executor is None and launcher not in ("local", "debug") and not replicated:
+        raise InputError(f"The {launcher} launcher runs replicates: add --replicates R (R >= 1, e.g. "
+                         "--replicates 1 for one run).")
+    return options
+
+
+def _executor(maps: Path, executor, launcher: str, slurm: Any, n_jobs: int):
+    """The given executor, or the launcher's; a cluster launcher is recorded in ``.jobs/launcher.json``."""
+    if executor is not None:
+        return executor
+    from clinicadl.training.launcher import make_executor
+
+    if launcher in ("local", "debug"):
+        return make_executor(launcher, n_jobs=n_jobs)
+    write_launcher(maps, {"launcher": launcher, "n_jobs": n_jobs, "slurm": slurm.to_dict()})
+    return make_executor(launcher, jobs_dir(maps) / "logs", slurm, n_jobs=n_jobs)
 
 
 def _write_root_json(maps: Path, shared: Mapping[str, Any], count: int, root_seed: int,
@@ -529,8 +723,9 @@ def _recorded_seeds(maps: Path, parameters: Mapping[str, Any]) -> dict[str, int]
                         "trained by this version of clinicadl and cannot be resumed; train it again.") from None
 
 
-def resume_maps(maps: str | Path, *, n_jobs: int = 1, retry_failed: bool = True, train_fn: TrainFn | None = None,
-                progress: bool = True, executor=None) -> ProcedureResult:
+def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bool = True,
+                train_fn: TrainFn | None = None, progress: bool = True, executor=None, launcher: str | None = None,
+                slurm: Mapping[str, Any] | None = None, wait: bool = True) -> ProcedureResult:
     """Finish an interrupted or partly failed training: ``clinicadl train resume MAPS``.
 
     Replicates marked ``done`` in ``replicates.tsv`` are never touched. The others (``running``:
@@ -539,15 +734,23 @@ def resume_maps(maps: str | Path, *, n_jobs: int = 1, retry_failed: bool = True,
     1.x MAPS (no ``replicates.tsv``) is resumed as one replicate with the seeds its ``maps.json``
     records.
 
+    A replicate whose cluster job is still queued or running (``.jobs/replicate-<r>.json``, checked with
+    ``squeue``) is left to it, not submitted twice.
+
     Parameters
     ----------
     maps : str or Path
         The MAPS folder.
-    n_jobs : int
-        Replicates trained at once.
+    n_jobs : int, optional
+        Replicates trained at once; default: the recorded launcher's, else 1.
     retry_failed : bool
         Retrain the ``failed`` replicates too (default); if False they stay failed.
-    train_fn, progress, executor
+    launcher : str, optional
+        Default: the launcher recorded by the training (``.jobs/launcher.json``: ``slurm`` and its options),
+        else ``local``.
+    slurm : mapping, optional
+        SLURM options; default: the recorded ones (with ``launcher="slurm"``).
+    train_fn, progress, executor, wait
         As in :func:`train_procedure`.
 
     Returns
@@ -564,12 +767,24 @@ def resume_maps(maps: str | Path, *, n_jobs: int = 1, retry_failed: bool = True,
     from clinicadl.maps.maps_json import read_maps_json
 
     maps = Path(maps)
-    n_jobs = _check_int("n_jobs", n_jobs, 1)
-    train_fn = _resolve_train_fn(train_fn)
     if not maps.is_dir():
         raise MAPSError(f"MAPS folder {maps} does not exist or is not a folder; give the output folder of "
                         "`clinicadl train`.")
+    if train_fn is None and (maps / "maps.json").is_file():
+        from clinicadl.training.hpo import search_train_fn
+
+        train_fn = search_train_fn(read_maps_json(maps))  # None without a search of hyper-parameters
+    train_fn = _resolve_train_fn(train_fn)
+    recorded = read_launcher(maps) if executor is None else None
+    if recorded is not None and launcher in (None, recorded["launcher"]):  # given options override recorded ones
+        launcher = recorded["launcher"]
+        given = slurm.to_dict() if hasattr(slurm, "to_dict") else dict(slurm or {})
+        slurm = {**(recorded.get("slurm") or {}), **given}
+        n_jobs = recorded.get("n_jobs", 1) if n_jobs is None else n_jobs
+    launcher = launcher or "local"
+    n_jobs = _check_int("n_jobs", 1 if n_jobs is None else n_jobs, 1)
     parameters = read_maps_json(maps)
+    slurm = _check_launcher(launcher, slurm, replicated="replicates" in parameters, executor=executor)
     if "replicates" not in parameters:
         if (maps / REPLICATES_TSV).is_file():
             raise MAPSError(f"{maps / 'maps.json'} has no 'replicates' entry but {REPLICATES_TSV} exists; restore "
@@ -588,8 +803,24 @@ def resume_maps(maps: str | Path, *, n_jobs: int = 1, retry_failed: bool = True,
         else:  # interrupted right after maps.json was written
             records = {r: ReplicateRecord(r, "pending", replicate_seeds(root_seed, r, varied)) for r in range(count)}
         wanted = ("running", "pending", "failed") if retry_failed else ("running", "pending")
-        to_run = [r for r in sorted(records) if records[r].status in wanted]
+        to_run = [r for r in sorted(records) if records[r].status in wanted and not _job_alive(maps, r)]
         if to_run:
-            _run_replicates(maps, records, to_run, shared=shared, root_seed=root_seed, varied=varied, n_jobs=n_jobs,
-                            train_fn=train_fn, progress=progress, executor=executor)
-        return _finish(maps, records, root_seed=root_seed, varied=varied, trained=to_run)
+            executor = _executor(maps, executor, launcher, slurm, n_jobs)
+            records = _run_replicates(maps, records, to_run, shared=shared, root_seed=root_seed, varied=varied,
+                                      n_jobs=n_jobs, train_fn=train_fn, progress=progress, executor=executor,
+                                      wait=wait)
+        return _finish(maps, records, root_seed=root_seed, varied=varied, trained=to_run,
+                       submitted=not wait and bool(getattr(executor, "records_jobs", False)))
+
+
+def _job_alive(maps: Path, replicate: int) -> bool:
+    """Whether the recorded cluster job of a replicate is still queued or running (it is then left to run)."""
+    record = read_job_record(maps, replicate)
+    if record is None:
+        return False
+    state = job_state(record)
+    if state not in ("ended", "unknown"):
+        logger.warning("Replicate %d of %s is still %s as job %s; it is not submitted again.", replicate, maps,
+                       state, record.job_id)
+        return True
+    return False

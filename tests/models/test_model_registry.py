@@ -28,11 +28,12 @@ def _same_weights(a, b):
 @pytest.mark.parametrize(("name", "dims", "task"), list(_cases()))
 def test_forward_shape_of_every_model(name, dims, task):
     input_size = SMALL_INPUTS[dims]
-    output_size = {"classification": 3, "regression": 1, "reconstruction": None}[task]
+    output_size = {"classification": 3, "regression": 1, "reconstruction": None, "segmentation": 3}[task]
     model = build_model(name, input_size=input_size, output_size=output_size, task=task, seed=0)
     x = torch.rand(2, *input_size, generator=torch.Generator().manual_seed(1))
     out = model(x)  # training mode, batch of 2
-    expected = (2, *input_size) if task == "reconstruction" else (2, output_size)
+    expected = {"reconstruction": (2, *input_size), "segmentation": (2, output_size, *input_size[1:])}.get(
+        task, (2, output_size))
     assert out.shape == expected
     assert torch.isfinite(out).all()
     out.sum().backward()
@@ -153,7 +154,7 @@ def test_list_models():
         assert names and all(task in MODELS[n].tasks for n in names)
     assert [i.name for i in list_models("reconstruction")] == ["AE_Conv5_FC3", "AE_Conv4_FC3", "TinyAE"]
     with pytest.raises(InputError, match="classification"):
-        list_models("segmentation")
+        list_models("detection")
 
 
 def test_package_import_does_not_import_torch():

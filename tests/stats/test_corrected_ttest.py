@@ -16,6 +16,7 @@ from clinicadl.stats.corrected_ttest import (
     corrected_resampled_ttest,
     naive_resampled_ttest,
 )
+from clinicadl.stats.scenarios import CentroidCV, ResampledDifferences
 
 ALPHA = 0.05
 
@@ -99,42 +100,16 @@ def test_constant_differences():
     assert (positive.statistic, positive.pvalue) == (np.inf, 0.0)
 
 
-def _equicorrelated(rng, n_sim, j, rho):
-    """Differences with correlation rho between splits and mean 0 (Nadeau & Bengio's model)."""
-    return np.sqrt(rho) * rng.standard_normal((n_sim, 1)) + np.sqrt(1 - rho) * rng.standard_normal((n_sim, j))
-
-
 @pytest.mark.parametrize(("j", "n_train", "n_test"), [(15, 160, 40), (100, 180, 20)])
 def test_size_under_the_nadeau_bengio_model(j, n_train, n_test):
     # Under equicorrelated normal differences with rho = n_test / (n_train + n_test), the corrected statistic
     # is exactly Student t with j - 1 degrees of freedom: it rejects 5 % of the time; the naive test does not.
     n_sim = 4000
-    rho = n_test / (n_train + n_test)
-    draws = _equicorrelated(np.random.default_rng(7), n_sim, j, rho)
+    draws = ResampledDifferences(j, n_train, n_test).draw(np.random.default_rng(7), n_sim)["differences"]
     corrected = np.array([corrected_resampled_ttest(d, n_train=n_train, n_test=n_test).pvalue for d in draws])
     naive = np.array([_naive(d).pvalue for d in draws])
     assert abs(np.mean(corrected <= ALPHA) - ALPHA) <= _three_se(ALPHA, n_sim)
     assert np.mean(naive <= ALPHA) > ALPHA + _three_se(ALPHA, n_sim)
-
-
-def _nearest_centroid_cv(rng, n=200, n_folds=10, n_repeats=10, shift=0.5):
-    """Accuracy differences of two 1-D nearest-centroid classifiers over repeated k-fold CV.
-
-    Both features have the same class-conditional law, so the two learning procedures have the same expected
-    accuracy for every training-set size: the null hypothesis holds exactly, while folds share training cases.
-    """
-    y = rng.integers(0, 2, n).astype(bool)
-    x = rng.standard_normal((n, 2)) + np.where(y, shift, -shift)[:, None]
-    folds = np.stack([rng.permutation(np.arange(n) % n_folds) for _ in range(n_repeats)])
-    test = (folds[:, None, :] == np.arange(n_folds)[None, :, None]).reshape(n_repeats * n_folds, n)
-    train = ~test
-    accuracy = []
-    for feature in x.T:
-        centroid_1 = (train & y) @ feature / (train & y).sum(axis=1)
-        centroid_0 = (train & ~y) @ feature / (train & ~y).sum(axis=1)
-        predicted = np.abs(feature - centroid_1[:, None]) < np.abs(feature - centroid_0[:, None])
-        accuracy.append(((predicted == y) & test).sum(axis=1) / test.sum(axis=1))
-    return (accuracy[0] - accuracy[1]).reshape(n_repeats, n_folds)
 
 
 def test_size_with_a_real_learner_on_10x10_fold_cv():
@@ -143,7 +118,9 @@ def test_size_with_a_real_learner_on_10x10_fold_cv():
     # same order of magnitude).
     n_sim = 2000
     rng = np.random.default_rng(8)
-    draws = [_nearest_centroid_cv(rng) for _ in range(n_sim)]
+    # two nearest-centroid classifiers of equal accuracy (the harness's scenario), drawn 250 studies at a time
+    draws = np.concatenate([CentroidCV().draw(rng, 250)["differences"] for _ in range(n_sim // 250)])
+    draws = draws.reshape(n_sim, 10, 10)
     corrected = np.array([corrected_repeated_kfold_ttest(d, n_folds=10, n_repeats=10).pvalue for d in draws])
     naive = np.array([_naive(d.ravel()).pvalue for d in draws])
     assert np.mean(corrected <= ALPHA) <= ALPHA + _three_se(ALPHA, n_sim)

@@ -31,8 +31,12 @@ def test_defaults_per_task():
     assert "label" not in default_parameters("reconstruction")
     assert default_parameters("reconstruction")["architecture"] == "AE_Conv5_FC3"
     assert "selection_threshold" not in default_parameters("regression")
+    segmentation = default_parameters("segmentation")
+    assert segmentation["architecture"] == "UNet3D" and segmentation["diagnoses"] == []
+    assert segmentation["loss"] == "DiceCELoss" and segmentation["mask_pattern"] == "*_dseg.nii.gz"
+    assert "label" not in segmentation
     with pytest.raises(InputError, match="Unknown network task"):
-        default_parameters("segmentation")
+        default_parameters("detection")
 
 
 def test_upstream_maps_json_keys_are_parameters():

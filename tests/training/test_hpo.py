@@ -160,6 +160,9 @@ def test_replicates_with_hpo_record_their_configurations_and_reproduce_them(tmp_
         chosen[name] = [json.loads((tmp_path / name / f"replicate-{r}" / "hpo.json").read_text()) for r in range(4)]
     assert chosen["first"] == chosen["again"]  # same root seed: same searches, same choices
     values = [json.dumps(c["values"], sort_keys=True) for c in chosen["first"]]
+    table = pd.read_csv(tmp_path / "first" / "replicates.tsv", sep="\t")
+    assert table["hpo_learning_rate"].tolist() == pytest.approx([c["values"]["learning_rate"] for c in chosen["first"]])
+    assert table["hpo_batch_size"].tolist() == [c["values"]["batch_size"] for c in chosen["first"]]
     assert len(set(values)) == 4  # every replicate searched with its own hpo seed
     for r, record in enumerate(chosen["first"]):
         folder = tmp_path / "first" / f"replicate-{r}"
@@ -171,3 +174,29 @@ def test_replicates_with_hpo_record_their_configurations_and_reproduce_them(tmp_
         assert (folder / "split-0" / "best-loss" / "model.pth.tar").is_file()
         drawn = space.sample(3, seed=stored["seeds"]["hpo"])
         assert trials["learning_rate"].tolist() == pytest.approx([d["learning_rate"] for d in drawn])
+
+
+@pytest.mark.slow
+def test_train_command_with_hpo_and_its_bad_inputs(tmp_path):
+    paths = tiny_caps.make_dataset(tmp_path)
+    space = write(tmp_path, "[Random_Search]\nlearning_rate = {log_uniform = [1e-3, 1e-1]}\n")
+    base = [*tiny_caps.train_arguments(paths, tmp_path / "maps", kfold=False), "--replicates", "2"]
+    base[base.index("--epochs") + 1] = "1"
+
+    def run(*extra):
+        return CliRunner().invoke(cli, ["train", "classification", *base, *extra])
+
+    out = run("--vary", "init,hpo", "--hpo_space", space)
+    assert out.exit_code == 1 and "--hpo_trials" in out.output
+    out = run("--vary", "init", "--hpo_space", space, "--hpo_trials", "2")
+    assert out.exit_code == 1 and "need 'hpo' among the sources" in out.output
+    out = run("--vary", "all,hpo", "--hpo_space", write(tmp_path, "[Random_Search]\n", "empty.toml"),
+              "--hpo_trials", "2")
+    assert out.exit_code == 1 and "empty" in out.output
+    assert not (tmp_path / "maps").exists()  # nothing written on bad input
+    out = run("--vary", "init,hpo", "--hpo_space", space, "--hpo_trials", "2")
+    assert out.exit_code == 0, out.output
+    table = pd.read_csv(tmp_path / "maps" / "replicates.tsv", sep="\t")
+    assert table["status"].tolist() == ["done", "done"] and table["hpo_learning_rate"].nunique() == 2
+    root = json.loads((tmp_path / "maps" / "maps.json").read_text())
+    assert root["hpo_search"]["n_trials"] == 2 and root["replicates"]["varied_sources"] == ["init", "hpo"]
