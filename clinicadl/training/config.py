@@ -34,6 +34,7 @@ __all__ = [
     "UNSUPPORTED",
     "default_parameters",
     "load_config",
+    "load_toml",
     "read_toml",
     "resolve_parameters",
     "task_metrics",
@@ -166,6 +167,25 @@ def default_parameters(task: str) -> dict[str, Any]:
     return parameters
 
 
+def load_toml(path: str | Path, *, missing: str) -> dict[str, Any]:
+    """The content of a TOML file; ``missing`` is the message when it does not exist.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or not valid TOML.
+    """
+    import toml
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(missing)
+    try:
+        return toml.loads(path.read_text(encoding="utf-8"))
+    except (toml.TomlDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path} is not valid TOML ({error}); fix the file.") from None
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Flatten a train TOML file: ``{key: value}`` from every section (and the top level).
 
@@ -174,15 +194,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     InputError
         If the file is missing, not valid TOML, or names a key in two sections.
     """
-    import toml
-
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"Configuration file {path} does not exist; give the path of a TOML file.")
-    try:
-        content = toml.loads(path.read_text(encoding="utf-8"))
-    except (toml.TomlDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{path} is not valid TOML ({error}); fix the file.") from None
+    content = load_toml(path, missing=f"Configuration file {path} does not exist; give the path of a TOML file.")
     flat: dict[str, Any] = {}
     where: dict[str, str] = {}
     for name, value in content.items():

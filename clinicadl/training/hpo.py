@@ -181,17 +181,11 @@ def read_search_space(path: str | Path, task: str) -> tuple[SearchSpace, dict[st
         A missing or invalid file, no ``[Random_Search]`` section, an empty search space, an unknown
         hyper-parameter, a range with low > high, values of the wrong type.
     """
-    import toml
-
-    from clinicadl.training.config import default_parameters
+    from clinicadl.training.config import default_parameters, load_toml
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"Search space {path} does not exist; write a TOML file with a [{SEARCH_SECTION}] section.")
-    try:
-        content = toml.loads(path.read_text(encoding="utf-8"))
-    except (toml.TomlDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{path} is not valid TOML ({error}); fix the file.") from None
+    content = load_toml(path, missing=f"Search space {path} does not exist; write a TOML file with a "
+                                      f"[{SEARCH_SECTION}] section.")
     section = content.get(SEARCH_SECTION)
     if not isinstance(section, dict):
         raise InputError(f"{path} has no [{SEARCH_SECTION}] section; add one with the hyper-parameters to sample.")
@@ -419,18 +413,16 @@ def random_search(launch_directory: str | Path, name: str, *, n_trials: int | No
     ``NAME/trials.tsv``; the draws come from the ``hpo`` seed of the root ``seed`` (``[Reproducibility]``), so the
     same file gives the same configurations. An interrupted search resumes: finished trials are not retrained.
     """
-    from clinicadl.training.config import default_parameters, load_config, resolve_parameters
+    from clinicadl.training.config import default_parameters, load_config, load_toml, resolve_parameters
     from clinicadl.training.seeds import replicate_seeds
     from clinicadl.training.trainer import train_replicate
 
     launch = Path(launch_directory)
     source = launch / LAUNCH_TOML
-    if not source.is_file():
-        raise InputError(f"{source} does not exist; write the search space in {LAUNCH_TOML} in LAUNCH_DIRECTORY.")
-    import toml
-
-    section = toml.loads(source.read_text(encoding="utf-8")).get(SEARCH_SECTION, {})
-    task = str(section.get("network_task", "classification"))
+    content = load_toml(source, missing=f"{source} does not exist; write the search space in {LAUNCH_TOML} in "
+                                        "LAUNCH_DIRECTORY.")
+    section = content.get(SEARCH_SECTION, {})
+    task = str(section.get("network_task", "classification") if isinstance(section, dict) else "classification")
     space, fixed = read_search_space(source, task)
     inputs = {key: fixed.pop(key) for key in INPUT_KEYS if key in fixed}
     unknown = sorted(set(fixed) - set(default_parameters(task)))
