@@ -34,10 +34,12 @@ from clinicadl.cli.launcher_options import add_launcher_options, slurm_values
               help="Seed of the confidence intervals' resampling.")
 @click.option("--n_jobs", type=click.IntRange(min=1), default=None,
               help="Replicates predicted at once, one job each. [default: 1; with --launcher slurm: all]")
+@click.option("--save_masks", is_flag=True, default=False,
+              help="Segmentation: also write each predicted label map as NIfTI (split-<i>/best-<m>/<group>/masks/).")
 @add_launcher_options(detach=False)
 def predict(input_maps_directory, data_group, participants_tsv, caps_directory, use_labels, selection_metrics,
-            splits, overwrite, skip_leak_check, batch_size, n_proc, gpu, amp, n_resamples, seed, n_jobs, launcher,
-            **slurm):
+            splits, overwrite, skip_leak_check, batch_size, n_proc, gpu, amp, n_resamples, seed, n_jobs, save_masks,
+            launcher, **slurm):
     """Predict DATA_GROUP with every trained model of a MAPS (each split, selection metric and replicate).
 
     Writes upstream's files in split-<i>/best-<m>/<DATA_GROUP>/ (<group>_<mode>_level_prediction.tsv,
@@ -59,7 +61,7 @@ def predict(input_maps_directory, data_group, participants_tsv, caps_directory, 
         caps_directory=caps_directory, participants_tsv=participants_tsv,
         selection_metrics=selection_metrics or None, splits=splits or None, overwrite=overwrite,
         skip_leak_check=skip_leak_check, use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu,
-        amp=amp, evaluation=EvaluationOptions(n_resamples=n_resamples, seed=seed),
+        amp=amp, evaluation=EvaluationOptions(n_resamples=n_resamples, seed=seed), save_masks=save_masks,
     )
     if launcher is None and n_jobs is None and not slurm_values(slurm):
         results = run_predict(input_maps_directory, data_group, **arguments)

@@ -105,7 +105,6 @@ def write_decathlon(root, n_cases=8):
 
 def test_decathlon_folder_end_to_end(tmp_path):
     from clinicadl.data.decathlon import decathlon_to_caps
-    from clinicadl.predict.predict import predict
 
     caps = tmp_path / "caps"
     data_tsv = decathlon_to_caps(write_decathlon(tmp_path / "Task99_Toy"), caps)
@@ -116,8 +115,8 @@ def test_decathlon_folder_end_to_end(tmp_path):
     maps = tmp_path / "maps"
     run("train", "segmentation", caps, "image.json", caps / "split" / "split", maps, *TRAIN, "--epochs", 2,
         "--n_labels", 2, "--nsd_tolerance", 2.0)
-    predict(maps, "test", participants_tsv=caps / "split" / "test_baseline.tsv", gpu=False, progress=False,
-            save_masks=True, evaluate=False)
+    run("predict", maps, "test", "--participants_tsv", caps / "split" / "test_baseline.tsv", "--no-gpu",
+        "--save_masks", "--n_resamples", 200)
     folder = maps / "split-0" / "best-loss" / "test"
     table = pd.read_csv(folder / "test_image_level_prediction.tsv", sep="\t")
     assert {"Dice", "Dice_label1", "Dice_label2", "HD95_label2", "NSD_label1"} <= set(table.columns)
