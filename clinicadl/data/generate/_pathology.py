@@ -8,9 +8,12 @@ default ``--mask_pattern *_dseg.nii.gz``), plus ``data.tsv``, ``missing_mods/`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +24,7 @@ MASK_SUFFIX = "space-MNI152NLin2009cSym_desc-Crop_res-{r}x{r}x{r}_dseg.nii.gz"
 SESSION = "ses-M000"
 
 BIAS_RMS, BIAS_ORDER, NOISE_SD = 0.03, 3, 0.03  # as generate cohort's defaults
+TEMPLATE = "MNI ICBM152 2009a nonlinear symmetric (nilearn), cropped to Clinica's t1-linear box"
 
 
 @dataclass(frozen=True)
@@ -155,3 +159,35 @@ def demographics(generator: np.random.Generator) -> tuple[str, str]:
     """Age (U(20, 60), one decimal, as text) and sex (M/F with probability 1/2), independent of the pathology."""
     age = f"{float(generator.uniform(20.0, 60.0)):.1f}"
     return age, ("M" if generator.random() < 0.5 else "F")
+
+
+def write_pathology_caps(output: str | Path, *, generator: str, prefix: str, n_subjects: int, resolution: int,
+                         seed: int, n_proc: int, progress: bool, labels: Mapping[int, str], columns: Sequence[str],
+                         make_task: Callable[[int, str, str], Any], worker: Callable[[Any], dict],
+                         record: Callable[[list[dict]], dict], model: Any, start: float) -> PathologyResult:
+    """Stage the CAPS, make every participant (``worker(make_task(index, participant_id, staging))``, in
+    ``n_proc`` processes), write ``data.tsv``, ``missing_mods/`` and ``generate.json`` (common keys, then
+    ``record(rows)``, then the labels, template and ``model``), and move the CAPS into place."""
+    from clinicadl import __version__
+    from clinicadl.data.generate._parallel import run_tasks
+    from clinicadl.data.generate._staging import check_output, staged_caps, write_json, write_missing_mods, write_tsv
+    from clinicadl.data.generate._template import template_folder
+
+    output = check_output(output)
+    template_folder()
+    width = max(3, len(str(n_subjects)))
+    participants = [f"sub-{prefix}{i + 1:0{width}d}" for i in range(n_subjects)]
+    with staged_caps(output) as staging:
+        tasks = [make_task(i, p, str(staging)) for i, p in enumerate(participants)]
+        rows = run_tasks(worker, tasks, n_proc=n_proc, progress=progress, desc=f"generate {generator}")
+        write_tsv(staging / "data.tsv", rows, columns)
+        write_missing_mods(staging, rows)
+        write_json(staging / "generate.json", {
+            "generator": generator, "clinicadl_version": __version__, "seed": int(seed),
+            "n_subjects": int(n_subjects), **record(rows),
+            "labels": {str(k): v for k, v in labels.items()}, "mask_pattern": "*_dseg.nii.gz",
+            "template": TEMPLATE, "model": asdict(model),
+        })
+    images, masks = case_paths(output, participants, resolution)
+    return PathologyResult(output, output / "data.tsv", output / "generate.json", images, masks, n_subjects,
+                           dict(labels), int(seed), time.perf_counter() - start)

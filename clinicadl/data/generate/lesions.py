@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -97,11 +97,7 @@ def generate_lesions(output: str | Path, *, n_subjects: int = 20, lesion_load: t
     >>> result.n_subjects, result.labels
     (2, {1: 'lesion'})
     """
-    from clinicadl import __version__
-    from clinicadl.data.generate._parallel import run_tasks
-    from clinicadl.data.generate._pathology import case_paths, check_common, check_range
-    from clinicadl.data.generate._staging import check_output, staged_caps, write_json, write_missing_mods, write_tsv
-    from clinicadl.data.generate._template import template_folder
+    from clinicadl.data.generate._pathology import check_common, check_range, write_pathology_caps
 
     start = time.perf_counter()
     check_common(n_subjects, resolution, n_proc)
@@ -111,29 +107,16 @@ def generate_lesions(output: str | Path, *, n_subjects: int = 20, lesion_load: t
     threshold = (load[0] + load[1]) / 2 if load_threshold is None else float(load_threshold)
     if not math.isfinite(threshold) or threshold < 0:
         raise InputError(f"load_threshold must be a lesion volume >= 0 in mL; got {load_threshold}.")
-    output = check_output(output)
-    template_folder()
     resolution = int(resolution)
-    width = max(3, len(str(n_subjects)))
-    participants = [f"sub-L{i + 1:0{width}d}" for i in range(n_subjects)]
-    with staged_caps(output) as staging:
-        tasks = [_Task(i, p, int(seed), load, float(contrast), threshold, resolution, str(staging), model)
-                 for i, p in enumerate(participants)]
-        rows = run_tasks(_make_participant, tasks, n_proc=n_proc, progress=progress, desc="generate lesions")
-        write_tsv(staging / "data.tsv", rows, DATA_COLUMNS)
-        write_missing_mods(staging, rows)
-        write_json(staging / "generate.json", {
-            "generator": "lesions", "clinicadl_version": __version__, "seed": int(seed),
-            "n_subjects": int(n_subjects), "lesion_load": list(load), "contrast": float(contrast),
-            "load_threshold": threshold, "resolution": resolution,
-            "n_high_load": sum(row["diagnosis"] == "high_load" for row in rows),
-            "labels": {str(k): v for k, v in LABELS.items()}, "mask_pattern": "*_dseg.nii.gz",
-            "template": "MNI ICBM152 2009a nonlinear symmetric (nilearn), cropped to Clinica's t1-linear box",
-            "model": asdict(model),
-        })
-    images, masks = case_paths(output, participants, resolution)
-    return PathologyResult(output, output / "data.tsv", output / "generate.json", images, masks, n_subjects,
-                           dict(LABELS), int(seed), time.perf_counter() - start)
+    return write_pathology_caps(
+        output, generator="lesions", prefix="L", n_subjects=n_subjects, resolution=resolution, seed=seed,
+        n_proc=n_proc, progress=progress, labels=LABELS, columns=DATA_COLUMNS, worker=_make_participant,
+        make_task=lambda i, p, staging: _Task(i, p, int(seed), load, float(contrast), threshold, resolution, staging,
+                                              model),
+        record=lambda rows: {"lesion_load": list(load), "contrast": float(contrast), "load_threshold": threshold,
+                             "resolution": resolution,
+                             "n_high_load": sum(row["diagnosis"] == "high_load" for row in rows)},
+        model=model, start=start)
 
 
 def _rotation(generator: np.random.Generator) -> np.ndarray:
