@@ -261,18 +261,18 @@ def _check(X: np.ndarray, y: np.ndarray, n_folds: int, n_repeats: int, confidenc
         raise InputError(f"confidence must be in (0, 1); got {confidence}.")
 
 
-def _masks(folds: np.ndarray, n_folds: int) -> tuple[np.ndarray, np.ndarray]:
+def _masks(member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Training masks without each pair of folds (a < b), then without each single fold."""
-    member = folds[None, :] == np.arange(n_folds)[:, None]  # (K, n)
-    a, b = np.triu_indices(n_folds, k=1)
-    pairs = ~(member[a] | member[b])
-    singles = ~member
-    return pairs, singles
+    a, b = np.triu_indices(member.shape[0], k=1)
+    return ~(member[a] | member[b]), ~member
 
 
-def _statistics(losses_pairs: np.ndarray, losses_cv: np.ndarray, folds: np.ndarray, n_folds: int):
-    """Per-partition pieces of Algorithm 1: inner errors, outer errors, a and b terms."""
-    member = folds[None, :] == np.arange(n_folds)[:, None]  # (K, n)
+def _statistics(losses_pairs: np.ndarray, losses_cv: np.ndarray, member: np.ndarray):
+    """Per-partition pieces of Algorithm 1: inner errors, outer errors, a and b terms.
+
+    ``member[k, i]`` says whether point ``i`` is in fold ``k``.
+    """
+    n_folds, n = member.shape
     a, b = np.triu_indices(n_folds, k=1)
     # held_out[k, j] = mean loss on fold j of the model fit without folds {j, k} (j != k), and its sum
     sums = np.zeros((n_folds, n_folds))
@@ -280,13 +280,13 @@ def _statistics(losses_pairs: np.ndarray, losses_cv: np.ndarray, folds: np.ndarr
     sums[b, a] = (losses_pairs * member[a]).sum(axis=1)  # ... scored on fold a
     sizes = member.sum(axis=1).astype(float)
     inner_total = sums.sum(axis=1)  # outer fold k: inner CV over every other fold
-    inner_mean = inner_total / (folds.size - sizes)
+    inner_mean = inner_total / (n - sizes)
     outer = (losses_cv * member).sum(axis=1) / sizes  # ordinary CV loss of each fold
     cv_losses = (losses_cv * member).sum(axis=0)  # held-out loss of each point
     outer_var = np.array([cv_losses[m].var(ddof=1) for m in member])  # K folds, not resamples
     a_terms = (inner_mean - outer) ** 2
     b_terms = outer_var / sizes
-    return inner_total.sum(), (folds.size - sizes).sum(), a_terms, b_terms, cv_losses
+    return inner_total.sum(), (n - sizes).sum(), a_terms, b_terms, cv_losses
 
 
 def nested_cv(
@@ -338,13 +338,13 @@ def nested_cv(
     a_terms, b_terms, cv_means, cv_sds = [], [], [], []
     for _ in range(n_repeats):  # repetitions of the design, each one batched fit of all its models
         folds = fold_assignment(n, n_folds, rng)
-        pairs, singles = _masks(folds, n_folds)
+        member = folds[None, :] == np.arange(n_folds)[:, None]  # (K, n): point i in fold k
+        pairs, singles = _masks(member)
         losses = np.asarray(learner(X, y, np.vstack([pairs, singles])), dtype=float)
         if losses.shape != (pairs.shape[0] + n_folds, n):
             raise InputError(f"The learner returned losses of shape {losses.shape}; expected "
                              f"{(pairs.shape[0] + n_folds, n)} (one row per training mask).")
-        total, count, a_k, b_k, cv_losses = _statistics(losses[: pairs.shape[0]], losses[pairs.shape[0]:], folds,
-                                                        n_folds)
+        total, count, a_k, b_k, cv_losses = _statistics(losses[: pairs.shape[0]], losses[pairs.shape[0]:], member)
         inner_sum += total
         inner_count += count
         a_terms.append(a_k)

@@ -52,6 +52,7 @@ __all__ = [
     "Trial",
     "read_search_space",
     "run_search",
+    "search_space_from",
     "search_train_fn",
     "trial_score",
 ]
@@ -132,10 +133,10 @@ def _dimension(name: str, spec: Any, default: Any, source: str) -> Dimension:
     if not isinstance(values, list) or not values:
         raise InputError(f"{where}: {distribution} needs a non-empty list, got {values!r}.")
     if distribution == "choice":
-        if isinstance(default, bool) or (isinstance(default, int | float | str) and not isinstance(default, float)):
-            wrong = [v for v in values if type(v) is not type(default)]
-        elif isinstance(default, float):
+        if isinstance(default, float):
             wrong = [v for v in values if not _number(v)]
+        elif isinstance(default, bool | int | str):  # exactly that type (True is not an integer choice)
+            wrong = [v for v in values if type(v) is not type(default)]
         else:
             wrong = []
         if wrong:
@@ -181,30 +182,37 @@ def read_search_space(path: str | Path, task: str) -> tuple[SearchSpace, dict[st
         A missing or invalid file, no ``[Random_Search]`` section, an empty search space, an unknown
         hyper-parameter, a range with low > high, values of the wrong type.
     """
-    from clinicadl.training.config import default_parameters, load_toml
+    from clinicadl.training.config import load_toml
 
     path = Path(path)
     content = load_toml(path, missing=f"Search space {path} does not exist; write a TOML file with a "
                                       f"[{SEARCH_SECTION}] section.")
+    return search_space_from(content, task, str(path))
+
+
+def search_space_from(content: Mapping[str, Any], task: str, source: str) -> tuple[SearchSpace, dict[str, Any]]:
+    """:func:`read_search_space` on the parsed content of the TOML file ``source``."""
+    from clinicadl.training.config import default_parameters
+
     section = content.get(SEARCH_SECTION)
     if not isinstance(section, dict):
-        raise InputError(f"{path} has no [{SEARCH_SECTION}] section; add one with the hyper-parameters to sample.")
+        raise InputError(f"{source} has no [{SEARCH_SECTION}] section; add one with the hyper-parameters to sample.")
     defaults = default_parameters(task)
     sampled = {k: v for k, v in section.items() if isinstance(v, dict)}
     unknown = sorted(set(sampled) - set(defaults))
     if unknown:
-        raise InputError(f"{path}: unknown hyper-parameter(s) {', '.join(unknown)} in [{SEARCH_SECTION}]; sample "
+        raise InputError(f"{source}: unknown hyper-parameter(s) {', '.join(unknown)} in [{SEARCH_SECTION}]; sample "
                          f"training parameters of 'train {task}' (e.g. learning_rate, batch_size, dropout).")
     if not sampled:
-        raise InputError(f"{path}: the search space of [{SEARCH_SECTION}] is empty; give at least one "
+        raise InputError(f"{source}: the search space of [{SEARCH_SECTION}] is empty; give at least one "
                          "hyper-parameter with a distribution, e.g. learning_rate = {log_uniform = [1e-5, 1e-3]}.")
-    dimensions = tuple(_dimension(name, spec, defaults[name], str(path)) for name, spec in sampled.items())
+    dimensions = tuple(_dimension(name, spec, defaults[name], source) for name, spec in sampled.items())
     fixed = {k: v for k, v in section.items() if not isinstance(v, dict)}
     for name, value in content.items():
         if name != SEARCH_SECTION:
             fixed.update(value if isinstance(value, dict) else {name: value})
-    _check_architectures(dimensions, task, str(path))
-    return SearchSpace(dimensions, str(path)), fixed
+    _check_architectures(dimensions, task, source)
+    return SearchSpace(dimensions, source), fixed
 
 
 def _check_architectures(dimensions: Sequence[Dimension], task: str, source: str) -> None:
@@ -423,7 +431,7 @@ def random_search(launch_directory: str | Path, name: str, *, n_trials: int | No
                                         "LAUNCH_DIRECTORY.")
     section = content.get(SEARCH_SECTION, {})
     task = str(section.get("network_task", "classification") if isinstance(section, dict) else "classification")
-    space, fixed = read_search_space(source, task)
+    space, fixed = search_space_from(content, task, str(source))
     inputs = {key: fixed.pop(key) for key in INPUT_KEYS if key in fixed}
     unknown = sorted(set(fixed) - set(default_parameters(task)))
     if unknown:
