@@ -48,6 +48,7 @@ from pathlib import Path  # noqa: E402
 
 from scipy import stats  # noqa: E402
 
+from clinicadl.stats import crossed_scenarios as cs  # noqa: E402
 from clinicadl.stats import scenarios as sc  # noqa: E402
 from clinicadl.stats.simulation import DEPARTURE_SE, SimulationResult, mc_se, simulate, write_atomic  # noqa: E402
 
@@ -88,7 +89,7 @@ class Cell:
         return None
 
 
-def cells(nested: bool) -> list[Cell]:
+def cells(nested: bool, full: bool = True) -> list[Cell]:
     """The study: every scenario, size and procedure, with R for the full and the reduced run."""
     out = []
     acc = tuple(sc.proportion_procedure(m) for m in ("wilson", "clopper-pearson", "jeffreys", "wald", "percentile"))
@@ -149,6 +150,7 @@ def cells(nested: bool) -> list[Cell]:
                     claims=("DeLong (AUC)", "permutation (AUC)"), conservative=("McNemar (accuracy)",)))
     out.append(Cell("two-models", sc.TwoModels(n=100, shift=0.5), pair, 2000, None, "n=100 AUC +0.084",
                     claims=("paired bootstrap (AUC difference)",)))
+    out += crossed_cells(full)
     # the naive interval is cheap (10 fits, vectorised over studies): more studies; nested CV costs 55 fits
     # x 50 repetitions per study
     bates = sc.LogisticCV(n=100, p=10)
@@ -157,6 +159,52 @@ def cells(nested: bool) -> list[Cell]:
     if nested:
         out.append(Cell("nested-cv", bates, (sc.cv_procedure("nested", n_repeats=50),), 1000, 400, "n=100, p=10",
                         claims=("nested CV (R=50)",)))
+    return out
+
+
+CROSSED_SD = {"small": 0.1, "dominant": 0.3}
+"""Replicate SD on the margin scale: replicate SD of BA about 0.015 (small) and 0.045 (dominant: 2-4 times the
+test-set SD at n = 200)."""
+
+
+def crossed_cells(full: bool = True) -> list[Cell]:
+    """The crossed design: R in {3, 10, 30} x n in {20, 50, 200} x replicate SD, and the procedure comparisons.
+
+    With ``full``, the R = 10 cells also check the participant and interaction components of the BA, whose truth
+    comes from a large fixed-seed simulation (a few seconds per cell).
+    """
+    out = []
+    for level, sd in CROSSED_SD.items():
+        for r in (3, 10, 30):
+            for n in (20, 50, 200):
+                components = full and r == 10
+                scenario = cs.CrossedReplicates(n=n, n_replicates=r, sd_replicate=sd, component_truth=components)
+                procedures = [cs.crossed_procedure(m) for m in cs.CROSSED_METRICS]
+                procedures += [cs.crossed_procedure("BA", "previous"), cs.crossed_procedure("AUC", "previous")]
+                procedures.append(cs.crossed_procedure("BA", "replicate variance"))
+                if components:
+                    procedures += [cs.crossed_procedure("BA", "participant variance"),
+                                   cs.crossed_procedure("BA", "interaction variance")]
+                reduced = 300 if (r, n) == (10, 50) or (level, r, n) == ("dominant", 3, 200) else None
+                claimed = tuple(f"crossed: {m}" for m in cs.CROSSED_METRICS)
+                out.append(Cell("crossed", scenario, tuple(procedures), 1000, reduced, f"{level} R={r} n={n}",
+                                claims=claimed if r >= 10 else (), conservative=claimed if r < 10 else ()))
+    extreme = cs.CrossedReplicates(n=200, n_replicates=10, sd_replicate=0.6)
+    out.append(Cell("crossed", extreme, tuple(cs.crossed_procedure(m) for m in cs.CROSSED_METRICS), 1000, None,
+                    "extreme R=10 n=200"))
+    tests = tuple(cs.comparison_procedure(rule) for rule in ("difference", "P(A>B)", "replicates only",
+                                                            "t over replicate pairs"))
+    for n, r, sd_procedure, reduced in ((50, 10, 0.6, 300), (50, 30, 0.6, None), (200, 10, 0.6, None),
+                                        (50, 10, 0.0, None)):
+        scenario = cs.CrossedComparison(n=n, n_replicates=r, sd_procedure=sd_procedure)
+        failures = ({"P(A>B) significant (replicates only, previous)": "over", "paired t over replicates": "over"}
+                    if sd_procedure else {})
+        out.append(Cell("crossed-compare", scenario, tests, 1000, reduced,
+                        f"null, n={n} R={r}, interaction {sd_procedure:g}", claims=("crossed difference test",),
+                        conservative=("P(A>B) significant (population)",), failures=failures))
+    for n, reduced in ((50, None), (200, None)):
+        scenario = cs.CrossedComparison(n=n, n_replicates=10, shift=0.4)
+        out.append(Cell("crossed-compare", scenario, tests, 1000, reduced, f"A better by 0.4, n={n} R=10"))
     return out
 
 
@@ -205,6 +253,28 @@ SECTIONS = {
                    "(exact below 25 discordant cases, hence conservative), DeLong and a 1000-permutation test on "
                    "the AUC, and the 95 % paired BCa bootstrap interval of the AUC difference (1000 resamples), "
                    "whose coverage of the true difference is checked under both."),
+    "crossed": ("Crossed design: expected performance of a procedure (R models x one shared test set)",
+                "The design `train --replicates R` produces: every trained model scored on the same participants. "
+                "Margin of replicate r on participant j: class mean (1.3 for positives, 1.6 for negatives) + "
+                "replicate effect (SD 0.1 small, 0.3 dominant, 0.6 extreme) + participant difficulty (SD 0.8, "
+                "shared by all models) + participant x replicate interaction (SD 0.5) + session noise (SD 0.3); 40 % "
+                "positives, 1-3 sessions per participant; expected BA about 0.92, AUC about 0.97 (near the bound). "
+                "Truth by quadrature. *crossed* is what `evaluate procedure` reports "
+                "(clinicadl.stats.expected_performance); *previous* the interval it printed before (replicate "
+                "bootstrap + each model's whole test variance, normal quantile); *replicate variance* the "
+                "replicate component (bias against its exact value; its two-way bootstrap interval is "
+                "approximate). At R = 3 the replicate variance has 2 degrees of freedom: a valid interval is "
+                "wide and over-covers when the replicate effect is small (claimed conservative)."),
+    "crossed-compare": ("Crossed design: comparing two procedures on the same participants",
+                        "Two procedures with paired replicates (replicate effects correlated 0.5) on the same "
+                        "participants, each participant with its own effect per procedure (participant x procedure "
+                        "interaction SD 0.6, or 0): equal expected BA (null) or A's margin + 0.4 (power). *crossed "
+                        "difference test*: `evaluate compare`'s test of the expected difference (two-sided 0.05); "
+                        "*P(A>B) significant (population)*: the lower bound of its interval (replicate pairs and "
+                        "participants resampled jointly) above 0.5, a one-sided 0.025 decision; the *previous* P(A>B) "
+                        "resampled replicate pairs only and the *paired t over replicates* ignores the participants: "
+                        "both are about this test set and over-reject when the procedures suit different "
+                        "participants."),
     "nested-cv": ("Cross-validation intervals of the prediction error (Bates et al. 2023)",
                   "Logistic regression (L2 penalty 0.01, 0/1 loss), n = 100, p = 10 Gaussian features, 4 with "
                   "coefficient 1. Target: Err_XY, the exact error of the model fitted on the data at hand "
@@ -261,7 +331,7 @@ def run(reduced: bool, n_jobs: int = 1, cache: Path | None = None, progress: boo
     """Every cell of the study (or of ``sections``): one row per (cell, procedure) with its verdict."""
     rows = []
     nested = sc.nested_cv_available()
-    for cell in cells(nested):
+    for cell in cells(nested, full=not reduced):
         n_sim = cell.n_sim_reduced if reduced else cell.n_sim
         if n_sim is None or (sections is not None and cell.section not in sections):
             continue
@@ -418,6 +488,8 @@ def render(rows: list[dict], *, reduced: bool, figures: dict[str, str], timing: 
             lines.append(f"| {r['label']} | {r['procedure']} | {r['measure']} | {r['rate']:.3f} ({r['rate_se']:.3f}) "
                          f"| {nominal} | {width} | {bias} | {r['n_sim']} | {r['verdict']} |")
         lines.append("")
+        if section == "crossed":
+            lines += component_bias_lines(block)
         if section in figures:
             lines += [f"![{title}]({figures[section]})", ""]
     claims = [r for r in rows if r["claim"]]
@@ -427,6 +499,25 @@ def render(rows: list[dict], *, reduced: bool, figures: dict[str, str], timing: 
               f"- Known failures reproduced: {sum(bool(r['passed']) for r in expected)} / {len(expected)}.",
               f"- {timing}", ""]
     return "\n".join(lines)
+
+
+def component_bias_lines(block: list[dict]) -> list[str]:
+    """Relative bias of each variance component of the crossed design (estimate - truth) / truth, with MC SE."""
+    found = [r for r in block if r["procedure"].endswith("variance: BA") and r["truth"]]
+    if not found:
+        return []
+    lines = ["Variance components of the BA (metric scale, this test size): relative bias of the estimator "
+             "(mean of estimate - truth, over truth) and coverage of its modified large-sample interval (Graybill "
+             "& Wang 1980; approximate, not claimed). The replicate truth is exact (quadrature); the participant "
+             "and interaction truths come from a fixed-seed simulation of 2,000 test sets x 100 models (about 3 % "
+             "Monte-Carlo error of their own).", "",
+             "| setting | component | truth | relative bias (MC SE) | interval coverage (MC SE) |",
+             "|---|---|---|---|---|"]
+    for r in found:
+        lines.append(f"| {r['label']} | {r['procedure'].split(':')[0]} | {r['truth']:.3g} | "
+                     f"{r['bias'] / r['truth']:+.1%} ({r['bias_se'] / abs(r['truth']):.1%}) | "
+                     f"{r['rate']:.3f} ({r['rate_se']:.3f}) |")
+    return [*lines, ""]
 
 
 def plot(rows: list[dict], folder: Path, relative: str) -> dict[str, str]:

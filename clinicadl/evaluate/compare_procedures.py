@@ -56,6 +56,18 @@ __all__ = ["TESTS", "CompareOptions", "ProcedureComparison", "compare_procedures
 TESTS = ("probability", "corrected_t", "5x2cv", "bayesian", "friedman", "naive_t")
 """Tests that ``--tests`` may ask for; by default every applicable one except ``naive_t``."""
 
+SHARED_TEST_REASON = (
+    "every model was scored on the same test group: the corrected resampled t-tests (Nadeau & Bengio 2003) and the "
+    "tests built on them correct for training sets that overlap while each model is tested on its own held-out "
+    "fold, which is not this design (the test-set sampling is shared by every difference); they apply to the "
+    "validation folds of one cross-validation design. The crossed-design test ('probability': the difference of "
+    "expected performances and P(A>B) in the participant population) is run instead"
+)
+
+SCOPE_POPULATION = "population (replicates and test participants resampled)"
+SCOPE_TEST_SET = "this test set (replicates only; conditional on the participants)"
+SCOPE_FOLDS = "these validation folds (cross-validation design)"
+
 NAIVE_WARNING = (
     "The uncorrected resampled t-test ignores the overlap of the training sets of different splits and "
     "rejects a true null hypothesis far more often than its nominal level (Nadeau and Bengio 2003); "
@@ -184,6 +196,7 @@ class _Design:
     split_varied: bool
     n_train: float | None
     n_test: float | None
+    shared_test: bool = True
 
     @property
     def is_5x2(self) -> bool:
@@ -204,6 +217,7 @@ def _design(procedure: Procedure) -> _Design:
         procedure.split_varied,
         float(np.mean(trains)) if trains else None,
         float(np.mean(tests)) if tests else None,
+        not procedure.on_validation_folds,
     )
 
 
@@ -224,7 +238,9 @@ def _applicable(design: _Design, paired: bool, n_procedures: int) -> dict[str, s
         else (f"P(A>B) needs at least 2 replicates of each procedure, found {design.n_replicates}")
     )
     needs_pairs = "" if paired else "the t-tests need paired replicates (inputs compared with --unpaired)"
-    if needs_pairs:
+    if design.shared_test:
+        why["corrected_t"] = why["bayesian"] = why["naive_t"] = why["5x2cv"] = SHARED_TEST_REASON
+    elif needs_pairs:
         why["corrected_t"] = why["bayesian"] = why["naive_t"] = why["5x2cv"] = needs_pairs
     else:
         if units < 2:
@@ -268,10 +284,13 @@ def _selected_tests(options: CompareOptions, why: dict[str, str]) -> tuple[list[
                 raise InputError(f"Test {test!r} cannot be run: {why[test]}.")
         return list(options.tests), notes
     chosen = [t for t in TESTS if t != "naive_t" and not why[t]]
+    if any(why[t] == SHARED_TEST_REASON for t in TESTS):
+        notes.append(f"corrected_t, bayesian and 5x2cv not run: {SHARED_TEST_REASON}.")
     for t in TESTS:
         if (
             t != "naive_t"
             and why[t]
+            and why[t] != SHARED_TEST_REASON
             and not (t == "friedman" and "three procedures" in why[t])
             and not (t == "5x2cv" and why[t].startswith("the 5x2cv tests need 5"))
         ):
@@ -325,14 +344,48 @@ def _verdict(significant: bool, meaningful: bool, b_better: bool) -> str:
     return "not significant"
 
 
-def _pair_tests(metric, ga, gb, chosen, options, design, paired, base) -> tuple[list[dict], list[str]]:
+def _crossed_rows(metric, values_a, values_b, options, paired, base) -> list[dict]:
+    """The crossed-design comparison on a shared test group: the difference and P(A>B) in the population."""
+    from clinicadl.stats.crossed_inference import compare_values
+
+    res = compare_values(values_a, values_b, paired=paired, gamma=options.gamma, n_resamples=options.n_resamples,
+                         confidence_level=options.confidence_level, rng=options.seed,
+                         higher_is_better=higher_is_better(metric))
+    alpha = 1 - options.confidence_level
+    comp = res.components
+    difference = base | {
+        "test": "expected difference", "estimate": res.difference, "ci_low": res.confidence_interval.low,
+        "ci_high": res.confidence_interval.high, "se": res.standard_error,
+        "method": "crossed-design variance of the difference, per-component t (replicate df "
+                  f"{comp.df_replicate:g}, participant df {comp.df_participant:g})",
+        "pvalue": res.pvalue, "significant": bool(res.pvalue < alpha), "scope": SCOPE_POPULATION,
+        "conclusion": (f"Expected performance A - B = {res.difference:.4g}, {options.confidence_level:.0%} CI "
+                       f"[{res.confidence_interval.low:.4g}, {res.confidence_interval.high:.4g}], p = "
+                       f"{res.pvalue:.3g} (participant population, replicates and test set accounted for)."),
+    }
+    b_better = res.p_a_better_interval.high < 0.5
+    probability = base | {
+        "test": "P(A>B)", "estimate": res.p_a_better, "ci_low": res.p_a_better_interval.low,
+        "ci_high": res.p_a_better_interval.high, "se": float(np.std(res.bootstrap_distribution, ddof=1)),
+        "method": f"bootstrap of {'paired ' if paired else ''}replicates and participants jointly (percentile)",
+        "n_resamples": res.n_resamples, "significant": res.significant, "meaningful": res.meaningful,
+        "gamma": res.gamma, "verdict": _verdict(res.significant, res.meaningful, b_better),
+        "conclusion": res.conclusion, "scope": SCOPE_POPULATION,
+    }
+    return [difference, probability]
+
+
+def _pair_tests(metric, ga, gb, chosen, options, design, paired, base, crossed=None
+                ) -> tuple[list[dict], list[str]]:
     from clinicadl.stats.probability_better import probability_better
 
     rows, warns = [], []
     better = higher_is_better(metric)
     alpha = 1 - options.confidence_level
     scores_a, scores_b = np.nanmean(ga, axis=1), np.nanmean(gb, axis=1)
-    if "probability" in chosen:
+    if "probability" in chosen and crossed is not None:
+        rows += _crossed_rows(metric, crossed[0], crossed[1], options, paired, base)
+    elif "probability" in chosen:
         res = probability_better(
             scores_a,
             scores_b,
@@ -359,6 +412,7 @@ def _pair_tests(metric, ga, gb, chosen, options, design, paired, base) -> tuple[
                 "gamma": res.gamma,
                 "verdict": _verdict(res.significant, res.meaningful, b_better),
                 "conclusion": res.conclusion,
+                "scope": SCOPE_FOLDS,
             }
         )
     if not paired:
@@ -566,6 +620,9 @@ def compare_procedures(
     chosen, notes = _selected_tests(options, why)
     for p in procedures:
         notes += list(p.notes)
+    if "friedman" in chosen and design.shared_test:
+        notes.append("Friedman's test, Nemenyi's critical difference and the Wilcoxon tests rank the replicates on "
+                     "this test set: their conclusions are about this test set, not the participant population.")
     if not all(p.split_varied for p in procedures):
         notes.append(FIXHOPT_NOTE + " Conclusions then hold for this data split only.")
     if paired and design.n_splits >= 2 and not design.split_varied and design.n_replicates > 1:
@@ -589,11 +646,17 @@ def compare_procedures(
     grids = {m: [_grid(t, m, p) for t, p in zip(tables, procedures)] for m in metrics}
     alpha = 1 - options.confidence_level
     rows, rank_rows, warns, rank_info = [], [], [], {}
+    crossed = {}
+    if design.shared_test and "probability" in chosen:
+        from clinicadl.evaluate.procedure_expected import crossed_inputs
+
+        crossed = {m: [crossed_inputs(p, m)[0] for p in procedures] for m in metrics}
     for metric in metrics:
         for i, j in combinations(range(len(procedures)), 2):
             base = _base(metric, tables[0], options, design, names[i], names[j])
+            pair = (crossed[metric][i], crossed[metric][j]) if crossed else None
             pair_rows, pair_warns = _pair_tests(
-                metric, grids[metric][i], grids[metric][j], chosen, options, design, paired, base
+                metric, grids[metric][i], grids[metric][j], chosen, options, design, paired, base, pair
             )
             rows += pair_rows
             warns += pair_warns
@@ -601,6 +664,9 @@ def compare_procedures(
             metric_rows, rank_info[metric] = _ranks(metric, grids[metric], names, tables[0], options, design, alpha)
             rank_rows += metric_rows
     tests = pd.DataFrame(rows)
+    if len(tests):
+        default_scope = SCOPE_TEST_SET if design.shared_test else SCOPE_FOLDS
+        tests["scope"] = tests["scope"].fillna(default_scope) if "scope" in tests else default_scope
     if len(procedures) >= 3 and len(tests):
         tests = _adjust(tests, rank_info, names)
     scores = _score_table(tables, names, metrics)
@@ -614,6 +680,7 @@ def compare_procedures(
         asdict(options) | {"tests_run": chosen, "paired": paired},
     )
     meta["designs"] = [design_record(p) for p in procedures]
+    meta["notes"] = list(dict.fromkeys(notes))
     written = [write_table(target, tests, meta)]
     ranks = pd.DataFrame(rank_rows)
     if len(ranks):
@@ -792,8 +859,14 @@ def _words(frame: pd.DataFrame, result: ProcedureComparison, metric: str, level:
     may, may_not = [], []
     for r in frame.itertuples():
         pair = f"A = {r.procedure_a}, B = {r.procedure_b}"
+        scope = f" [about: {r.scope}]" if isinstance(getattr(r, "scope", None), str) else ""
         if r.test == "P(A>B)":
-            may.append(f"{pair}: P(A>B) is {r.verdict} (gamma = {r.gamma:g}). {r.conclusion}")
+            may.append(f"{pair}: P(A>B) is {r.verdict} (gamma = {r.gamma:g}). {r.conclusion}{scope}")
+        elif r.test == "expected difference":
+            p = r.adjusted_pvalue if not np.isnan(r.adjusted_pvalue) else r.pvalue
+            found = "a significant" if p < 1 - level / 100 else "no significant"
+            may.append(f"{pair}: the crossed-design test finds {found} difference of the expected {metric} "
+                       f"(A - B = {format_number(r.estimate)}, {_p_text(p)}){scope}.")
         elif r.test.startswith(("corrected", "5x2cv")):
             p = r.adjusted_pvalue if not np.isnan(r.adjusted_pvalue) else r.pvalue
             if p < 1 - level / 100:
@@ -809,8 +882,9 @@ def _words(frame: pd.DataFrame, result: ProcedureComparison, metric: str, level:
         elif r.test == "Bayesian correlated t":
             may.append(f"{pair}: Bayesian correlated t-test: {r.conclusion}")
     may_not.append(
-        "That the difference holds on another cohort or population: the test participants are one "
-        "sample, shared by every replicate."
+        "That the difference holds on another cohort, scanner or development sample: replicates re-split and "
+        "re-seed the same development sample, and the population tests generalise over participants of the same "
+        "population only."
     )
     if not all(p.split_varied for p in result.procedures):
         may_not.append("That the difference holds for other data splits: only seeds varied.")

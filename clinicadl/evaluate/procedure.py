@@ -2,22 +2,25 @@
 
 A learning procedure, run again, gives another trained model: the data split, the initial weights, the data
 order, the augmentation and dropout change. With the replicates of a MAPS (``train --replicates R``), every
-trained model (replicate ``r``, split ``s``: one *unit of replication*) is evaluated on the same test group,
-and three things are reported per metric:
+trained model (replicate ``r``, split ``s``) is evaluated on the same test group, and three things are reported
+per metric:
 
 1. each model's value with its test-set interval (participant-level bootstrap, :func:`assess_model`);
-2. the variance of the metric between trained models, split into test-set sampling, between-split and
-   between-seed parts (:mod:`clinicadl.stats.variance_components`);
-3. the expected performance of the procedure, with an interval that accounts for both the finite test set
-   shared by all models and the finite number of replicates: a two-level bootstrap over replicates and
-   participants for metrics that are means over participants (accuracy, MAE, per-image values); for
-   metrics that are not (BA, AUC, sensitivity...), a bootstrap over replicates of the model-level values
-   whose variance is increased by the test-set sampling variance that all replicates share.
+2. the variance components of the crossed design (R models x the same test participants): replicate (split +
+   seeds), participant (test-set sampling shared by every model) and their interaction
+   (:mod:`clinicadl.stats.crossed_design`);
+3. the expected performance of the procedure with an interval that accounts for all three
+   (:mod:`clinicadl.stats.crossed_inference`), or, where too few replicates allow none, the reason and an
+   interval conditional on these trained models.
+
+On the ``validation`` group (one held-out fold per model, a cross-validation design) the models do not share
+participants: the corrected repeated k-fold t-interval is used there instead.
 
 References
 ----------
 Bouthillier X. et al. (2021). Accounting for variance in machine learning benchmarks. MLSys 3.
-Davison A. C., Hinkley D. V. (1997). Bootstrap Methods and their Application, section 3.8 (two-level data).
+Searle S. R., Casella G., McCulloch C. E. (1992). Variance Components, chapter 4.
+Owen A. B. (2007). The pigeonhole bootstrap. Annals of Applied Statistics 1(2), 386-411.
 """
 
 from __future__ import annotations
@@ -33,9 +36,16 @@ from scipy import stats as sps
 from clinicadl.errors import InputError
 from clinicadl.evaluate.display import format_number, render_table
 from clinicadl.evaluate.model import EvaluationOptions, assess_model
+from clinicadl.evaluate.procedure_expected import (
+    COMPONENT_CAPTION,
+    WHAT_IT_IS,
+    component_rows,
+    crossed_results,
+    expected_rows,
+)
 from clinicadl.evaluate.procedure_inputs import Procedure, load_procedure
 from clinicadl.evaluate.provenance import provenance
-from clinicadl.maps import ModelPredictions, evaluation_dir, sidecar_path, write_json_sidecar, write_results_tsv
+from clinicadl.maps import evaluation_dir, sidecar_path, write_json_sidecar, write_results_tsv
 
 __all__ = [
     "LOWER_IS_BETTER",
@@ -44,18 +54,10 @@ __all__ = [
     "format_procedure_summary",
     "higher_is_better",
     "model_table",
-    "participant_contributions",
 ]
 
 LOWER_IS_BETTER = frozenset({"MAE", "RMSE", "MSE", "LR_minus", "loss", "HD95"})
 """Metrics (and per-image columns) for which a lower value is better."""
-
-RANGES = {**dict.fromkeys(("BA", "accuracy", "AUC", "sensitivity", "specificity", "PPV", "NPV", "F1_score"),
-                          (0.0, 1.0)), "MCC": (-1.0, 1.0), "MK": (-1.0, 1.0)}
-"""Range of bounded metrics: the normal interval of :data:`REPLICATE_METHOD` is clipped to it."""
-
-REPLICATE_METHOD = "replicate bootstrap + shared test variance"
-"""Interval of the expected performance of a metric that is not a mean over images."""
 
 CV_METHOD = "corrected repeated k-fold t"
 """Interval of the expected performance on validation folds (Nadeau & Bengio 2003; Bouckaert & Frank 2004)."""
@@ -134,70 +136,7 @@ def unit_values(table: pd.DataFrame, metric: str, procedure: Procedure) -> tuple
     return rows.loc[keys, "estimate"].to_numpy(float), rows.loc[keys, "se"].to_numpy(float) ** 2
 
 
-# ---------------------------------------------------------------------------------------- contributions
-
-
-def participant_contributions(predictions: ModelPredictions, metric: str) -> pd.DataFrame | None:
-    """Per-participant sum of the per-image values of a metric that is a mean over images, and image counts.
-
-    Accuracy is the mean of per-image correctness, MAE of per-image absolute errors, a per-image column
-    (``task == "per_image"``) the mean of its finite values: for them, ``sum`` over a participant's images and
-    ``count`` of its images make the metric ``sum(sum) / sum(count)``. Other metrics (BA, AUC, sensitivity,
-    RMSE, medians...) are not means over images: None.
-    """
-    frame = predictions.frame
-    if predictions.task == "classification" and metric == "accuracy":
-        per_image = (frame["predicted_label"] == frame["true_label"]).astype(float)
-    elif predictions.task == "regression" and metric == "MAE":
-        per_image = (frame["predicted_label"] - frame["true_label"]).abs().astype(float)
-    elif predictions.task == "per_image" and metric in predictions.value_columns:
-        per_image = frame[metric].astype(float)
-    else:
-        return None
-    grouped = per_image.groupby(frame["participant_id"])
-    return pd.DataFrame({"sum": grouped.sum(), "count": grouped.count().astype(float)})
-
-
-def contribution_matrices(procedure: Procedure, metric: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """R x m matrices of per-participant sums and image counts, averaged over the splits of each replicate.
-
-    None when the metric is not a mean over images (:func:`participant_contributions`).
-    """
-    sums, counts = [], []
-    for r in procedure.replicates:
-        parts = [participant_contributions(m.predictions, metric) for m in procedure.models if m.replicate == r]
-        if any(part is None for part in parts):
-            return None
-        sums.append(pd.concat([part["sum"] for part in parts], axis=1).mean(axis=1))
-        counts.append(pd.concat([part["count"] for part in parts], axis=1).mean(axis=1))
-    return pd.concat(sums, axis=1).T.to_numpy(float), pd.concat(counts, axis=1).T.to_numpy(float)
-
-
 # ------------------------------------------------------------------------------------ expected performance
-
-
-def _two_level(sums: np.ndarray, counts: np.ndarray, options: EvaluationOptions):
-    from clinicadl.stats.procedure_bootstrap import two_level_bootstrap
-
-    return two_level_bootstrap(sums, denominators=counts, n_resamples=options.n_resamples,
-                               confidence_level=options.confidence_level,
-                               resample="both" if sums.shape[0] > 1 else "participants", rng=options.seed)
-
-
-def _replicate_level(replicate_means: np.ndarray, sampling_variance: float, options: EvaluationOptions):
-    """Mean of replicate means, bootstrap over replicates, SE widened by the shared test-set variance."""
-    estimate = float(np.mean(replicate_means))
-    n = len(replicate_means)
-    if n > 1:
-        rng = np.random.default_rng(options.seed)
-        index = rng.integers(0, n, size=(options.n_resamples, n))
-        boot = replicate_means[index].mean(axis=1)
-        var_replicates = float(np.var(boot, ddof=1))
-    else:
-        var_replicates = 0.0
-    se = float(np.sqrt(var_replicates + sampling_variance))
-    z = sps.norm.ppf(0.5 + options.confidence_level / 2)
-    return estimate, estimate - z * se, estimate + z * se, se
 
 
 def _mean_size(sizes: list[int | None]) -> float | None:
@@ -254,46 +193,43 @@ def cross_validation_performance(procedure: Procedure, table: pd.DataFrame, opti
     return pd.DataFrame(rows), notes
 
 
-def expected_performance(procedure: Procedure, table: pd.DataFrame, options: EvaluationOptions
-                         ) -> tuple[pd.DataFrame, list[str]]:
-    """Expected performance of the procedure per metric, with an interval for test set and replicates."""
+def _base(procedure: Procedure, table: pd.DataFrame, options: EvaluationOptions) -> dict:
+    return {"confidence": options.confidence_level, "n_subjects": int(table["n_subjects"].iloc[0]),
+            "n_images": int(table["n_images"].iloc[0]), "seed": options.seed, "n_splits": procedure.n_splits,
+            "procedure": str(procedure.path), "data_group": procedure.data_group,
+            "selection_metric": procedure.selection_metric}
+
+
+def expected_table(procedure: Procedure, table: pd.DataFrame, options: EvaluationOptions
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Expected performance and variance components of every metric.
+
+    Returns the expected-performance rows, the variance-component rows and notes. On a test group shared by
+    every model the crossed design is used; on the validation folds, the corrected repeated k-fold interval
+    and the one-way components of :func:`variance_table`.
+    """
     if procedure.on_validation_folds:
-        return cross_validation_performance(procedure, table, options)
-    rows, notes = [], []
-    n_subjects = int(table["n_subjects"].iloc[0])
-    n_images = int(table["n_images"].iloc[0])
-    for metric in dict.fromkeys(table["metric"]):
-        values, variances = unit_values(table, metric, procedure)
-        reps = np.array([m.replicate for m in procedure.models])
-        finite = np.isfinite(values)
-        if not finite.any():
-            notes.append(f"{metric} is undefined for every model: no expected performance.")
-            continue
-        replicate_means = np.array([values[(reps == r) & finite].mean() for r in procedure.replicates
-                                    if ((reps == r) & finite).any()])
-        contributions = contribution_matrices(procedure, metric)
-        base = {"metric": metric, "confidence": options.confidence_level, "n_resamples": options.n_resamples,
-                "n_subjects": n_subjects, "n_images": n_images, "seed": options.seed,
-                "n_replicates": len(replicate_means), "n_splits": procedure.n_splits,
-                "higher_is_better": higher_is_better(metric), "procedure": str(procedure.path),
-                "data_group": procedure.data_group, "selection_metric": procedure.selection_metric}
-        if contributions is not None:
-            result = _two_level(*contributions, options)
-            low, high = result.confidence_interval
-            method = "two-level bootstrap" if result.resample == "both" else "participant bootstrap"
-            rows.append(base | {"estimate": float(np.mean(replicate_means)), "ci_low": low, "ci_high": high,
-                                "se": result.standard_error, "method": method,
-                                "two_level_estimate": result.estimate})
-        else:
-            sampling = float(np.nanmean(variances))
-            estimate, low, high, se = _replicate_level(replicate_means, sampling, options)
-            bounds = RANGES.get(metric.split("-")[0])
-            if bounds is not None:
-                low, high = max(low, bounds[0]), min(high, bounds[1])
-            rows.append(base | {"estimate": estimate, "ci_low": low, "ci_high": high, "se": se,
-                                "method": REPLICATE_METHOD,
-                                "two_level_estimate": np.nan})
-    return pd.DataFrame(rows), notes
+        expected, notes = cross_validation_performance(procedure, table, options)
+        variance, variance_notes = variance_table(procedure, table, options)
+        return expected, variance, variance_notes + notes
+    metrics = list(dict.fromkeys(table["metric"]))
+    results, notes = crossed_results(procedure, metrics, options)
+    base = _base(procedure, table, options)
+    expected = expected_rows(procedure, results, options, base)
+    if len(expected):
+        expected["higher_is_better"] = [higher_is_better(m) for m in expected["metric"]]
+    variance = component_rows(procedure, results, options, base)
+    reasons = sorted({f"{m}: {r.reason}" for m, (r, _) in results.items() if r.reason})
+    notes += [*reasons, WHAT_IT_IS]
+    if len(variance):
+        notes.append(COMPONENT_CAPTION.format(replicate=_replicate_sources(procedure)))
+    return expected, variance, notes
+
+
+def _replicate_sources(procedure: Procedure) -> str:
+    varied = [s for s in procedure.varied_sources if s != "split"]
+    seeds = ", ".join(varied) if varied else "seeds"
+    return f"data split and {seeds}" if procedure.split_varied else f"{seeds}, one data split"
 
 
 # ----------------------------------------------------------------------------------- variance components
@@ -484,21 +420,18 @@ def evaluate_procedure(
                          "split): a procedure needs several; train with --replicates R, or use `clinicadl evaluate "
                          "model` for this model.")
     table = model_table(procedure, options)
-    variance, variance_notes = variance_table(procedure, table, options)
-    expected, expected_notes = expected_performance(procedure, table, options)
+    expected, variance, expected_notes = expected_table(procedure, table, options)
+    variance_notes: list[str] = []
     if hpo_reference is not None:
-        hpo_rows, hpo_notes = hpo_variance(procedure, table, hpo_reference, options)
+        hpo_rows, variance_notes = hpo_variance(procedure, table, hpo_reference, options)
         variance = pd.concat([variance, hpo_rows], ignore_index=True)
-        variance_notes = variance_notes + hpo_notes
-    notes = design_notes(procedure) + variance_notes + expected_notes
-    if any(m.method == REPLICATE_METHOD for m in expected.itertuples()):
-        notes.append("Metrics that are not means over participants (BA, AUC, ...) use a bootstrap over replicates "
-                     "of the model-level values, with the test-set sampling variance (shared by all replicates) "
-                     "added to its variance: a normal interval.")
+    notes = design_notes(procedure) + expected_notes + variance_notes
     folder = Path(output_dir) if output_dir is not None else evaluation_dir(procedure.path, data_group)
     meta = provenance([m.predictions.source for m in procedure.models],
                       asdict(options) | {"selection_metric": selection_metric, "splits": list(splits or [])})
     meta["design"] = design_record(procedure)
+    meta["interpretation"] = WHAT_IT_IS if not procedure.on_validation_folds else CV_METHOD
+    meta["notes"] = list(dict.fromkeys(notes))
     written = [
         write_table(folder / "procedure_models.tsv", table, meta),
         write_table(folder / "procedure_expected.tsv", expected, meta),
@@ -536,7 +469,7 @@ def write_table(path: Path, frame: pd.DataFrame, meta: dict) -> Path:
 def format_procedure_summary(result: ProcedureEvaluation) -> str:
     """Readable summary: design, expected performance, variance components, what may be concluded."""
     p = result.procedure
-    level = round(float(result.expected["confidence"].iloc[0]) * 100)
+    level = round(float(result.expected["confidence"].iloc[0]) * 100) if len(result.expected) else 95
     first = result.models.iloc[0]
     lines = [
         f"Procedure {p.path} on group {p.data_group!r}: {p.n_replicates} replicate(s) x {p.n_splits} split(s) = "
@@ -544,35 +477,64 @@ def format_procedure_summary(result: ProcedureEvaluation) -> str:
         f"{', '.join(p.varied_sources) or 'none'}; {first['n_subjects']} test participants, "
         f"{first['n_images']} images. Estimator: {estimator_name(p)}.",
         "",
-        f"Expected performance of the procedure ({level}% intervals for the test set and the replicates):",
-        render_table(["metric", "estimate", f"{level}% CI", "models: min - max", "method"],
-                [[r.metric, format_number(r.estimate), f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]",
-                  _range(result.models, r.metric), r.method] for r in result.expected.itertuples()]),
     ]
-    if len(result.variance):
+    crossed = "estimable" in result.expected.columns
+    if crossed:
+        lines += [f"Expected performance of the procedure ({level}% intervals: replicates, shared test set and their "
+                  "interaction):"]
+        rows = []
+        for r in result.expected.itertuples():
+            shown = (f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]" if r.estimable
+                     else "none (see below)")
+            conditional = f"[{format_number(r.conditional_ci_low)}, {format_number(r.conditional_ci_high)}]"
+            rows.append([r.metric, format_number(r.estimate), shown, conditional, _range(result.models, r.metric)])
+        lines.append(render_table(["metric", "estimate", f"{level}% CI", "these models only", "models: min - max"],
+                                  rows))
+    else:
+        lines += [f"Expected performance on the validation folds ({level}% intervals):",
+                  render_table(["metric", "estimate", f"{level}% CI", "models: min - max", "method"],
+                               [[r.metric, format_number(r.estimate),
+                                 f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]",
+                                 _range(result.models, r.metric), r.method] for r in result.expected.itertuples()])]
+    variance = result.variance[result.variance["component"] != "hpo"] if len(result.variance) else result.variance
+    if len(variance) and crossed:
+        lines += ["", "Variance of one trained model's value, by source, as standard deviations (share):"]
+        rows = []
+        for metric, frame in variance.groupby("metric", sort=False):
+            by = frame.set_index("component")
+            rows.append([metric] + [f"{format_number(by.loc[c, 'sd'])} ({_share(by.loc[c, 'fraction'])})"
+                                    for c in ("replicate", "participant", "interaction")]
+                        + [format_number(by.loc["one_model", "sd"])])
+        replicate = "replicate (split + seeds)" if p.split_varied else "replicate (seeds)"
+        lines.append(render_table(["metric", replicate, "participant (shared test set)", "interaction",
+                                   "one model"], rows))
+    elif len(variance):
         lines += ["", "Variance between trained models, as standard deviations (share of the total variance):"]
         rows = []
-        for metric, frame in result.variance[result.variance["component"] != "hpo"].groupby("metric", sort=False):
+        for metric, frame in variance.groupby("metric", sort=False):
             by = frame.set_index("component")
             rows.append([metric] + [f"{format_number(by.loc[c, 'sd'])} ({_share(by.loc[c, 'fraction'])})"
                                     for c in COMPONENTS])
         lines.append(render_table(["metric", "test sampling", "split", "seed", "split + seed", "total"], rows))
-        hpo = result.variance[result.variance["component"] == "hpo"]
-        if len(hpo):
-            lines += ["", "Variance added by re-optimising the hyper-parameters (with hpo minus without), as a "
-                      "standard deviation (share of the variance with hpo), with its interval on the variance:"]
-            lines.append(render_table(["metric", "hpo", "variance", "interval"], [
-                [r.metric, f"{format_number(r.sd)} ({_share(r.fraction)})", format_number(r.estimate),
-                 f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]"] for r in hpo.itertuples()]))
+    hpo = result.variance[result.variance["component"] == "hpo"] if len(result.variance) else result.variance
+    if len(hpo):
+        lines += ["", "Variance added by re-optimising the hyper-parameters (with hpo minus without), as a "
+                  "standard deviation (share of the variance with hpo), with its interval on the variance:"]
+        lines.append(render_table(["metric", "hpo", "variance", "interval"], [
+            [r.metric, f"{format_number(r.sd)} ({_share(r.fraction)})", format_number(r.estimate),
+             f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]"] for r in hpo.itertuples()]))
+    resplit = "new splits of the same development sample, new seeds" if p.split_varied else "new seeds, same split"
     lines += ["", "What may be concluded:",
-              f"- The {level}% interval of the expected performance says where the mean performance of this "
-              "learning procedure would lie if it were trained again (new seeds"
-              + (", new data splits" if p.split_varied else "") + ") and tested on new participants from the "
-              "same population.",
+              f"- The {level}% CI is a confidence interval for a fixed number: the mean performance of this learning "
+              f"procedure over re-runs ({resplit}) and over test sets of {first['n_subjects']} participants from the "
+              "same population. It is not a prediction of what one re-run will give (models vary: see the "
+              "replicate component) and it is conditional on this development data set.",
+              "- 'These models only' covers test-set sampling only: it is about the mean of these trained models, "
+              "not about the procedure.",
               "- The per-model intervals (procedure_models.tsv) say how good each trained model is on this test set.",
               "What may not:",
-              "- How well the procedure does on another population, scanner or cohort.",
-              "- That one trained model will reach the expected performance: models vary (see the variance).",
+              "- How well the procedure does on another population, scanner or cohort, or with another development "
+              "sample.",
               ]
     return "\n".join(lines)
 

@@ -18,9 +18,12 @@ import pandas as pd
 
 from clinicadl.atomic import atomic_output
 
-COLORS = {"test_sampling": "tab:grey", "split": "tab:blue", "seed": "tab:orange", "split_and_seed": "tab:purple"}
+COLORS = {"test_sampling": "tab:grey", "split": "tab:blue", "seed": "tab:orange", "split_and_seed": "tab:purple",
+          "replicate": "tab:purple", "participant": "tab:grey", "interaction": "tab:olive"}
 LABELS = {"test_sampling": "test-set sampling", "split": "data split", "seed": "seeds (init, order, ...)",
-          "split_and_seed": "split + seeds (not separable)"}
+          "split_and_seed": "split + seeds (not separable)", "replicate": "replicate (split + seeds)",
+          "participant": "participant (test set shared by all models)",
+          "interaction": "participant x replicate interaction"}
 
 
 def _pyplot():
@@ -76,14 +79,21 @@ def plot_replicate_forest(models: pd.DataFrame, expected: pd.DataFrame, path: st
 
 
 def plot_variance_components(variance: pd.DataFrame, path: str | Path) -> Path:
-    """Stacked bars of the shares of the variance between trained models, one bar per metric."""
+    """Stacked bars of the shares of the variance of one trained model's value, one bar per metric.
+
+    On a shared test group the bars are the crossed-design components (replicate, participant, interaction); on
+    the validation folds, test sampling and the split / seed parts.
+    """
     plt = _pyplot()
     metrics = list(dict.fromkeys(variance["metric"]))
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(metrics) + 1.4))
     for i, metric in enumerate(metrics):
         by = variance[variance["metric"] == metric].set_index("component")["fraction"]
-        parts = ["test_sampling", "split", "seed"]
-        if not (np.isfinite(by.get("split", np.nan)) and np.isfinite(by.get("seed", np.nan))):
+        if "replicate" in by.index:  # crossed design: a test group shared by every model
+            parts = ["replicate", "participant", "interaction"]
+        elif np.isfinite(by.get("split", np.nan)) and np.isfinite(by.get("seed", np.nan)):
+            parts = ["test_sampling", "split", "seed"]
+        else:
             parts = ["test_sampling", "split_and_seed"]
         left = 0.0
         for part in parts:

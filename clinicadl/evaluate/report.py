@@ -90,7 +90,11 @@ SOURCE_NAMES = {"split": "the training/validation split", "init": "the initial w
 """Sources of variance (FORMATS.md section 4) in words."""
 
 COMPONENT_NAMES = {"test_sampling": "test-set sampling", "split": "data split", "seed": "seeds",
-                   "split_and_seed": "data split and seeds", "total": "total"}
+                   "split_and_seed": "data split and seeds", "total": "total",
+                   "replicate": "replicate (split and seeds)", "participant": "participant (shared test set)",
+                   "interaction": "participant x replicate interaction", "one_model": "one trained model (total)"}
+TOTAL_COMPONENTS = ("total", "one_model")
+"""Names of the total variance of one model (validation folds, shared test group)."""
 
 REFERENCES = (
     "Bouthillier X. et al. (2021). Accounting for variance in machine learning benchmarks. MLSys 3.",
@@ -99,6 +103,10 @@ REFERENCES = (
     "Nadeau C., Bengio Y. (2003). Inference for the generalization error. Machine Learning 52(3), 239-281.",
     "Varoquaux G., Colliot O. (2023). Evaluating machine learning models and their diagnostic value. In Machine "
     "Learning for Brain Disorders, Springer, 601-630.",
+    "Searle S. R., Casella G., McCulloch C. E. (1992). Variance Components. Wiley, chapter 4.",
+    "Owen A. B. (2007). The pigeonhole bootstrap. Annals of Applied Statistics 1(2), 386-411.",
+    "Satterthwaite F. E. (1946). An approximate distribution of estimates of variance components. Biometrics "
+    "Bulletin 2(6), 110-114.",
 )
 
 
@@ -469,9 +477,13 @@ def expected_table(report: MapsReport) -> Table | None:
     if frame is None:
         return None
     level = _level(frame)
-    rows = [(r.metric, format_number(r.estimate), _ci(r.ci_low, r.ci_high), format_number(r.se), r.method,
+    rows = [(r.metric, format_number(r.estimate),
+             _ci(r.ci_low, r.ci_high) if np.isfinite(r.ci_low) else "not estimable", format_number(r.se),
+             r.method if np.isfinite(r.ci_low) else str(getattr(r, "reason", r.method)),
              f"{r.n_replicates} x {r.n_splits}", str(r.n_subjects)) for r in frame.itertuples()]
-    return Table(f"Expected performance of the procedure {report.name} on {report.data_group!r}",
+    return Table(f"Expected performance of the procedure {report.name} on {report.data_group!r}: a confidence "
+                 "interval for a fixed number, the mean over re-runs on the same development sample and over test "
+                 "sets from the participant population",
                  ("metric", "estimate", f"{level}% CI", "SE", "method", "replicates x splits", "participants"),
                  tuple(rows))
 
@@ -487,7 +499,10 @@ def variance_table(report: MapsReport) -> Table | None:
              format_number(r.sd), "NaN" if not np.isfinite(r.fraction) else f"{100 * r.fraction:.0f}%",
              _ci(r.ci_low, r.ci_high) if np.isfinite(r.ci_low) else "NaN")
             for r in frame.itertuples() if np.isfinite(r.estimate)]
-    return Table(f"Variance of the metrics between the trained models of {report.name}",
+    crossed = "replicate" in set(frame["component"])
+    title = (f"Variance of one trained model's value of {report.name}, by source (shares of that variance)" if crossed
+             else f"Variance of the metrics between the trained models of {report.name}")
+    return Table(title,
                  ("metric", "source", "variance", "SD", "share", f"{level}% CI of the variance"), tuple(rows))
 
 
@@ -588,9 +603,14 @@ def _variance_sentence(report: MapsReport) -> str:
     for metric, rows in frame.groupby("metric", sort=False):
         by = rows.set_index("component")
         shares = [f"{COMPONENT_NAMES[c]} {100 * by.loc[c, 'fraction']:.0f} %" for c in COMPONENT_NAMES
-                  if c != "total" and c in by.index and np.isfinite(by.loc[c, "fraction"])]
-        total = by.loc["total", "sd"] if "total" in by.index else np.nan
+                  if c not in TOTAL_COMPONENTS and c in by.index and np.isfinite(by.loc[c, "fraction"])]
+        total = next((by.loc[c, "sd"] for c in TOTAL_COMPONENTS if c in by.index), np.nan)
         parts.append(f"{metric}: SD {format_number(total)}" + (f" ({', '.join(shares)})" if shares else ""))
+    if "replicate" in set(frame["component"]):
+        return ("The variance of one trained model's value on a test set of this size was split into a replicate, a "
+                "participant (test set shared by every model) and an interaction component by a two-way analysis "
+                "of variance of the participants' jackknife pseudo-values (crossed design; Searle et al. 1992): "
+                + "; ".join(parts) + ".")
     return ("The variance of the metrics between trained models was split into its sources (ANOVA components): "
             + "; ".join(parts) + ".")
 
@@ -615,15 +635,33 @@ def _procedure_sentence(report: MapsReport) -> str:
     design += (f", and selected each model on {report.selection_metric}. All {n_models} trained models were tested "
                f"on the same {int(first['n_subjects'])} participants ({int(first['n_images'])} images) of the "
                f"{report.data_group} group.")
-    parts = []
+    parts, declined = [], []
     for row in expected.to_dict(orient="records"):
         metric_rows = report.models[report.models["metric"] == row["metric"]]["estimate"].to_numpy(float)
         spread = (f"; models {format_number(np.nanmin(metric_rows))}-{format_number(np.nanmax(metric_rows))}"
                   if len(metric_rows) and np.isfinite(metric_rows).any() else "")
-        parts.append(_interval_words(row, level) + f", {row['method']}, B = {row['n_resamples']}{spread}"
-                     f"{_cite(str(row['method']))})")
-    performance = (f"The expected performance of the learning procedure was {'; '.join(parts)}, an interval that "
-                   "accounts for both the test participants and the replicates (Bouthillier et al. 2021).")
+        if not np.isfinite(row["ci_low"]):
+            declined.append(f"{_metric_name(row['metric'])} {format_number(row['estimate'])}{spread}")
+            continue
+        resamples = f", B = {row['n_resamples']}" if row.get("n_resamples") else ""
+        parts.append(_interval_words(row, level) + f"{resamples}{spread}{_cite(str(row['method']))})")
+    crossed = "estimable" in expected.columns
+    if crossed:
+        performance = ("The expected performance of the learning procedure (the mean over re-runs on the same "
+                       "development sample and over test sets drawn from the participant population; a confidence "
+                       "interval for a fixed number, conditional on the development data) was "
+                       + ("; ".join(parts) if parts else "not estimable")
+                       + (", with intervals from the replicate, participant and interaction variance components of "
+                          "the crossed design (R models scored on the same participants), each part with its own "
+                          "Student multiplier on the logit scale (Satterthwaite 1946; Searle et al. 1992)."
+                          if parts else "."))
+        if declined:
+            performance += (" No interval was estimable for " + "; ".join(declined) + " ("
+                            + str(expected.loc[~np.isfinite(expected["ci_low"]), "reason"].iloc[0]).split(":")[0]
+                            + ").")
+    else:
+        performance = (f"The expected performance of the learning procedure was {'; '.join(parts)}, an interval that "
+                       "accounts for both the test participants and the replicates (Bouthillier et al. 2021).")
     model_method = report.models["method"].iloc[0]
     per_model = (f"Each trained model's interval is a {_method_words(str(model_method))} interval with "
                  f"{report.models['n_resamples'].iloc[0]} resamples (seed {report.models['seed'].iloc[0]}"
@@ -701,7 +739,7 @@ def latex_table(report: Report) -> str:
             level = _level(frame)
             sd = {}
             if maps.variance is not None and len(maps.variance):
-                total = maps.variance[maps.variance["component"] == "total"]
+                total = maps.variance[maps.variance["component"].isin(TOTAL_COMPONENTS)]
                 sd = dict(zip(total["metric"], total["sd"]))
             for r in frame.to_dict(orient="records"):
                 n_models = int(r["n_replicates"]) * int(r["n_splits"])

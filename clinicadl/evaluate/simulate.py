@@ -76,7 +76,7 @@ def truth_from_maps(maps_path: str | Path, data_group: str, *, metric: str = "BA
         The values, in words.
     """
     from clinicadl.evaluate.model import EvaluationOptions
-    from clinicadl.evaluate.procedure import model_table, variance_table
+    from clinicadl.evaluate.procedure import expected_table, model_table
     from clinicadl.evaluate.procedure_inputs import load_procedure
 
     procedure = load_procedure(maps_path, data_group, selection_metric=selection_metric)
@@ -85,7 +85,7 @@ def truth_from_maps(maps_path: str | Path, data_group: str, *, metric: str = "BA
                          "with --replicates R (R >= 2).")
     options = EvaluationOptions(metrics=(metric,), n_resamples=n_resamples, seed=seed)
     table = model_table(procedure, options)
-    variance, _ = variance_table(procedure, table, options)
+    _, variance, _ = expected_table(procedure, table, options)
     if not len(variance) or metric not in set(variance["metric"]):
         raise InputError(f"{maps_path}: no variance components for {metric!r} on {data_group!r}; choose a metric "
                          "that every model has (e.g. --metric BA).")
@@ -95,12 +95,17 @@ def truth_from_maps(maps_path: str | Path, data_group: str, *, metric: str = "BA
         value = float(rows.get(name, math.nan))
         return value if math.isfinite(value) and value > 0 else 0.0
 
-    split, seed_var = component("split"), component("seed")
-    if not math.isfinite(float(rows.get("split", math.nan))) or not math.isfinite(float(rows.get("seed", math.nan))):
-        split, seed_var = component("split_and_seed"), 0.0  # confounded: all given to the split
+    if "replicate" in rows.index:  # a test group shared by every model: crossed components
+        replicate, test = component("replicate"), component("participant") + component("interaction")
+        split, seed_var = (replicate, 0.0) if procedure.split_varied else (0.0, replicate)
+    else:  # validation folds: one-way components
+        split, seed_var, test = component("split"), component("seed"), component("test_sampling")
+        if not math.isfinite(float(rows.get("split", math.nan))) or not math.isfinite(float(rows.get("seed",
+                                                                                                      math.nan))):
+            split, seed_var = component("split_and_seed"), 0.0  # confounded: all given to the split
     values = table.loc[table["metric"] == metric, "estimate"].astype(float)
     parameters = {"n_replicates": len(procedure.models), "mu": float(values.mean()), "sd_split": math.sqrt(split),
-                  "sd_seed": math.sqrt(seed_var), "sd_test": math.sqrt(component("test_sampling")),
+                  "sd_seed": math.sqrt(seed_var), "sd_test": math.sqrt(test),
                   "fixed_split": not procedure.split_varied}
     note = (f"Truth from {maps_path} ({data_group}, {metric}): {parameters['n_replicates']} trained models, mean "
             f"{parameters['mu']:.4f}, SD split {parameters['sd_split']:.4f}, seed {parameters['sd_seed']:.4f}, "

@@ -15,6 +15,13 @@ from clinicadl.stats.corrected_ttest import (
     corrected_resampled_ttest,
     naive_resampled_ttest,
 )
+from clinicadl.stats.crossed_design import CrossedComponents, CrossedValues, crossed_components, crossed_values
+from clinicadl.stats.crossed_inference import (
+    ExpectedDifference,
+    ExpectedPerformance,
+    compare_expected_performance,
+    expected_performance,
+)
 from clinicadl.stats.delong import DeLongComparison, delong_ci, delong_components, delong_test
 from clinicadl.stats.five_by_two import five_by_two_f, five_by_two_t
 from clinicadl.stats.location import mean_ci, median_ci
@@ -58,7 +65,11 @@ __all__ = [
     "BayesianTTestResult",
     "BootstrapResult",
     "ConfidenceInterval",
+    "CrossedComponents",
+    "CrossedValues",
     "DeLongComparison",
+    "ExpectedDifference",
+    "ExpectedPerformance",
     "FriedmanResult",
     "IntervalOutcome",
     "IntervalResult",
@@ -82,12 +93,16 @@ __all__ = [
     "average_ranks",
     "bootstrap",
     "bootstrap_ci",
+    "compare_expected_performance",
     "corrected_repeated_kfold_ttest",
     "corrected_resampled_ttest",
     "correlated_bayesian_ttest",
+    "crossed_components",
+    "crossed_values",
     "delong_ci",
     "delong_components",
     "delong_test",
+    "expected_performance",
     "five_by_two_f",
     "five_by_two_t",
     "friedman_test",

@@ -34,14 +34,18 @@ def test_procedure_tables_files_and_intervals(tmp_path):
         values = result.models.loc[result.models["metric"] == metric, "estimate"]
         assert expected.loc[metric, "estimate"] == pytest.approx(values.mean())
         assert expected.loc[metric, "ci_low"] < values.mean() < expected.loc[metric, "ci_high"]
-    # accuracy is a mean over images: two-level bootstrap, whose ratio estimate is the same number
-    assert expected.loc["accuracy", "method"] == "two-level bootstrap"
-    assert expected.loc["accuracy", "two_level_estimate"] == pytest.approx(expected.loc["accuracy", "estimate"])
-    assert expected.loc["BA", "method"] == "replicate bootstrap + shared test variance"
+    # every metric: the crossed design (R models x the same test participants), with its three components
+    for metric in ("BA", "accuracy", "AUC"):
+        assert expected.loc[metric, "method"].startswith("crossed-design") and expected.loc[metric, "estimable"]
+        assert expected.loc[metric, "conditional_ci_low"] >= expected.loc[metric, "ci_low"]
     assert expected.loc["AUC", "ci_high"] <= 1.0
     components = result.variance[result.variance["metric"] == "BA"].set_index("component")
-    assert set(components.index) == {"test_sampling", "split", "seed", "split_and_seed", "total"}
-    assert components.loc["total", "estimate"] >= components.loc["test_sampling", "estimate"] > 0
+    assert set(components.index) == {"replicate", "participant", "interaction", "one_model"}
+    parts = components.loc[["replicate", "participant", "interaction"], "estimate"]
+    assert components.loc["one_model", "estimate"] == pytest.approx(parts.sum())
+    assert components.loc[["replicate", "participant", "interaction"], "fraction"].sum() == pytest.approx(1.0)
+    for component in components.itertuples():
+        assert component.ci_low <= max(component.estimate, 0) <= component.ci_high
     folder = maps / "evaluation" / "test"
     for name in ("procedure_models", "procedure_expected", "procedure_variance"):
         table = read_results_tsv(folder / f"{name}.tsv")
@@ -52,6 +56,8 @@ def test_procedure_tables_files_and_intervals(tmp_path):
         assert (folder / name).read_bytes()[:4] == b"\x89PNG"
     text = format_procedure_summary(result)
     assert "6 replicate(s) x 2 split(s) = 12 trained models" in text and "What may not" in text
+    assert "confidence interval for a fixed number" in text and "same development sample" in text
+    assert "participant (shared test set)" in text
     # same seed, same numbers
     again = evaluate_procedure(maps, "test", options=FAST, output_dir=tmp_path / "again", plots=False)
     assert np.array_equal(again.expected["ci_low"], result.expected["ci_low"])
@@ -61,17 +67,31 @@ def test_only_seeds_varied_says_the_estimate_is_biased(tmp_path):
     maps = write_procedure(tmp_path / "a", n_replicates=5, varied=("init",))
     result = evaluate_procedure(maps, "test", options=FAST, plots=False)
     assert any("FixHOptEst" in note for note in result.notes)
-    split = result.variance.query("metric == 'BA' and component == 'split'")["estimate"]
-    assert np.isnan(split).all()  # one partition: the split variance cannot be estimated
+    components = result.variance.query("metric == 'BA'")
+    assert set(components["replicate_sources"]) == {"seeds (one data split)"}
+    assert "replicate (seeds)" in format_procedure_summary(result)
 
 
-def test_regression_mae_uses_the_two_level_bootstrap(tmp_path):
+def test_regression_and_three_replicates(tmp_path):
     maps = write_procedure(tmp_path / "r", n_replicates=4, task="regression")
     options = EvaluationOptions(metrics=("MAE", "RMSE"), n_resamples=200, seed=0)
     expected = evaluate_procedure(maps, "test", options=options, plots=False).expected.set_index("metric")
-    assert expected.loc["MAE", "method"] == "two-level bootstrap"
-    assert expected.loc["RMSE", "method"] == "replicate bootstrap + shared test variance"
+    for metric in ("MAE", "RMSE"):
+        assert expected.loc[metric, "scale"] == "identity" and expected.loc[metric, "estimable"]
+        assert expected.loc[metric, "ci_low"] < expected.loc[metric, "estimate"] < expected.loc[metric, "ci_high"]
     assert not expected.loc["MAE", "higher_is_better"]
+
+
+def test_two_replicates_print_no_interval_and_say_why(tmp_path):
+    maps = write_procedure(tmp_path / "two", n_replicates=2)
+    result = evaluate_procedure(maps, "test", options=FAST, plots=False)
+    row = result.expected.set_index("metric").loc["BA"]
+    assert not row["estimable"] and np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+    assert "1 degree(s) of freedom" in row["reason"]
+    assert row["conditional_ci_low"] < row["estimate"] < row["conditional_ci_high"]
+    text = format_procedure_summary(result)
+    assert "none (see below)" in text
+    assert any("train with --replicates 3" in note for note in result.notes)
 
 
 def test_a_single_trained_model_is_refused(tmp_path):

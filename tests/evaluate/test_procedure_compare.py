@@ -39,20 +39,24 @@ def test_equal_procedures_are_not_significantly_different(three):
     out = cli(three["a"], three["b"], "test", "--n_resamples", 500, "-m", "BA")
     assert out.exit_code == 0, out.output
     assert "P(A>B) is not significant" in out.output
-    assert "corrected resampled t test finds no significant difference" in out.output
-    assert "What may not" in out.output
+    assert "crossed-design test finds no significant difference" in out.output
+    assert "participant population" in out.output and "What may not" in out.output
+    assert "corrected_t, bayesian and 5x2cv not run" in out.output  # a shared test group: not their design
 
 
 def test_a_large_difference_is_significant_and_meaningful(three, tmp_path):
     out = cli(three["a"], three["c"], "test", "--n_resamples", 500, "-m", "BA", "-o", tmp_path / "ac.tsv")
     assert out.exit_code == 0, out.output
     assert "P(A>B) is significant and meaningful" in out.output
-    assert "A is practically better" in out.output
+    assert "crossed-design test finds a significant difference" in out.output
     table = read_results_tsv(tmp_path / "ac.tsv")
     assert list(table.columns[: len(RESULTS_COLUMNS)]) == list(RESULTS_COLUMNS)
-    assert set(table["test"]) == {"P(A>B)", "corrected resampled t", "Bayesian correlated t"}
+    assert set(table["test"]) == {"P(A>B)", "expected difference"}
+    assert set(table["scope"]) == {"population (replicates and test participants resampled)"}
     probability = table[table["test"] == "P(A>B)"].iloc[0]
     assert probability["estimate"] == 1.0 and bool(probability["meaningful"])
+    difference = table[table["test"] == "expected difference"].iloc[0]
+    assert difference["ci_low"] > 0 and difference["pvalue"] < 0.05
     sidecar = json.loads((tmp_path / "ac.json").read_text())
     assert sidecar["options"]["gamma"] == 0.75 and sidecar["options"]["paired"] is True
     assert (tmp_path / "ac_probability.png").read_bytes()[:4] == b"\x89PNG"
@@ -74,8 +78,9 @@ def test_default_output_and_three_procedures(three):
     tests = result.tests
     wilcoxon = tests[tests["test"] == "Wilcoxon signed-rank (Holm)"]
     assert len(wilcoxon) == 3 and (wilcoxon["adjusted_pvalue"] >= wilcoxon["pvalue"]).all()
-    corrected = tests[tests["test"] == "corrected resampled t"]
-    assert (corrected["adjusted_pvalue"] >= corrected["pvalue"] - 1e-12).all()
+    crossed = tests[tests["test"] == "expected difference"]
+    assert len(crossed) == 3 and (crossed["adjusted_pvalue"] >= crossed["pvalue"] - 1e-12).all()
+    assert any("about this test set" in note for note in result.notes)  # ranks of replicates: conditional
 
 
 def test_unpaired_inputs_are_refused_unless_asked(three, tmp_path):
@@ -85,9 +90,9 @@ def test_unpaired_inputs_are_refused_unless_asked(three, tmp_path):
     assert "Traceback" not in out.output
     out = cli(three["a"], other, "test", "--n_resamples", 200, "--unpaired", "-o", tmp_path / "u.tsv")
     assert out.exit_code == 0, out.output
-    assert set(read_results_tsv(tmp_path / "u.tsv")["test"]) == {"P(A>B)"}
+    assert set(read_results_tsv(tmp_path / "u.tsv")["test"]) == {"P(A>B)", "expected difference"}
     out = cli(three["a"], other, "test", "--unpaired", "--tests", "corrected_t")
-    assert out.exit_code == 1 and "paired" in out.output
+    assert out.exit_code == 1 and "same test group" in out.output
 
 
 def test_different_test_participants_are_refused(three, tmp_path):
@@ -104,9 +109,11 @@ def test_a_single_replicate_is_refused(tmp_path):
 
 
 def test_5x2cv_design(tmp_path):
-    a = write_procedure(tmp_path / "a", n_replicates=5, n_splits=2, skill=1.0, salt=1)
-    b = write_procedure(tmp_path / "b", n_replicates=5, n_splits=2, skill=0.6, salt=2)
-    result = compare_procedures([a, b], "test", options=FAST, plots=False)
+    # the t-tests of resampled designs apply to the validation folds of the cross-validation, not to a test group
+    a = write_procedure(tmp_path / "a", n_replicates=5, n_splits=2, skill=1.0, salt=1, group="validation")
+    b = write_procedure(tmp_path / "b", n_replicates=5, n_splits=2, skill=0.6, salt=2, group="validation")
+    result = compare_procedures([a, b], "validation", options=FAST, plots=False)
+    assert set(result.tests["scope"]) == {"these validation folds (cross-validation design)"}
     tests = result.tests.set_index("test")
     assert {"5x2cv t", "5x2cv F", "corrected repeated k-fold t"} <= set(tests.index)
     grid = lambda t: t[t["metric"] == "BA"].pivot(index="replicate", columns="split", values="estimate")  # noqa: E731
@@ -122,23 +129,37 @@ def test_5x2cv_design(tmp_path):
     assert tests.loc["corrected repeated k-fold t", "pvalue"] == pytest.approx(kfold.pvalue)
 
 
-def test_5x2cv_on_another_design_is_refused(three):
+def test_5x2cv_on_another_design_is_refused(three, tmp_path):
     out = cli(three["a"], three["b"], "test", "--tests", "5x2cv")
+    assert out.exit_code == 1 and "same test group" in out.output and "validation folds" in out.output
+    a = write_procedure(tmp_path / "a", n_replicates=4, n_splits=2, salt=1, group="validation")
+    b = write_procedure(tmp_path / "b", n_replicates=4, n_splits=2, salt=2, group="validation")
+    out = cli(a, b, "validation", "--tests", "5x2cv")
     assert out.exit_code == 1 and "5 replicates of a 2-fold" in out.output
-    assert "10 replicate(s) x 1 split(s)" in out.output
+    assert "4 replicate(s) x 2 split(s)" in out.output
 
 
-def test_naive_t_test_only_with_a_warning(three, tmp_path):
+@pytest.fixture(scope="module")
+def folds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("folds")
+    return {"a": write_procedure(root / "a", n_replicates=5, n_splits=3, skill=1.0, salt=1, group="validation"),
+            "b": write_procedure(root / "b", n_replicates=5, n_splits=3, skill=1.0, salt=2, group="validation")}
+
+
+def test_naive_t_test_only_with_a_warning(folds, tmp_path):
+    three = folds
     with warnings.catch_warnings():
         warnings.simplefilter("error", OverconfidentTestWarning)
-        result = compare_procedures([three["a"], three["b"]], "test", output=tmp_path / "n.tsv", plots=False,
+        result = compare_procedures([three["a"], three["b"]], "validation", output=tmp_path / "n.tsv", plots=False,
                                     options=CompareOptions(n_resamples=200, tests=("naive_t", "corrected_t")))
     assert result.warnings and "over" in result.warnings[0]
     assert any(t.startswith("UNCORRECTED") for t in result.tests["test"])
-    default = compare_procedures([three["a"], three["b"]], "test", options=FAST, output=tmp_path / "d.tsv",
+    default = compare_procedures([three["a"], three["b"]], "validation", options=FAST, output=tmp_path / "d.tsv",
                                  plots=False)
     assert not any(t.startswith("UNCORRECTED") for t in default.tests["test"])
-    out = cli(three["a"], three["b"], "test", "--tests", "naive_t", "--n_resamples", 200, "-o", tmp_path / "c.tsv")
+    assert "corrected repeated k-fold t" in set(default.tests["test"])
+    out = cli(three["a"], three["b"], "validation", "--tests", "naive_t", "--n_resamples", 200, "-o",
+              tmp_path / "c.tsv")
     assert out.exit_code == 0 and "Warning: The uncorrected resampled t-test" in out.output
 
 
@@ -155,7 +176,8 @@ def test_fixed_split_and_lower_is_better(tmp_path):
     a = write_procedure(tmp_path / "a", n_replicates=6, varied=("init",), task="regression", skill=2.0, salt=1)
     b = write_procedure(tmp_path / "b", n_replicates=6, varied=("init",), task="regression", skill=0.5, salt=2)
     result = compare_procedures([a, b], "test", options=FAST, plots=False)
-    assert any("FixHOptEst" in n for n in result.notes) and any("corrected_t not run" in n for n in result.notes)
+    assert any("FixHOptEst" in n for n in result.notes)
+    assert any("corrected_t, bayesian and 5x2cv not run" in n for n in result.notes)
     row = result.tests[result.tests["test"] == "P(A>B)"].iloc[0]
     assert row["metric"] == "MAE" and not row["higher_is_better"] and row["estimate"] == 1.0  # lower MAE wins
 

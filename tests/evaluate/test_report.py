@@ -114,7 +114,8 @@ def test_methods_paragraph_states_design_and_numbers(maps):
     assert "re-drawing the training/validation split, the initial weights, the batch order" in text
     assert "root seed 0" in text
     assert "30 participants" in text
-    assert "Bouthillier et al. 2021" in text and "Efron 1987" in text
+    assert "Searle et al. 1992" in text and "Efron 1987" in text
+    assert "conditional on the development data" in text and "participant (shared test set)" in text
     assert "conv5 vs resnet" in text  # the comparison computed for the report
     assert text in html.unescape(maps["html"].read_text())
 

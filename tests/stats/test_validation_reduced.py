@@ -100,6 +100,31 @@ def test_key_numbers(reduced):
 
 
 @pytest.mark.slow
+def test_crossed_design(reduced):
+    """Crossed design (R models x one shared test set), Searle et al. (1992), Bouthillier et al. (2021)."""
+    _, _, out, table = reduced
+    for level in ("small", "dominant"):
+        for metric in ("BA", "AUC", "sensitivity", "accuracy"):
+            row = _row(table, "crossed", f"crossed: {metric}", f"{level} R=10 n=50")
+            assert row["claim"] == "nominal" and row["passed"], row
+        replicate = _row(table, "crossed", "replicate variance: BA", f"{level} R=10 n=50")
+        # relative bias of the replicate component under 10 % at n >= 50 (within the Monte-Carlo error)
+        assert abs(replicate["bias"]) <= 0.10 * replicate["truth"] + 3 * replicate["bias_se"], replicate
+    # the interval printed before the crossed design under-covers when the replicate effect dominates at R = 3
+    previous = _row(table, "crossed", "previous: AUC", "dominant R=3 n=200")
+    assert previous["rate"] < 0.95 - 3 * previous["rate_se"]
+    # procedure comparison under the null with a participant-by-procedure interaction
+    null = "null, n=50 R=10, interaction 0.6"
+    crossed = _row(table, "crossed-compare", "crossed difference test", null)
+    assert crossed["rate"] <= 0.05 + max(3 * crossed["rate_se"], 0.03)
+    population = _row(table, "crossed-compare", "P(A>B) significant (population)", null)
+    assert population["rate"] <= 0.025 + max(3 * population["rate_se"], 0.03)
+    previous = _row(table, "crossed-compare", "P(A>B) significant (replicates only, previous)", null)
+    assert previous["rate"] > 0.025 + 3 * previous["rate_se"]
+    assert "Crossed design" in out.read_text()
+
+
+@pytest.mark.slow
 def test_report_regenerates_with_the_same_numbers(reduced, tmp_path):
     validation, folder, out, table = reduced
     # 1. from the cache: the same report, word for word (but the wall time)
@@ -111,8 +136,9 @@ def test_report_regenerates_with_the_same_numbers(reduced, tmp_path):
 
     assert body(again) == body(out)
     # 2. recomputed without the cache, with two worker processes: the same rows
-    fresh = validation.run(True, n_jobs=2, cache=None, sections=("accuracy", "replicates", "centroid-cv"))
-    first = [r for r in table["rows"] if r["section"] in ("accuracy", "replicates", "centroid-cv")]
+    sections = ("accuracy", "replicates", "centroid-cv", "crossed-compare")
+    fresh = validation.run(True, n_jobs=2, cache=None, sections=sections)
+    first = [r for r in table["rows"] if r["section"] in sections]
     assert len(fresh) == len(first)
     for a, b in zip(fresh, first, strict=True):
         for key, value in b.items():

@@ -1,0 +1,621 @@
+"""Expected performance of a learning procedure, and comparison of two, on the crossed design.
+
+R trained models of a procedure (replicates, with their data splits) are all scored on the same n test
+participants. The target is the **expected performance** of the procedure: the mean of its metric over
+replicates (new splits of the development sample and new seeds) and over test sets of this size drawn from the
+participant population. Its estimate is the mean over the R models; its variance has a replicate part (R - 1
+degrees of freedom) and a participant part (test-set sampling shared by all models, plus the interaction
+divided by R; Satterthwaite degrees of freedom over the class strata, each corrected for the kurtosis of its
+participant means), estimated without bias by :mod:`clinicadl.stats.crossed_design`.
+
+The interval is built on a scale where the metric is not bounded (logit for metrics in [0, 1], Fisher's z for
+metrics in [-1, 1]) because near its bound the mean of R models is skewed and its standard error shrinks with
+it, and each part gets its own Student multiplier::
+
+    g(est) +- g'(est) sqrt(t^2_{R-1} V_replicate + t^2_{df_p} V_participant)
+
+(a component-wise form of Satterthwaite's approximation that stays valid when one part has very few degrees of
+freedom; Satterthwaite 1946; Welch 1947). With fewer than three replicates the replicate variance has at most
+one degree of freedom and no useful interval exists: the result says so and gives only the interval conditional
+on these trained models (test-set sampling only).
+
+Comparisons of two procedures use the same decomposition on the per-participant differences (paired
+replicates: same root seed, replicate ``r`` of A beside replicate ``r`` of B), and ``P(A>B)`` (Bouthillier et
+al. 2021) gets an interval from a bootstrap that resamples replicate pairs and participants jointly, so that it
+is a statement about the population of participants, not about this test set.
+
+References
+----------
+Bouthillier X. et al. (2021). Accounting for variance in machine learning benchmarks. MLSys 3.
+Owen A. B. (2007). The pigeonhole bootstrap. Annals of Applied Statistics 1(2), 386-411.
+Satterthwaite F. E. (1946). An approximate distribution of estimates of variance components. Biometrics
+Bulletin 2(6), 110-114.
+Searle S. R., Casella G., McCulloch C. E. (1992). Variance Components. Wiley, chapter 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize, special
+from scipy import stats as sps
+
+from clinicadl.errors import InputError
+from clinicadl.stats.bootstrap import make_rng
+from clinicadl.stats.crossed_design import (
+    CrossedComponents,
+    CrossedValues,
+    chunks,
+    crossed_components,
+    crossed_values,
+    draw_two_way,
+    kurtosis_df,
+    linearised_resamples,
+    participant_counts,
+)
+from clinicadl.stats.metrics import METRICS
+from clinicadl.stats.results import ConfidenceInterval
+
+METHOD = "crossed-design variance components, logit-scale interval with per-component t"
+CONDITIONAL_METHOD = "test-set sampling only (conditional on these trained models)"
+MIN_REPLICATES = 3
+"""Fewest replicates for which an interval of the expected performance is printed."""
+
+BOUNDS: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(("BA", "accuracy", "AUC", "sensitivity", "specificity", "PPV", "NPV", "F1_score"), (0.0, 1.0)),
+    "MCC": (-1.0, 1.0), "MK": (-1.0, 1.0),
+}
+"""Metrics whose interval is built on the logit (or Fisher z) scale."""
+
+TOO_FEW_REPLICATES = (
+    "no interval of the expected performance: with {r} replicate(s) the variance between replicates has {df} "
+    "degree(s) of freedom, too few for an interval that covers at the requested level; train with --replicates 3 "
+    "or more (10 for a width near the ideal). The conditional interval covers test-set sampling only: it is about "
+    "these trained models, not about the procedure."
+)
+
+
+def metric_bounds(metric: str) -> tuple[float, float] | None:
+    """Range of a metric (None when unbounded): drives the scale of the interval."""
+    base = metric.split("-")[0]
+    if base not in METRICS and base not in BOUNDS:
+        return None
+    return BOUNDS.get(base)
+
+
+@dataclass(frozen=True)
+class ExpectedPerformance:
+    """Expected performance of a learning procedure with its interval and variance components.
+
+    Attributes
+    ----------
+    metric : str
+    estimate : float
+        Mean of the metric over the R models (the expected performance's unbiased estimate).
+    confidence_interval : ConfidenceInterval
+        Interval of the expected performance (NaN bounds when ``estimable`` is False).
+    standard_error : float
+        ``sqrt(components.variance_of_mean)`` on the metric's scale.
+    method : str
+    components : CrossedComponents
+        Replicate, participant and interaction variances (metric scale, this test size).
+    conditional_interval : ConfidenceInterval
+        Interval for the mean over these R trained models in the participant population (test-set sampling
+        only): valid whatever R, but not an interval of the procedure.
+    estimable : bool
+        False when no interval of the expected performance is printed; ``reason`` says why.
+    reason : str
+    confidence_level : float
+    n_replicates, n_participants : int
+    scale : str
+        ``"logit"``, ``"fisher-z"`` or ``"identity"``.
+    """
+
+    metric: str
+    estimate: float
+    confidence_interval: ConfidenceInterval
+    standard_error: float
+    method: str
+    components: CrossedComponents
+    conditional_interval: ConfidenceInterval
+    estimable: bool
+    reason: str
+    confidence_level: float
+    n_replicates: int
+    n_participants: int
+    scale: str
+
+
+def _scale(bounds: tuple[float, float] | None) -> str:
+    if bounds == (0.0, 1.0):
+        return "logit"
+    if bounds == (-1.0, 1.0):
+        return "fisher-z"
+    return "identity"
+
+
+def _to_scale(x, scale):
+    if scale == "logit":
+        return special.logit(x)
+    if scale == "fisher-z":
+        return np.arctanh(x)
+    return x
+
+
+def _from_scale(z, scale):
+    if scale == "logit":
+        return special.expit(z)
+    if scale == "fisher-z":
+        return np.tanh(z)
+    return z
+
+
+def _derivative(x, scale):
+    if scale == "logit":
+        return 1.0 / (x * (1.0 - x))
+    if scale == "fisher-z":
+        return 1.0 / (1.0 - x * x)
+    return np.ones_like(x)
+
+
+def _second_derivative(x, scale):
+    if scale == "logit":
+        return (2.0 * x - 1.0) / (x * (1.0 - x)) ** 2
+    if scale == "fisher-z":
+        return 2.0 * x / (1.0 - x * x) ** 2
+    return np.zeros_like(x)
+
+
+def transformed_interval(estimate, replicate_part, participant_part, df_replicate, df_participant,
+                         confidence_level: float, scale: str):
+    """Interval ``g(est) +- g'(est) sqrt(t^2_R V_R + t^2_p V_p)`` back on the metric's scale (vectorised).
+
+    The centre is corrected for the bias of ``g(mean)`` (``g''(est) V / 2``, the second-order delta method):
+    near the bound, the logit of a mean is biased upwards by about a quarter of its standard error.
+    An estimate on the bound of the scale (a mean of perfect models) has no finite transform: NaN bounds.
+    """
+    q = 0.5 + confidence_level / 2
+    estimate = np.asarray(estimate, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_r = np.where(df_replicate > 0, sps.t.ppf(q, np.maximum(df_replicate, 1)), 0.0)
+        t_p = sps.t.ppf(q, np.maximum(df_participant, 1))
+        half = np.sqrt(t_r**2 * replicate_part + t_p**2 * participant_part) * _derivative(estimate, scale)
+        # second-order delta method: E g(mean) ~ g(E mean) + g''/2 Var(mean); remove that bias of the centre
+        variance = np.asarray(replicate_part) + np.asarray(participant_part)
+        centre = _to_scale(estimate, scale) - 0.5 * _second_derivative(estimate, scale) * variance
+        low, high = _from_scale(centre - half, scale), _from_scale(centre + half, scale)
+    inside = np.isfinite(centre) & np.isfinite(half)
+    return np.where(inside, low, np.nan), np.where(inside, high, np.nan)
+
+
+def _at_bound(estimate: float, bounds: tuple[float, float], values: CrossedValues, confidence_level: float
+              ) -> ConfidenceInterval:
+    """One-sided interval when every model is at the bound: no variance is observable, so the participant
+    count of the smallest class gives a Clopper-Pearson bound (zero failures in ``m`` trials; Clopper &
+    Pearson 1934), mapped onto the metric's range."""
+    m = int(np.bincount(values.strata).min())
+    reach = (0.5 - confidence_level / 2) ** (1.0 / m)  # lower bound of a proportion with m successes out of m
+    low, high = bounds
+    if estimate == high:
+        return ConfidenceInterval(float(low + (high - low) * reach), float(high))
+    return ConfidenceInterval(float(low), float(high - (high - low) * reach))
+
+
+def _check_level(confidence_level, n_resamples):
+    if not 0 < confidence_level < 1:
+        raise InputError(f"confidence_level must lie strictly between 0 and 1, got {confidence_level!r}.")
+    if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) or n_resamples < 2:
+        raise InputError(f"n_resamples must be an integer >= 2, got {n_resamples!r}.")
+
+
+def interval_from_values(values: CrossedValues, *, confidence_level: float = 0.95,
+                         bounds: tuple[float, float] | None = None) -> ExpectedPerformance:
+    """:func:`expected_performance` from precomputed :class:`CrossedValues`."""
+    sizes = np.unique(values.strata, return_counts=True)[1]
+    if np.any(sizes < 2):
+        raise InputError("every class needs at least two test participants for the crossed-design variance; found "
+                         f"class sizes {sizes.tolist()}.")
+    if not np.all(np.isfinite(values.values)) or not np.all(np.isfinite(values.pseudo)):
+        raise InputError(f"{values.metric} is undefined for some model or when some participant is left out "
+                         "(e.g. a class with one participant, no positive prediction): no crossed-design interval.")
+    comp = crossed_components(values)
+    bounds = bounds if bounds is not None else metric_bounds(values.metric)
+    scale = _scale(bounds)
+    estimate = float(values.values.mean())
+    r = values.n_models
+    c_low, c_high = transformed_interval(estimate, 0.0, comp.participant_part, 0.0, comp.df_participant,
+                                         confidence_level, scale)
+    conditional = ConfidenceInterval(float(c_low), float(c_high))
+    if r < MIN_REPLICATES:
+        interval, estimable = ConfidenceInterval(np.nan, np.nan), False
+        reason = TOO_FEW_REPLICATES.format(r=r, df=max(r - 1, 0))
+    else:
+        low, high = transformed_interval(estimate, comp.replicate_part, comp.participant_part, comp.df_replicate,
+                                         comp.df_participant, confidence_level, scale)
+        interval, estimable, reason = ConfidenceInterval(float(low), float(high)), True, ""
+        if not np.isfinite(low) and bounds is not None and estimate in bounds:
+            interval = _at_bound(estimate, bounds, values, confidence_level)
+            reason = (f"every model reaches the bound of {values.metric} ({estimate:g}): Clopper-Pearson bound "
+                      "on the participants of the smallest class, as if no participant could fail.")
+    return ExpectedPerformance(
+        metric=values.metric, estimate=estimate, confidence_interval=interval,
+        standard_error=float(np.sqrt(max(comp.variance_of_mean, 0.0))), method=METHOD if r > 1 else CONDITIONAL_METHOD,
+        components=comp, conditional_interval=conditional, estimable=estimable, reason=reason,
+        confidence_level=float(confidence_level), n_replicates=r, n_participants=values.n_participants, scale=scale,
+    )
+
+
+def expected_performance(
+    y_true,
+    y_score,
+    *,
+    metric: str,
+    groups=None,
+    pos_label: int = 1,
+    n_resamples: int = 2000,
+    confidence_level: float = 0.95,
+    rng=None,
+    replicates=None,
+    bounds: tuple[float, float] | None = None,
+) -> ExpectedPerformance:
+    """Interval of the expected performance of a learning procedure from R models on one shared test set.
+
+    Parameters
+    ----------
+    y_true : array_like of shape (n,) or None
+        True class codes (integers), true values (regression) or None (per-image values: Dice, SSIM, ...).
+    y_score : array_like of shape (R, n) or (R, n, K)
+        One row per trained model: probabilities of ``pos_label`` (binary), class probabilities (R, n, K),
+        predicted values or per-image values.
+    metric : str
+        A name of :data:`clinicadl.stats.METRICS`: ``"BA"``, ``"AUC"``, ``"sensitivity"``, ``"accuracy"``,
+        ``"MAE"``, ``"mean"`` (of per-image values), ...
+    groups : array_like of shape (n,), optional
+        Participant of each row: all sessions of a participant are resampled together.
+    pos_label : int, default 1
+    n_resamples : int, default 2000
+        Not used by the interval (closed form); kept for API symmetry with
+        :func:`compare_expected_performance`, whose ``P(A>B)`` interval is a bootstrap.
+    confidence_level : float, default 0.95
+    rng : int, numpy.random.Generator or None
+        Unused (the interval is deterministic); accepted for API symmetry.
+    replicates : array_like of shape (R,), optional
+        Replicate of each model row; models of one replicate (its splits) are averaged first.
+    bounds : (float, float), optional
+        Range of the metric (default from the registry; pass ``(0, 1)`` for a Dice given as per-image values).
+
+    Returns
+    -------
+    ExpectedPerformance
+        ``estimate``, ``confidence_interval``, ``method``, ``components`` (replicate, participant,
+        interaction), ``conditional_interval``, ``estimable`` and ``reason``.
+
+    Notes
+    -----
+    The interval is a confidence interval for a fixed number, the expected performance of the procedure
+    *conditional on the development data set*: replicates re-split and re-seed the same development sample, so
+    the interval does not cover what another cohort, scanner or development sample would give. Validated by
+    simulation on the crossed design with replicate, participant and interaction effects, unequal classes and
+    several sessions per participant (docs/validation.md, section "Crossed design").
+
+    References
+    ----------
+    Searle S. R., Casella G., McCulloch C. E. (1992). Variance Components, chapter 4.
+    Satterthwaite F. E. (1946). Biometrics Bulletin 2(6), 110-114.
+    Bouthillier X. et al. (2021). MLSys 3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clinicadl.stats import expected_performance
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 40)
+    >>> margin = (2 * y - 1) + rng.normal(0, 0.8, 80) + rng.normal(0, 0.3, (10, 1)) + rng.normal(0, 0.5, (10, 80))
+    >>> res = expected_performance(y, 1 / (1 + np.exp(-margin)), metric="BA")
+    >>> round(res.estimate, 3), res.estimable
+    (0.877, True)
+    >>> res.confidence_interval.low < res.estimate < res.confidence_interval.high
+    True
+    """
+    _check_level(confidence_level, n_resamples)
+    values = crossed_values(y_true, y_score, metric=metric, groups=groups, pos_label=pos_label,
+                            replicates=replicates)
+    return interval_from_values(values, confidence_level=confidence_level, bounds=bounds)
+
+
+# ------------------------------------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True)
+class ExpectedDifference:
+    """Comparison of the expected performances of two procedures on the same test participants.
+
+    Attributes
+    ----------
+    metric : str
+    difference : float
+        Expected performance of A minus that of B (mean over the models of each).
+    confidence_interval : ConfidenceInterval
+        Interval of the difference in the participant population (replicates and test-set sampling).
+    standard_error : float
+    pvalue : float
+        Two-sided p-value of "equal expected performances", consistent with the interval.
+    p_a_better : float
+        Proportion of replicate pairs in which A beats B on this test set (ties one half); with
+        ``paired=False`` over all (replicate of A, replicate of B) pairs.
+    p_a_better_interval : ConfidenceInterval
+        Percentile interval of ``P(A>B)`` from the bootstrap that resamples replicate pairs and participants
+        jointly: a statement about the population, not about this test set.
+    gamma : float
+    significant, meaningful : bool
+        The rule of Bouthillier et al. (2021) on ``p_a_better_interval``: lower bound > 0.5; and upper bound
+        >= gamma.
+    decision : str
+        ``"A better (meaningful)"``, ``"A better (not meaningful)"``, ``"B better"`` or ``"no significant
+        difference"``.
+    conclusion : str
+        The decision in a sentence, naming its scope (the population of participants).
+    components : CrossedComponents
+        Variance components of the difference.
+    method : str
+    scope : str
+        What the conclusion is about.
+    paired : bool
+    n_replicates_a, n_replicates_b, n_participants, n_resamples : int
+    seed : int or None
+    confidence_level : float
+    bootstrap_distribution : numpy.ndarray
+        The ``P(A>B)`` bootstrap replicates.
+    """
+
+    metric: str
+    difference: float
+    confidence_interval: ConfidenceInterval
+    standard_error: float
+    pvalue: float
+    p_a_better: float
+    p_a_better_interval: ConfidenceInterval
+    gamma: float
+    significant: bool
+    meaningful: bool
+    decision: str
+    conclusion: str
+    components: CrossedComponents
+    method: str
+    scope: str
+    paired: bool
+    n_replicates_a: int
+    n_replicates_b: int
+    n_participants: int
+    n_resamples: int
+    seed: int | None
+    confidence_level: float
+    bootstrap_distribution: np.ndarray = field(repr=False)
+
+
+SCOPE = ("population of participants: replicates (new splits of the same development sample, new seeds) and "
+         "test-set sampling both accounted for")
+
+
+def _half_width(alpha, replicate_part, participant_part, df_replicate, df_participant):
+    """Half-width of the per-component t interval at two-sided level ``1 - alpha`` (terms with no variance dropped)."""
+    total = 0.0
+    if replicate_part > 0 and df_replicate > 0:
+        total += sps.t.isf(alpha / 2, df_replicate) ** 2 * replicate_part
+    if participant_part > 0:
+        total += sps.t.isf(alpha / 2, df_participant) ** 2 * participant_part
+    return np.sqrt(total)
+
+
+def componentwise_pvalue(difference: float, replicate_part: float, participant_part: float, df_replicate: float,
+                         df_participant: float) -> float:
+    """Two-sided p-value that inverts the per-component t interval: the level whose interval just touches 0."""
+    d = abs(difference)
+    if replicate_part + participant_part <= 0:
+        return 1.0 if d == 0 else 0.0
+    if d == 0:
+        return 1.0
+
+    def gap(log_alpha):
+        return _half_width(np.exp(log_alpha), replicate_part, participant_part, df_replicate, df_participant) - d
+
+    low, high = np.log(1e-300), np.log(1.0 - 1e-12)
+    if gap(high) >= 0:
+        return 1.0
+    if gap(low) <= 0:
+        return 0.0
+    return float(np.exp(optimize.brentq(gap, low, high, xtol=1e-12)))
+
+
+def _difference_components(a: CrossedValues, b: CrossedValues, paired: bool) -> CrossedComponents:
+    if paired:
+        diff = CrossedValues(a.metric, a.values - b.values, a.pseudo - b.pseudo, a.strata, a.participants)
+        return crossed_components(diff)
+    ca, cb = crossed_components(a), crossed_components(b)
+    codes, sizes = np.unique(a.strata, return_counts=True)
+    participant_part, satterthwaite = 0.0, 0.0
+    for code, size in zip(codes, sizes):
+        cols = a.strata == code
+        column = a.pseudo[:, cols].mean(axis=0) - b.pseudo[:, cols].mean(axis=0)
+        part = float(column.var(ddof=1) / size)
+        participant_part += part
+        satterthwaite += part**2 / float(kurtosis_df(column))
+    replicate_part = ca.replicate_part + cb.replicate_part
+    df_r = ((replicate_part**2 / (ca.replicate_part**2 / ca.df_replicate + cb.replicate_part**2 / cb.df_replicate))
+            if replicate_part > 0 else min(ca.df_replicate, cb.df_replicate))
+    return CrossedComponents(
+        replicate=ca.replicate + cb.replicate, participant=np.nan, interaction=ca.interaction + cb.interaction,
+        between_models=ca.between_models + cb.between_models,
+        variance_of_mean=ca.replicate / ca.n_replicates + cb.replicate / cb.n_replicates + participant_part,
+        replicate_part=replicate_part, participant_part=participant_part, df_replicate=float(df_r),
+        df_participant=float(participant_part**2 / satterthwaite) if satterthwaite > 0 else float(sizes.min() - 1),
+        n_replicates=min(ca.n_replicates, cb.n_replicates), n_participants=a.n_participants)
+
+
+def _p_a_better_bootstrap(a: CrossedValues, b: CrossedValues, sign: float, paired: bool, n_resamples: int,
+                          rng: np.random.Generator, batch: int | None = None) -> np.ndarray:
+    """P(A>B) under joint resampling of replicate (pairs) and participants (stratified), linearised values.
+
+    Every draw is made before the work is cut into chunks, so the result does not depend on ``batch``.
+    """
+    ra, rb = a.n_models, b.n_models
+    m = a.n_participants
+    columns, _, rows = draw_two_way(a.strata, n_resamples, rng, [ra] if paired else [ra, rb])
+    out = []
+    for part in chunks(n_resamples, m + ra * rb, batch):
+        weights = participant_counts(columns[part], m)
+        theta_a = a.values[None, :] + linearised_resamples(a.pseudo, a.strata, weights)
+        theta_b = b.values[None, :] + linearised_resamples(b.pseudo, b.strata, weights)
+        if paired:
+            d = sign * (theta_a - theta_b)
+            wins = (d > 0) + 0.5 * (d == 0)
+            out.append(np.take_along_axis(wins, rows[0][part], axis=1).mean(axis=1))
+        else:
+            d = sign * (theta_a[:, :, None] - theta_b[:, None, :])
+            wins = (d > 0) + 0.5 * (d == 0)
+            ca = participant_counts(rows[0][part], ra)
+            cb = participant_counts(rows[1][part], rb)
+            out.append(np.einsum("bi,bij,bj->b", ca, wins, cb) / (ra * rb))
+    return np.concatenate(out)
+
+
+def _decision(p_low: float, p_high: float, gamma: float) -> tuple[bool, bool, str]:
+    if p_low > 0.5:
+        meaningful = p_high >= gamma
+        return True, meaningful, "A better (meaningful)" if meaningful else "A better (not meaningful)"
+    if p_high < 0.5:
+        return False, False, "B better"
+    return False, False, "no significant difference"
+
+
+def compare_expected_performance(
+    y_true,
+    y_score_a,
+    y_score_b,
+    *,
+    metric: str,
+    paired: bool = True,
+    gamma: float = 0.75,
+    groups=None,
+    pos_label: int = 1,
+    n_resamples: int = 2000,
+    confidence_level: float = 0.95,
+    rng=None,
+    replicates_a=None,
+    replicates_b=None,
+    higher_is_better: bool = True,
+    batch: int | None = None,
+) -> ExpectedDifference:
+    """Compare two learning procedures whose models were all scored on the same test participants.
+
+    Parameters
+    ----------
+    y_true : array_like of shape (n,) or None
+    y_score_a, y_score_b : array_like of shape (R_a, n) / (R_b, n), or with a class axis
+        The models of procedure A and of procedure B (see :func:`expected_performance`).
+    metric : str
+    paired : bool, default True
+        Replicate ``r`` of A and of B share their seeds (same ``--root_seed``): R_a == R_b, and the differences
+        are taken replicate by replicate. With False the replicates are independent.
+    gamma : float, default 0.75
+        Threshold of a meaningful ``P(A>B)`` (Bouthillier et al. 2021).
+    groups, pos_label, replicates_a, replicates_b :
+        See :func:`expected_performance`.
+    n_resamples : int, default 2000
+        Resamples of the ``P(A>B)`` bootstrap.
+    confidence_level : float, default 0.95
+    rng : int, numpy.random.Generator or None
+        Seed of the bootstrap (recorded).
+    higher_is_better : bool, default True
+        False for a loss-like metric (MAE): A beats B when its value is lower.
+    batch : int, optional
+        Resamples per chunk of the bootstrap (memory); the result does not depend on it.
+
+    Returns
+    -------
+    ExpectedDifference
+        ``difference``, ``confidence_interval``, ``pvalue``, ``p_a_better``, ``p_a_better_interval``,
+        ``decision``, ``conclusion`` and the variance ``components`` of the difference.
+
+    Notes
+    -----
+    The interval and p-value of the difference use the crossed-design variance of the difference (replicate
+    part on R - 1 degrees of freedom, participant part on kurtosis-corrected Satterthwaite ones) with per-component
+    t multipliers.
+    ``P(A>B)`` is estimated on this test set; its interval resamples replicate pairs *and* participants jointly
+    (stratified by class), as Bouthillier et al. re-draw the data for every run, so that a participant-by-
+    procedure interaction (two procedures equally good in the population whose models suit different
+    participants) does not make "significant" more frequent than the nominal rate.
+
+    References
+    ----------
+    Bouthillier X. et al. (2021). Accounting for variance in machine learning benchmarks. MLSys 3.
+    Owen A. B. (2007). The pigeonhole bootstrap. Ann. Appl. Stat. 1(2), 386-411.
+    """
+    _check_level(confidence_level, n_resamples)
+    a = crossed_values(y_true, y_score_a, metric=metric, groups=groups, pos_label=pos_label, replicates=replicates_a)
+    b = crossed_values(y_true, y_score_b, metric=metric, groups=groups, pos_label=pos_label, replicates=replicates_b)
+    return compare_values(a, b, paired=paired, gamma=gamma, n_resamples=n_resamples,
+                          confidence_level=confidence_level, rng=rng, higher_is_better=higher_is_better, batch=batch)
+
+
+def compare_values(a: CrossedValues, b: CrossedValues, *, paired: bool = True, gamma: float = 0.75,
+                   n_resamples: int = 2000, confidence_level: float = 0.95, rng=None,
+                   higher_is_better: bool = True, batch: int | None = None) -> ExpectedDifference:
+    """:func:`compare_expected_performance` from precomputed :class:`CrossedValues` of the two procedures."""
+    _check_level(confidence_level, n_resamples)
+    if not 0.5 <= gamma < 1:
+        raise InputError(f"gamma must lie in [0.5, 1), got {gamma!r} (Bouthillier et al. recommend 0.75).")
+    generator, seed = make_rng(rng)
+    metric = a.metric
+    if a.n_participants != b.n_participants or not np.array_equal(a.strata, b.strata):
+        raise InputError("the two procedures were not scored on the same test participants: no crossed comparison.")
+    if a.n_models < 2 or b.n_models < 2:
+        raise InputError(f"a comparison of procedures needs at least 2 replicates of each, got {a.n_models} and "
+                         f"{b.n_models}.")
+    if paired and a.n_models != b.n_models:
+        raise InputError(f"paired procedures need as many replicates in A as in B, got {a.n_models} and "
+                         f"{b.n_models}; pass paired=False for independent replicates.")
+    for name, v in (("A", a), ("B", b)):
+        if not (np.all(np.isfinite(v.values)) and np.all(np.isfinite(v.pseudo))):
+            raise InputError(f"{metric} is undefined for some model of procedure {name} (or when some participant "
+                             "is left out): no comparison.")
+    comp = _difference_components(a, b, paired)
+    difference = float(a.values.mean() - b.values.mean())
+    q = 0.5 + confidence_level / 2
+    t_r = sps.t.ppf(q, comp.df_replicate) if comp.df_replicate > 0 else 0.0
+    half = float(np.sqrt(t_r**2 * comp.replicate_part + sps.t.ppf(q, comp.df_participant) ** 2
+                         * comp.participant_part))
+    pvalue = componentwise_pvalue(difference, comp.replicate_part, comp.participant_part, comp.df_replicate,
+                                  comp.df_participant)
+    sign = 1.0 if higher_is_better else -1.0
+    if paired:
+        d = sign * (a.values - b.values)
+    else:
+        d = sign * (a.values[:, None] - b.values[None, :])
+    p_hat = float(((d > 0) + 0.5 * (d == 0)).mean())
+    boot = _p_a_better_bootstrap(a, b, sign, paired, int(n_resamples), generator, batch)
+    p_low, p_high = (float(x) for x in np.quantile(boot, [(1 - confidence_level) / 2, q]))
+    significant, meaningful, decision = _decision(p_low, p_high, gamma)
+    shown = (f"P(A>B) = {p_hat:.2f} on this test set, {confidence_level:.0%} CI [{p_low:.2f}, {p_high:.2f}] in the "
+             "participant population")
+    conclusion = {
+        "A better (meaningful)": f"A is significantly and meaningfully better than B: {shown} (gamma = {gamma:g}).",
+        "A better (not meaningful)": f"A is significantly but not meaningfully better than B: {shown}; the whole "
+                                     f"interval lies below gamma = {gamma:g}.",
+        "B better": f"B is significantly better than A: {shown}.",
+        "no significant difference": f"No significant difference between A and B: {shown}; the interval "
+                                     "contains 0.5.",
+    }[decision]
+    return ExpectedDifference(
+        metric=metric, difference=difference, confidence_interval=ConfidenceInterval(difference - half,
+                                                                                     difference + half),
+        standard_error=float(np.sqrt(max(comp.variance_of_mean, 0.0))), pvalue=pvalue, p_a_better=p_hat,
+        p_a_better_interval=ConfidenceInterval(p_low, p_high), gamma=float(gamma), significant=significant,
+        meaningful=meaningful, decision=decision, conclusion=conclusion, components=comp,
+        method="crossed-design difference (per-component t); P(A>B): bootstrap of replicate pairs and participants",
+        scope=SCOPE, paired=bool(paired), n_replicates_a=a.n_models, n_replicates_b=b.n_models,
+        n_participants=a.n_participants, n_resamples=int(n_resamples), seed=seed,
+        confidence_level=float(confidence_level), bootstrap_distribution=boot,
+    )
