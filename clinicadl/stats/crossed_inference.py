@@ -62,12 +62,6 @@ CONDITIONAL_METHOD = "test-set sampling only (conditional on these trained model
 MIN_REPLICATES = 3
 """Fewest replicates for which an interval of the expected performance is printed."""
 
-BOUNDS: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(("BA", "accuracy", "AUC", "sensitivity", "specificity", "PPV", "NPV", "F1_score"), (0.0, 1.0)),
-    "MCC": (-1.0, 1.0), "MK": (-1.0, 1.0),
-}
-"""Metrics whose interval is built on the logit (or Fisher z) scale."""
-
 TOO_FEW_REPLICATES = (
     "no interval of the expected performance: with {r} replicate(s) the variance between replicates has {df} "
     "degree(s) of freedom, too few for an interval that covers at the requested level; train with --replicates 3 "
@@ -77,11 +71,9 @@ TOO_FEW_REPLICATES = (
 
 
 def metric_bounds(metric: str) -> tuple[float, float] | None:
-    """Range of a metric (None when unbounded): drives the scale of the interval."""
-    base = metric.split("-")[0]
-    if base not in METRICS and base not in BOUNDS:
-        return None
-    return BOUNDS.get(base)
+    """Range of a metric from the registry (None when unbounded or unknown): drives the scale of the interval."""
+    entry = METRICS.get(metric.split("-")[0])
+    return None if entry is None else entry.bounds
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ class Metric:
     analytic : str or None
         Closed-form interval available for independent rows (``"proportion"``, ``"delong"``,
         ``"t"``, ``"order-statistic"``), or None.
+    bounds : tuple of float or None
+        Range of the metric when it is bounded (``(0, 1)``, ``(-1, 1)``): procedure-level intervals are built
+        on the logit or Fisher z scale of that range (:mod:`clinicadl.stats.crossed_inference`).
     """
 
     name: str
@@ -55,6 +58,7 @@ class Metric:
     per_class: bool
     undefined_when: str
     analytic: str | None = None
+    bounds: tuple[float, float] | None = None
 
 
 def _div(a, b):
@@ -153,23 +157,25 @@ def pearson_r(m, k):
 
 
 _CLS = ("binary", "multiclass")
+_UNIT = (0.0, 1.0)
+_SIGNED = (-1.0, 1.0)
 _REGISTRY: tuple[Metric, ...] = (
-    Metric("BA", _CLS, "confusion", balanced_accuracy, True, "a class absent"),
-    Metric("accuracy", _CLS, "confusion", accuracy, False, "no image", "proportion"),
-    Metric("F1_score", _CLS, "confusion", f1_score, True, "no positive case nor positive prediction"),
-    Metric("sensitivity", _CLS, "confusion", sensitivity, True, "no positive case", "proportion"),
-    Metric("specificity", _CLS, "confusion", specificity, True, "no negative case", "proportion"),
-    Metric("PPV", _CLS, "confusion", ppv, True, "no positive prediction", "proportion"),
-    Metric("NPV", _CLS, "confusion", npv, True, "no negative prediction", "proportion"),
-    Metric("MCC", _CLS, "confusion", mcc, True, "a constant prediction or a class absent"),
-    Metric("MK", _CLS, "confusion", markedness, True, "a constant prediction"),
+    Metric("BA", _CLS, "confusion", balanced_accuracy, True, "a class absent", bounds=_UNIT),
+    Metric("accuracy", _CLS, "confusion", accuracy, False, "no image", "proportion", _UNIT),
+    Metric("F1_score", _CLS, "confusion", f1_score, True, "no positive case nor positive prediction", bounds=_UNIT),
+    Metric("sensitivity", _CLS, "confusion", sensitivity, True, "no positive case", "proportion", _UNIT),
+    Metric("specificity", _CLS, "confusion", specificity, True, "no negative case", "proportion", _UNIT),
+    Metric("PPV", _CLS, "confusion", ppv, True, "no positive prediction", "proportion", _UNIT),
+    Metric("NPV", _CLS, "confusion", npv, True, "no negative prediction", "proportion", _UNIT),
+    Metric("MCC", _CLS, "confusion", mcc, True, "a constant prediction or a class absent", bounds=_SIGNED),
+    Metric("MK", _CLS, "confusion", markedness, True, "a constant prediction", bounds=_SIGNED),
     Metric("LR_plus", _CLS, "confusion", lr_plus, True, "specificity of 1 or a class absent"),
     Metric("LR_minus", _CLS, "confusion", lr_minus, True, "specificity of 0 or a class absent"),
-    Metric("AUC", _CLS, "auc", auc, False, "a class absent", "delong"),
+    Metric("AUC", _CLS, "auc", auc, False, "a class absent", "delong", _UNIT),
     Metric("MAE", ("regression",), "moments", _moment(1), False, "no image", "t"),
     Metric("RMSE", ("regression",), "moments", rmse, False, "no image"),
     Metric("R2_score", ("regression",), "moments", r2_score, False, "constant true values"),
-    Metric("r", ("regression",), "moments", pearson_r, False, "constant true or predicted values"),
+    Metric("r", ("regression",), "moments", pearson_r, False, "constant true or predicted values", bounds=_SIGNED),
     Metric("mean", ("values",), "values", _moment(1), False, "no image", "t"),
     Metric("median", ("values",), "median", lambda s, k: s[:, 0], False, "no image", "order-statistic"),
 )
