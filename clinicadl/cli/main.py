@@ -7,13 +7,15 @@ import sys
 import click
 
 import clinicadl
-from clinicadl.errors import ClinicaDLError
+from clinicadl.errors import ClinicaDLError, os_error_message
 
 
 class LazyGroup(click.Group):
     """A group whose sub-commands live in modules imported only when used.
 
-    User errors (:class:`~clinicadl.errors.ClinicaDLError`) end in one line on stderr and exit 1.
+    User errors (:class:`~clinicadl.errors.ClinicaDLError`) end in one line on stderr and exit 1, and so do
+    operating-system errors (a full disk, a read-only folder, a missing permission:
+    :func:`~clinicadl.errors.os_error_message` names the path and the fix).
     """
 
     def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
@@ -35,6 +37,11 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except ClinicaDLError as error:
             click.echo(f"Error: {error}", err=True)
+            sys.exit(1)
+        except OSError as error:
+            if isinstance(error, (BrokenPipeError, ConnectionError, TimeoutError)) or error.errno is None:
+                raise
+            click.echo(f"Error: {os_error_message(error)}", err=True)
             sys.exit(1)
 
 

@@ -27,6 +27,7 @@ run resumes where it stopped; the extraction JSON is written last, when every te
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -42,7 +43,7 @@ import nibabel as nib
 import numpy as np
 import torch
 
-from clinicadl.atomic import atomic_output, atomic_write_text
+from clinicadl.atomic import atomic_write_bytes, atomic_write_text
 from clinicadl.data.caps import (
     DEFAULT_SUVR_REGION,
     DEFAULT_TRACER,
@@ -490,8 +491,9 @@ def _extract_image(task: tuple[str, CAPSImage, dict, dict[str, str]]) -> tuple[i
     voxels = read_nifti(image.path)
     for index in todo:
         element = extract_element(voxels, mode_parameters, index, mask=masks[index] if masks and saved else None)
-        with atomic_output(paths[index]) as temporary:
-            torch.save(element.contiguous(), temporary)
+        buffer = io.BytesIO()  # serialised in memory: a full disk then raises a plain OSError naming the file
+        torch.save(element.contiguous(), buffer)
+        atomic_write_bytes(paths[index], buffer.getbuffer())
     return len(todo), len(paths) - len(todo)
 
 
