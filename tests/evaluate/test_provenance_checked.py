@@ -50,7 +50,7 @@ def test_report_after_predict_overwrite_shows_the_new_predictions_not_the_old(tm
     assert set(read_results_tsv(expected)["n_subjects"]) == {24}
     keep_first(maps, 12)
 
-    with pytest.raises(InputError, match="procedure_expected.tsv is stale: its input .*changed") as error:
+    with pytest.raises(InputError, match=r"procedure_expected\.tsv is stale: its input .*changed") as error:
         collect_report([maps], compute=False)
     assert f"clinicadl evaluate procedure {maps} test" in str(error.value)
     result = CliRunner().invoke(cli, ["evaluate", "report", str(maps), "--no-compute", "-o",
@@ -90,7 +90,7 @@ def test_a_new_replicate_makes_the_result_stale(tmp_path):
 def test_an_interrupted_evaluation_without_its_sidecar_is_recomputed(tmp_path):
     maps = evaluated(tmp_path)
     (maps / "evaluation" / "test" / "procedure_models.json").unlink()  # killed between the TSV and its JSON
-    with pytest.raises(InputError, match="procedure_models.tsv is stale: its JSON sidecar"):
+    with pytest.raises(InputError, match=r"procedure_models\.tsv is stale: its JSON sidecar"):
         collect_report([maps], compute=False)
     assert collect_report([maps]).maps[0].computed
     assert stale_reasons(maps / "evaluation" / "test" / "procedure_models.tsv") == ()
@@ -111,7 +111,7 @@ def test_a_model_ci_whose_predictions_changed_is_recomputed(tmp_path):
     first = collect_report([single]).maps[0]
     assert set(first.models["n_subjects"]) == {24}
     keep_first(single, 14)
-    with pytest.raises(InputError, match="test_image_level_metrics_ci.tsv is stale"):
+    with pytest.raises(InputError, match=r"test_image_level_metrics_ci\.tsv is stale"):
         collect_report([single], compute=False)
     assert set(collect_report([single]).maps[0].models["n_subjects"]) == {14}
 

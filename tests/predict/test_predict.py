@@ -204,7 +204,7 @@ def test_a_replicate_that_fails_leaves_the_others_whole_and_a_rerun_finishes(map
     weights = model.read_bytes()
     model.write_bytes(b"not a checkpoint")
     arguments = dict(participants_tsv=paths["test"], selection_metrics=["loss"], progress=False)
-    with pytest.raises(MAPSError, match="model.pth.tar"):
+    with pytest.raises(MAPSError, match=r"model\.pth\.tar"):
         predict(root, "test", **arguments)
     assert (root / "replicate-0" / "groups" / "test" / "data.tsv").is_file()
     assert _group_leftovers(root / "replicate-1", "test") == [] and _group_leftovers(root / "replicate-2", "test") == []
