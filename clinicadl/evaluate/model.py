@@ -240,8 +240,15 @@ def _evaluate_replicates(path: Path, folders: dict[int, Path], data_group: str |
 
 
 def _write(path: Path, frame: pd.DataFrame, inputs: Sequence[Path], options: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_results_tsv(path, frame)
-    write_json_sidecar(sidecar_path(path), provenance(inputs, options))
-    plot_model_intervals(frame, path.with_suffix(".png"))
+    """Results TSV, JSON sidecar and forest plot: all three, or none (a full disk removes those written)."""
+    written: list[Path] = []
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written.append(write_results_tsv(path, frame))
+        written.append(write_json_sidecar(sidecar_path(path), provenance(inputs, options)))
+        written.append(plot_model_intervals(frame, path.with_suffix(".png")))
+    except BaseException:
+        for done in written:
+            done.unlink(missing_ok=True)
+        raise
     return path
