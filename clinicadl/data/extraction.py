@@ -497,7 +497,10 @@ def _extract_image(task: tuple[str, CAPSImage, dict, dict[str, str]]) -> tuple[i
     return len(todo), len(paths) - len(todo)
 
 
-def _worker_init() -> None:
+def _worker_init(parent_pid: int | None = None) -> None:
+    from clinicadl.worker_process import die_with_parent
+
+    die_with_parent(parent_pid)
     torch.set_num_threads(1)
 
 
@@ -510,7 +513,7 @@ def _run(tasks: list, n_proc: int) -> Iterator[tuple[int, int]]:
     # milliseconds instead of re-importing torch; spawn elsewhere (fork is unsafe on macOS).
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=min(n_proc, len(tasks)), mp_context=context,
-                             initializer=_worker_init) as pool:
+                             initializer=_worker_init, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_extract_image, task) for task in tasks]
         try:
             for future in as_completed(futures):

@@ -47,7 +47,6 @@ import concurrent.futures as cf
 import itertools
 import multiprocessing
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -77,7 +76,6 @@ _KINDS = (*LAUNCHERS, "debug", "submitit_local")
 
 _START_METHODS = ("spawn", "forkserver", "fork")
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-_PR_SET_PDEATHSIG = 1
 _ids = itertools.count()
 
 
@@ -96,15 +94,9 @@ def threads_per_job(n_jobs: int) -> int:
 
 def _initialize_worker(n_threads: int, parent_pid: int | None) -> None:
     """Worker initialiser: die with the parent process, limit threads to ``n_threads`` (see the module notes)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+    from clinicadl.worker_process import die_with_parent
 
-            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):  # no prctl: an orphaned worker ends with its current call
-            pass
-    if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before prctl
-        os._exit(1)
+    die_with_parent(parent_pid)
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(n_threads)
     if "torch" in sys.modules:

@@ -14,32 +14,37 @@ def write_data(path):
     return path
 
 
+def split(data, seed, *extra):
+    return run_clinicadl("tsvtools", "split", data, "--n_test", "0.25", "--ignore_demographics", "--seed", seed,
+                         *extra)
+
+
 def participants(path) -> set[str]:
     return set(pd.read_csv(path, sep="\t")["participant_id"])
 
 
 def test_split_overwrite_removes_the_kfold_of_the_old_train_set(tmp_path):
     data = write_data(tmp_path / "data.tsv")
-    split = tmp_path / "split"
-    assert run_clinicadl("tsvtools", "split", data, "--n_test", "0.25", "--ignore_demographics", "--seed", "1").returncode == 0
-    made = run_clinicadl("tsvtools", "kfold", split / "train.tsv", "--n_splits", "2", "--seed", "1")
+    folder = tmp_path / "split"
+    assert split(data, 1).returncode == 0
+    made = run_clinicadl("tsvtools", "kfold", folder / "train.tsv", "--n_splits", "2", "--seed", "1")
     assert made.returncode == 0, made.stderr
-    assert (split / "2_fold" / "kfold.json").is_file()
+    assert (folder / "2_fold" / "kfold.json").is_file()
 
-    result = run_clinicadl("tsvtools", "split", data, "--n_test", "0.25", "--ignore_demographics", "--seed", "2", "--overwrite")
+    result = split(data, 2, "--overwrite")
     assert result.returncode == 0, result.stderr
-    assert f"Removed: {split / '2_fold'}" in result.stdout
-    assert not (split / "2_fold").exists()
-    test = participants(split / "test_baseline.tsv")
-    assert run_clinicadl("tsvtools", "kfold", split / "train.tsv", "--n_splits", "2", "--seed", "1").returncode == 0
+    assert f"Removed: {folder / '2_fold'}" in result.stdout
+    assert not (folder / "2_fold").exists()
+    test = participants(folder / "test_baseline.tsv")
+    assert run_clinicadl("tsvtools", "kfold", folder / "train.tsv", "--n_splits", "2", "--seed", "1").returncode == 0
     for fold in (0, 1):  # no new test participant sits in a training fold
-        assert not test & participants(split / "2_fold" / f"split-{fold}" / "train.tsv")
+        assert not test & participants(folder / "2_fold" / f"split-{fold}" / "train.tsv")
 
 
 def test_without_overwrite_nothing_is_removed(tmp_path):
     data = write_data(tmp_path / "data.tsv")
-    assert run_clinicadl("tsvtools", "split", data, "--n_test", "0.25", "--ignore_demographics", "--seed", "1").returncode == 0
+    assert split(data, 1).returncode == 0
     assert run_clinicadl("tsvtools", "kfold", tmp_path / "split" / "train.tsv", "--n_splits", "2").returncode == 0
-    refused = run_clinicadl("tsvtools", "split", data, "--n_test", "0.25", "--ignore_demographics", "--seed", "2")
+    refused = split(data, 2)
     assert refused.returncode == 1 and "--overwrite" in refused.stderr
     assert (tmp_path / "split" / "2_fold" / "kfold.json").is_file()
