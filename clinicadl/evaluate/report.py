@@ -186,10 +186,12 @@ class MapsReport:
     figures: tuple[Figure, ...]
     sources: tuple[Path, ...]
     computed: tuple[Path, ...] = ()
+    label: str = ""
+    """Name in the report: the folder name, or the part of the path that tells it from the other MAPS."""
 
     @property
     def name(self) -> str:
-        return self.path.resolve().name
+        return self.label or self.path.resolve().name
 
     @property
     def varied_sources(self) -> tuple[str, ...]:
@@ -392,10 +394,9 @@ def _collect_maps(path: Path, data_group: str, selection_metric: str, compute: b
 
 
 def _comparison_name(paths: Sequence[Path]) -> str:
-    names = [p.resolve().name for p in paths]
-    if len(set(names)) < len(names):
-        names = [str(p) for p in paths]
-    return f"compare_procedures_{'_'.join(names[1:])}.tsv"
+    from clinicadl.evaluate.naming import comparison_file_name
+
+    return comparison_file_name(paths)
 
 
 def _comparison_stale(tsv: Path, data_group: str) -> tuple[str, ...]:
@@ -477,7 +478,13 @@ def collect_report(
     if not maps_paths:
         raise InputError("Give at least one MAPS folder.")
     paths = [Path(p) for p in maps_paths]
-    reports = [_collect_maps(p, data_group, selection_metric, compute) for p in paths]
+    from dataclasses import replace
+
+    from clinicadl.evaluate.naming import check_distinct, distinguishing_names
+
+    check_distinct(paths)
+    reports = [replace(_collect_maps(p, data_group, selection_metric, compute), label=label)
+               for p, label in zip(paths, distinguishing_names(paths))]
     notes = []
     procedures = [r for r in reports if r.kind == "procedure"]
     target = evaluation_dir(paths[0], data_group) / _comparison_name(paths)
