@@ -67,3 +67,18 @@ write the output to another disk, then run the same command again.'
     where = f"cannot {verb} {path}" if path else f"operating-system error ({type(error).__name__})"
     then = "" if code in ("ENOENT", "EISDIR", "ENOTDIR") else ", then run the same command again"
     return f"{where}: {reason}; {fix}{then}."
+
+
+def plain(value: object) -> str:
+    """``repr`` of a value for a message, with numpy scalars written as plain numbers (``0.3``, not
+    ``np.float64(0.3)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plain(np.float64(0.3)), plain(np.int64(2)), plain("a"), plain([1, 2])
+    ('0.3', '2', "'a'", '[1, 2]')
+    """
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
+    return repr(value)

@@ -54,7 +54,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 
 __all__ = [
     "LAUNCHERS",
@@ -194,7 +194,7 @@ class LocalExecutor:
 
     def __init__(self, n_jobs: int = 1, *, start_method: str = "spawn", n_threads: int | None = None):
         if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
-            raise InputError(f"n_jobs must be a positive integer, got {n_jobs!r}.")
+            raise InputError(f"n_jobs must be a positive integer, got {plain(n_jobs)}.")
         if start_method not in _START_METHODS:
             raise InputError(f"Unknown start method {start_method!r}; choose among {', '.join(_START_METHODS)}.")
         self.n_jobs = n_jobs
@@ -296,7 +296,7 @@ def make_executor(kind: str = "local", folder: str | Path | None = None, options
     """
     options = check_launcher(kind, options)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise InputError(f"n_jobs must be a positive integer, got {n_jobs!r}.")
+        raise InputError(f"n_jobs must be a positive integer, got {plain(n_jobs)}.")
     if kind in ("local", "debug"):
         return DebugExecutor() if kind == "debug" else LocalExecutor(n_jobs)
     if folder is None:

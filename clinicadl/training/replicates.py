@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from clinicadl.atomic import atomic_write_text
-from clinicadl.errors import ClinicaDLError, InputError, MAPSError
+from clinicadl.errors import ClinicaDLError, InputError, MAPSError, plain
 from clinicadl.training.jobs import (
     JobRecord,
     exclusive_lock,
@@ -329,14 +329,14 @@ def _check_not_locked(maps: Path) -> None:
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+        raise InputError(f"{name} must be an integer >= {minimum}, got {plain(value)}.")
     return value
 
 
 def _resolve_train_fn(train_fn: TrainFn | None) -> TrainFn:
     if train_fn is not None:
         if not callable(train_fn):
-            raise InputError(f"train_fn must be callable, got {train_fn!r}.")
+            raise InputError(f"train_fn must be callable, got {plain(train_fn)}.")
         return train_fn
     from clinicadl.training.trainer import train_replicate
 
