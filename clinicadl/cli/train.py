@@ -284,6 +284,12 @@ def _run(task: str, ctx: click.Context) -> None:
         click.echo(f"Submitted {len(result.trained)} replicates of {output}; follow them with "
                    f"'clinicadl train status {output}'.")
     else:
+        from clinicadl.training.summary import format_training_summary, single_class_warnings, training_summary
+
+        rows = training_summary(output)
+        click.echo(format_training_summary(rows))
+        for warning in single_class_warnings(rows):
+            click.echo(f"Warning: {warning}.", err=True)
         click.echo(f"Written: {output}")
 
 
