@@ -118,3 +118,52 @@ def test_the_resume_command_retrains_a_deleted_replicate(tmp_path, fake, monkeyp
     result = CliRunner().invoke(cli, ["train", "resume", str(maps)])
     assert result.exit_code == 0, result.output
     assert "Nothing to do" not in result.output and (maps / "replicate-1" / "maps.json").is_file()
+
+
+KILLED_AFTER_EPOCH_0 = """
+import sys, time
+from clinicadl.training import loop
+def hook(split, epoch):
+    if epoch == 0:
+        open({flag!r}, "w").close()
+        time.sleep(120)  # killed here, after the checkpoint of epoch 0 was written
+loop.EPOCH_END_HOOK = hook
+from clinicadl.cli.main import cli
+cli.main({arguments!r}, prog_name="clinicadl")
+"""
+
+
+@pytest.mark.slow
+def test_a_real_training_killed_after_epoch_0_is_interrupted_then_resumed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import tiny_caps as helpers
+    from faults import ROOT, run_clinicadl
+
+    paths = helpers.make_dataset(tmp_path)
+    maps, flag = tmp_path / "maps", tmp_path / "epoch0"
+    arguments = ["train", "classification", *map(str, helpers.train_arguments(paths, maps, kfold=False))]
+    code = KILLED_AFTER_EPOCH_0.format(flag=str(flag), arguments=arguments)
+    process = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not flag.exists():
+            assert process.poll() is None and time.monotonic() < deadline, "epoch 0 never ended"
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert (maps / "split-0" / "tmp" / "checkpoint.pth.tar").is_file()
+    assert (maps / "split-0" / "best-loss" / "model.pth.tar").is_file()  # what made the old status say "done"
+
+    status = run_clinicadl("train", "status", maps)
+    assert status.returncode == 0 and "interrupted" in status.stdout and " done" not in status.stdout
+    resumed = run_clinicadl("train", "resume", maps)
+    assert resumed.returncode == 0, resumed.stderr
+    status = run_clinicadl("train", "status", maps)
+    assert "1 replicate: 1 done" in status.stdout and not (maps / "split-0" / "tmp").exists()
