@@ -67,6 +67,7 @@ def test_every_expected_split_and_selection_metric_must_be_there(tmp_path):
     assert training_status(maps).replicates[0].status == "pending"
     trained_split(maps, 1, ("loss",))  # best-BA missing
     assert split_state(maps, 1, ["loss", "BA"]) == "incomplete"
+    assert training_status(maps).replicates[0].status == "pending"
     trained_split(maps, 1, ("loss", "BA"))
     assert training_status(maps).complete
 
