@@ -109,3 +109,13 @@ def test_messages_print_plain_numbers():
     with pytest.raises(InputError) as error:
         noether_sample_size(np.float64(0.3))
     assert "0.3" in str(error.value) and "np." not in str(error.value)
+
+
+def test_plan_gamma_states_one_range():
+    from click.testing import CliRunner
+
+    from clinicadl.cli.main import cli
+
+    refused = CliRunner().invoke(cli, ["evaluate", "plan", "--gamma", "0.5"])
+    assert refused.exit_code == 2 and "0.5<x<=1" in refused.output
+    assert CliRunner().invoke(cli, ["evaluate", "plan", "--gamma", "1"]).exit_code == 0
