@@ -1,6 +1,6 @@
 """What the files of a MAPS say about its training, whatever ``replicates.tsv`` records.
 
-A split is *done* when its outputs are all there (:func:`split_is_complete`), *interrupted* when its
+A split is *done* when its models and training log are there and no ``tmp/`` is left, *interrupted* when its
 ``tmp/`` checkpoint folder is still there, *not started* otherwise. A trained MAPS (one replicate) is done
 when every split it should have is done; the splits and selection metrics it should have are read from
 its ``maps.json`` (``n_splits``, ``split``, ``selection_metrics``); without them (a MAPS written by another
@@ -43,16 +43,23 @@ def split_is_complete(maps_dir: str | Path, split: int, selection_metrics: list[
 def split_state(maps_dir: str | Path, split: int, selection_metrics: list[str] | None) -> str:
     """``done``, ``interrupted`` (a ``tmp/`` checkpoint folder) or ``not started`` / ``incomplete``.
 
+    Done: no ``tmp/``, a training log and the model of every selection metric (our trainer removes ``tmp/``
+    only once the validation predictions and intervals are written, so a split it did not finish keeps it).
+
     Without ``selection_metrics`` (unknown), a split is done when it has no ``tmp/`` and at least one
     ``best-<m>/model.pth.tar``.
     """
     folder = Path(maps_dir) / f"split-{split}"
+    if not folder.exists() and (Path(maps_dir) / f"fold-{split}").is_dir():  # old MAPS: fold-<i>
+        folder = Path(maps_dir) / f"fold-{split}"
     if (folder / "tmp").exists():
         return "interrupted"
     if selection_metrics is None:
         return "done" if any(folder.glob("best-*/model.pth.tar")) else ("incomplete" if folder.exists()
                                                                          else "not started")
-    if split_is_complete(maps_dir, split, selection_metrics):
+    trained = (folder / "training_logs" / "training.tsv").is_file() and all(
+        (folder / f"best-{metric}" / "model.pth.tar").is_file() for metric in selection_metrics)
+    if trained:  # the validation intervals are ours: a split trained by ClinicaDL 1.x is done without them
         return "done"
     return "incomplete" if folder.exists() else "not started"
 

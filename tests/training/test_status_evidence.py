@@ -168,3 +168,13 @@ def test_a_real_training_killed_after_epoch_0_is_interrupted_then_resumed(tmp_pa
     assert resumed.returncode == 0, resumed.stderr
     status = run_clinicadl("train", "status", maps)
     assert "1 replicate: 1 done" in status.stdout and not (maps / "split-0" / "tmp").exists()
+
+
+def test_an_upstream_maps_with_fold_folders_and_no_intervals_is_done(tmp_path):
+    maps = plain_maps(tmp_path, n_splits=2)
+    for split in (0, 1):
+        trained_split(maps, split, ("loss", "BA"))
+        for ci in (maps / f"split-{split}").glob("best-*/validation/*_ci.tsv"):
+            ci.unlink()  # ClinicaDL 1.x writes no intervals
+        (maps / f"split-{split}").rename(maps / f"fold-{split}")
+    assert training_status(maps).replicates[0].status == "done"
