@@ -93,3 +93,15 @@ def test_a_permission_error_while_training_is_one_line(tmp_path):
                         progress=False)
     assert read_replicates_tsv(tmp_path / "maps")[0].status == "failed"
     shutil.rmtree(tmp_path / "maps")
+
+
+@pytest.mark.slow
+def test_train_into_a_read_only_folder(tmp_path):
+    import tiny_caps as helpers
+
+    paths = helpers.make_dataset(tmp_path)
+    with read_only_folder(tmp_path / "ro") as folder:
+        arguments = helpers.train_arguments(paths, folder / "maps", kfold=False)
+        line = one_line_error(run_clinicadl("train", "classification", *arguments, "--epochs", "1"))
+        assert str(folder / "maps") in line and ("read-only" in line or "Permission denied" in line)
+        assert list(folder.iterdir()) == []
