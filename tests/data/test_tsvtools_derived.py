@@ -4,7 +4,19 @@
 from __future__ import annotations
 
 import pandas as pd
-from faults import run_clinicadl
+from click.testing import CliRunner
+
+from clinicadl.cli.main import cli
+
+
+class _Result:
+    def __init__(self, result):
+        self.returncode, self.stdout, self.stderr = result.exit_code, result.output, result.output
+
+
+def run_clinicadl(*arguments):
+    """The command in this process (what matters here is the files, not the process)."""
+    return _Result(CliRunner().invoke(cli, [str(a) for a in arguments]))
 
 
 def write_data(path):
