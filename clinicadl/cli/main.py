@@ -38,11 +38,29 @@ class LazyGroup(click.Group):
         except ClinicaDLError as error:
             click.echo(f"Error: {error}", err=True)
             sys.exit(1)
-        except OSError as error:
-            if isinstance(error, (BrokenPipeError, ConnectionError, TimeoutError)) or error.errno is None:
+        except Exception as error:
+            cause = _os_cause(error)
+            if cause is None:
                 raise
-            click.echo(f"Error: {os_error_message(error)}", err=True)
+            click.echo(f"Error: {os_error_message(cause)}", err=True)
             sys.exit(1)
+
+
+_USER_ERRNOS = frozenset({"ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "ENOENT", "EISDIR", "ENOTDIR", "EMFILE"})
+
+
+def _os_cause(error: BaseException) -> OSError | None:
+    """The operating-system error (full disk, read-only folder, permission, missing file) behind ``error``, also
+    when a library wrapped it (a data-loader worker, a writer thread), else None: a bug keeps its traceback."""
+    import errno
+
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and errno.errorcode.get(error.errno or 0) in _USER_ERRNOS:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 @click.group(

@@ -105,3 +105,28 @@ def test_train_into_a_read_only_folder(tmp_path):
         line = one_line_error(run_clinicadl("train", "classification", *arguments, "--epochs", "1"))
         assert str(folder / "maps") in line and ("read-only" in line or "Permission denied" in line)
         assert list(folder.iterdir()) == []
+
+
+def test_an_os_error_wrapped_by_a_library_is_still_one_line(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from clinicadl.cli.main import cli
+    from clinicadl.evaluate import model as model_module
+
+    def wrapped(*args, **kwargs):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out.png"))
+        except OSError as error:
+            raise RuntimeError("Caught OSError in DataLoader worker process 0") from error
+
+    monkeypatch.setattr(model_module, "evaluate_model", wrapped)
+    result = CliRunner().invoke(cli, ["evaluate", "model", str(EXAMPLE)])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert f"cannot write {tmp_path / 'out.png'}: No space left on device" in result.output
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(model_module, "evaluate_model", bug)
+    result = CliRunner().invoke(cli, ["evaluate", "model", str(EXAMPLE)])
+    assert isinstance(result.exception, RuntimeError)  # a bug keeps its traceback
