@@ -305,6 +305,7 @@ def predict(
     evaluation=None,
     evaluate: bool = True,
     save_masks: bool = False,
+    skip_complete: bool = False,
 ) -> list[PredictionResult]:
     """Predict a data group with every trained model of a MAPS and write upstream's files and our intervals.
 
@@ -335,6 +336,9 @@ def predict(
     save_masks : bool
         Segmentation: also write each predicted label map as NIfTI in ``split-<i>/best-<m>/<group>/masks/``
         (``<participant>_<session>_pred_dseg.nii.gz``, on the image's grid).
+    skip_complete : bool
+        When every model already predicted the group, return nothing instead of refusing (the jobs of
+        :func:`~clinicadl.training.replicate_predictions.predict_replicates`, one per replicate).
 
     Returns
     -------
@@ -363,7 +367,7 @@ def predict(
                                    caps_directory=caps_directory, overwrite=overwrite,
                                    skip_leak_check=skip_leak_check, use_labels=use_labels,
                                    with_intervals=with_intervals))
-    if not overwrite:
+    if not overwrite and not skip_complete:
         if all(plan.todo == [] for plan in plans):
             where = plans[0].maps if len(plans) == 1 else maps
             raise MAPSError(f"Group {data_group!r} already exists in {where} and every model has predicted it; add "
