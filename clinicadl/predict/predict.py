@@ -8,6 +8,12 @@ predicts the group; the files go to ``split-<i>/best-<m>/<group>/`` in upstream'
 A new group is defined by ``participants_tsv`` and written to ``groups/<group>/``. It may not share a participant
 with ``groups/train+validation.tsv`` (data leakage) unless ``skip_leak_check``; the training groups ``train`` and
 ``validation`` are never redefined.
+
+All or nothing, and resumable: every replicate is checked before anything is written; a new group is registered
+(``groups/<group>/``) only once its predictions exist, and removed with them if the run fails, so a participant
+missing from the CAPS leaves no empty group. Running the same command again after a failed or killed run keeps
+the replicates that have the whole group, replaces the files a killed run left in the others, and predicts
+what is missing, without ``--overwrite``.
 """
 
 from __future__ import annotations
