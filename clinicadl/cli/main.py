@@ -38,6 +38,8 @@ class LazyGroup(click.Group):
         except ClinicaDLError as error:
             click.echo(f"Error: {error}", err=True)
             sys.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise  # usage errors keep click's message and exit status (2)
         except Exception as error:
             cause = _os_cause(error)
             if cause is None:
