@@ -38,6 +38,11 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0o600; give the usual permissions
         os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        if error.filename is None and error.errno is not None:  # a write into the open file: name the target
+            raise type(error)(error.errno, error.strerror, str(path)) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

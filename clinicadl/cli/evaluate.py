@@ -92,8 +92,10 @@ def compare(arguments, splits, selection_metrics, output, gamma, rope, tests, un
       clinicadl evaluate compare procedure_a/ procedure_b/ test --gamma 0.75
     """
     from clinicadl.cli.evaluate_procedure import compare_command_procedures, is_procedure_comparison, split_inputs
+    from clinicadl.evaluate.naming import check_distinct
 
     inputs, data_group = split_inputs(arguments)
+    check_distinct(inputs, "model or procedure")
     if is_procedure_comparison(inputs):
         return compare_command_procedures(inputs, data_group, splits=splits, selection_metrics=selection_metrics,
                                           output=output, gamma=gamma, rope=rope, tests=tests, unpaired=unpaired,

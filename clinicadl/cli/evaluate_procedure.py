@@ -63,8 +63,8 @@ def procedure(maps_path, data_group, splits, selection_metrics, output_dir, metr
 
 
 @click.command("plan")
-@click.option("--gamma", type=click.FloatRange(0.5, 1, max_open=True), default=0.75, show_default=True,
-              help="P(A>B) to detect (Bouthillier et al. 2021 call 0.75 a meaningful improvement).")
+@click.option("--gamma", type=click.FloatRange(0.5, 1, min_open=True), default=0.75, show_default=True,
+              help="P(A>B) to detect, in (0.5, 1] (Bouthillier et al. 2021 call 0.75 a meaningful improvement).")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,
               help="One-sided type I error rate of the comparison.")
 @click.option("--beta", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,

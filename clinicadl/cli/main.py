@@ -7,13 +7,15 @@ import sys
 import click
 
 import clinicadl
-from clinicadl.errors import ClinicaDLError
+from clinicadl.errors import ClinicaDLError, os_error_message
 
 
 class LazyGroup(click.Group):
     """A group whose sub-commands live in modules imported only when used.
 
-    User errors (:class:`~clinicadl.errors.ClinicaDLError`) end in one line on stderr and exit 1.
+    User errors (:class:`~clinicadl.errors.ClinicaDLError`) end in one line on stderr and exit 1, and so do
+    operating-system errors (a full disk, a read-only folder, a missing permission:
+    :func:`~clinicadl.errors.os_error_message` names the path and the fix).
     """
 
     def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
@@ -36,6 +38,31 @@ class LazyGroup(click.Group):
         except ClinicaDLError as error:
             click.echo(f"Error: {error}", err=True)
             sys.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise  # usage errors keep click's message and exit status (2)
+        except Exception as error:
+            cause = _os_cause(error)
+            if cause is None:
+                raise
+            click.echo(f"Error: {os_error_message(cause)}", err=True)
+            sys.exit(1)
+
+
+_USER_ERRNOS = frozenset({"ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "ENOENT", "EISDIR", "ENOTDIR", "EMFILE"})
+
+
+def _os_cause(error: BaseException) -> OSError | None:
+    """The operating-system error (full disk, read-only folder, permission, missing file) behind ``error``, also
+    when a library wrapped it (a data-loader worker, a writer thread), else None: a bug keeps its traceback."""
+    import errno
+
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and errno.errorcode.get(error.errno or 0) in _USER_ERRNOS:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 @click.group(

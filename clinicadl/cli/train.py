@@ -247,7 +247,7 @@ def _search_train_fn(task: str, vary: tuple[str, ...], procedure: dict, replicat
 def _run(task: str, ctx: click.Context) -> None:
     from clinicadl.errors import InputError
     from clinicadl.maps.writer import refuse_existing_maps
-    from clinicadl.training.config import load_config, resolve_parameters
+    from clinicadl.training.config import check_inputs_early, load_config, resolve_parameters
     from clinicadl.training.launcher import check_launcher
     from clinicadl.training.seeds import DEFAULT_VARIED, check_sources
 
@@ -260,14 +260,16 @@ def _run(task: str, ctx: click.Context) -> None:
     check_launcher(launcher, slurm_values(procedure))  # before the inputs are read
     if detach and launcher != "slurm":
         raise InputError("--detach needs --launcher slurm (local jobs end with this command).")
+    vary = procedure["vary"]
+    vary = check_sources(vary.split(",") if isinstance(vary, str) else vary) if vary else DEFAULT_VARIED
     output = Path(ctx.params["output_maps_directory"])
     overwrite = bool(procedure["overwrite"])
     refuse_existing_maps(output, overwrite=overwrite)
+    check_inputs_early(parameters, network_task=task, caps_directory=ctx.params["caps_directory"],
+                       preprocessing_json=ctx.params["preprocessing_json"], tsv_directory=ctx.params["tsv_directory"])
     parameters = resolve_parameters(parameters, network_task=task, caps_directory=ctx.params["caps_directory"],
                                     preprocessing_json=ctx.params["preprocessing_json"],
                                     tsv_directory=ctx.params["tsv_directory"])
-    vary = procedure["vary"]
-    vary = check_sources(vary.split(",") if isinstance(vary, str) else vary) if vary else DEFAULT_VARIED
     root_seed = procedure["root_seed"] if procedure["root_seed"] is not None else parameters["seed"]
     replicates = procedure["replicates"]  # None: one plain 1.x MAPS; R: R replicates in replicate-<r>/
     train_fn = _search_train_fn(task, vary, procedure, replicates, parameters)
@@ -282,6 +284,12 @@ def _run(task: str, ctx: click.Context) -> None:
         click.echo(f"Submitted {len(result.trained)} replicates of {output}; follow them with "
                    f"'clinicadl train status {output}'.")
     else:
+        from clinicadl.training.summary import format_training_summary, single_class_warnings, training_summary
+
+        rows = training_summary(output)
+        click.echo(format_training_summary(rows))
+        for warning in single_class_warnings(rows):
+            click.echo(f"Warning: {warning}.", err=True)
         click.echo(f"Written: {output}")
 
 

@@ -84,6 +84,8 @@ def _report(result, subset_name):
             f"{partition.test['participant_id'].nunique()} participants; p_age {partition.balance.p_age:.3g}, "
             f"p_sex {partition.balance.p_sex:.3g}"
         )
+    for folder in result.removed:
+        click.echo(f"Removed: {folder} (made from the replaced files; make it again from the new ones)")
     click.echo(f"Written: {result.folder}")
 
 

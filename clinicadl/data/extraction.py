@@ -27,6 +27,7 @@ run resumes where it stopped; the extraction JSON is written last, when every te
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -42,7 +43,7 @@ import nibabel as nib
 import numpy as np
 import torch
 
-from clinicadl.atomic import atomic_output, atomic_write_text
+from clinicadl.atomic import atomic_write_bytes, atomic_write_text
 from clinicadl.data.caps import (
     DEFAULT_SUVR_REGION,
     DEFAULT_TRACER,
@@ -490,12 +491,16 @@ def _extract_image(task: tuple[str, CAPSImage, dict, dict[str, str]]) -> tuple[i
     voxels = read_nifti(image.path)
     for index in todo:
         element = extract_element(voxels, mode_parameters, index, mask=masks[index] if masks and saved else None)
-        with atomic_output(paths[index]) as temporary:
-            torch.save(element.contiguous(), temporary)
+        buffer = io.BytesIO()  # serialised in memory: a full disk then raises a plain OSError naming the file
+        torch.save(element.contiguous(), buffer)
+        atomic_write_bytes(paths[index], buffer.getbuffer())
     return len(todo), len(paths) - len(todo)
 
 
-def _worker_init() -> None:
+def _worker_init(parent_pid: int | None = None) -> None:
+    from clinicadl.worker_process import die_with_parent
+
+    die_with_parent(parent_pid)
     torch.set_num_threads(1)
 
 
@@ -508,7 +513,7 @@ def _run(tasks: list, n_proc: int) -> Iterator[tuple[int, int]]:
     # milliseconds instead of re-importing torch; spawn elsewhere (fork is unsafe on macOS).
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=min(n_proc, len(tasks)), mp_context=context,
-                             initializer=_worker_init) as pool:
+                             initializer=_worker_init, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_extract_image, task) for task in tasks]
         try:
             for future in as_completed(futures):

@@ -65,6 +65,8 @@ class TsvToolsResult:
     folder: Path
     written: tuple[Path, ...]
     draw: PartitionDraw | None = None
+    removed: tuple[Path, ...] = ()
+    """Folders derived from the replaced files (``<k>_fold/``, a nested ``split/``) removed by ``--overwrite``."""
 
 
 def _round(value: float) -> float | None:
@@ -94,8 +96,23 @@ def _read_data(data_tsv: Path, test_tsv: str | Path | None) -> tuple[pd.DataFram
     return sort_sessions(frame), removed
 
 
-def _prepare_folder(folder: Path, *, overwrite: bool, stale: Sequence[str], what: str) -> None:
-    """Create ``folder``; refuse an existing one unless ``overwrite`` (then remove ``stale`` glob patterns)."""
+def _derived_folders(folder: Path) -> list[Path]:
+    """Folders made by ``tsvtools split`` or ``kfold`` from the files of ``folder`` (they hold a split.json or
+    kfold.json): a ``<k>_fold/`` of ``train.tsv``, a ``split/`` of it."""
+    if not folder.is_dir():
+        return []
+    return sorted(child for child in folder.iterdir() if child.is_dir() and not child.is_symlink()
+                  and ((child / "kfold.json").is_file() or (child / "split.json").is_file()))
+
+
+def _prepare_folder(folder: Path, *, overwrite: bool, stale: Sequence[str], what: str) -> list[Path]:
+    """Create ``folder``; refuse an existing one unless ``overwrite`` (then remove ``stale`` glob patterns and the
+    folders derived from the files replaced, which would otherwise describe participants of the old split).
+
+    Returns the derived folders removed."""
+    import shutil
+
+    removed = []
     if folder.exists():
         if not folder.is_dir():
             raise InputError(f"{folder} exists and is not a folder; move it away to write the {what}.")
@@ -103,6 +120,9 @@ def _prepare_folder(folder: Path, *, overwrite: bool, stale: Sequence[str], what
             raise InputError(
                 f"{folder} already exists; pass --overwrite to replace the {what}, or move the folder away."
             )
+        for derived in _derived_folders(folder):
+            shutil.rmtree(derived)
+            removed.append(derived)
         for pattern in stale:
             for path in sorted(folder.glob(pattern)):
                 if path.is_file():
@@ -111,6 +131,7 @@ def _prepare_folder(folder: Path, *, overwrite: bool, stale: Sequence[str], what
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(f"cannot create {folder} ({error.strerror or error}); choose a writable folder.") from None
+    return removed
 
 
 def _write_sides(folder: Path, train: pd.DataFrame, test: pd.DataFrame, subset_name: str, longitudinal: bool,
@@ -209,7 +230,7 @@ def split_tsv(
     partition = draw.partitions[0]
 
     folder = data_tsv.parent / "split"
-    _prepare_folder(folder, overwrite=overwrite, stale=("*.tsv", "split.json"), what="split")
+    derived = _prepare_folder(folder, overwrite=overwrite, stale=("*.tsv", "split.json"), what="split")
     columns = list(frame.columns)
     written = _write_sides(folder, partition.train, partition.test, subset_name, not_only_keep_baseline, columns)
     summary = {
@@ -240,7 +261,7 @@ def split_tsv(
         "p_sex": _round(partition.balance.p_sex),
     }
     written.append(write_json(folder / "split.json", summary))
-    return TsvToolsResult(folder, tuple(written), draw)
+    return TsvToolsResult(folder, tuple(written), draw, tuple(derived))
 
 
 def kfold_tsv(

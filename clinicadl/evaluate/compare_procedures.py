@@ -46,6 +46,7 @@ from scipy import stats as sps
 from clinicadl.errors import InputError
 from clinicadl.evaluate.display import format_number, format_pvalue, render_table
 from clinicadl.evaluate.model import EvaluationOptions
+from clinicadl.evaluate.naming import check_distinct, comparison_file_name
 from clinicadl.evaluate.procedure import FIXHOPT_NOTE, design_record, higher_is_better, model_table, write_table
 from clinicadl.evaluate.procedure_inputs import Procedure, check_same_test_images, load_procedure, pairing_problems
 from clinicadl.evaluate.provenance import provenance
@@ -165,10 +166,9 @@ def _default_metrics(procedure: Procedure) -> tuple[str, ...]:
 
 
 def _names(procedures: Sequence[Procedure]) -> list[str]:
-    names = [p.name for p in procedures]
-    if len(set(names)) < len(names):
-        names = [str(p.path) for p in procedures]
-    return names
+    from clinicadl.evaluate.naming import distinguishing_names
+
+    return distinguishing_names([p.path for p in procedures])
 
 
 def _check_pairing(procedures: Sequence[Procedure], names: Sequence[str], unpaired: bool) -> bool:
@@ -601,6 +601,7 @@ def compare_procedures(
     _check_options(options)
     if len(inputs) < 2:
         raise InputError("Give at least two procedures (MAPS) to compare.")
+    check_distinct(inputs, "procedure")
     procedures = [
         load_procedure(p, data_group, selection_metric=options.selection_metric, splits=splits) for p in inputs
     ]
@@ -673,7 +674,7 @@ def compare_procedures(
     target = (
         Path(output)
         if output is not None
-        else (evaluation_dir(procedures[0].path, data_group) / f"compare_procedures_{'_'.join(names[1:])}.tsv")
+        else (evaluation_dir(procedures[0].path, data_group) / comparison_file_name([p.path for p in procedures]))
     )
     meta = provenance(
         [m.predictions.source for p in procedures for m in p.models],

@@ -134,7 +134,43 @@ def evaluate_model(
     Returns
     -------
     ModelEvaluation
+
+    Notes
+    -----
+    The root of a MAPS with replicates (``train --replicates``) holds no model itself: every replicate
+    (``replicate-<r>/``, a 1.x MAPS) with predictions on the group is evaluated, and the table gets a
+    ``replicate`` column. A prediction TSV inside the installed package (the shipped examples) has its
+    results written in the current folder, never into the package.
     """
+    from clinicadl.maps.replicate_folders import replicate_folders
+
+    path = Path(input_path)
+    if path.is_dir() and not any(path.glob("split-*")) and not any(path.glob("fold-*")):
+        folders = replicate_folders(path)
+        if folders:
+            return _evaluate_replicates(path, folders, data_group, splits=splits,
+                                        selection_metrics=selection_metrics, options=options, output=output)
+    models, per_model, notes = _assess_models(input_path, data_group, splits=splits,
+                                              selection_metrics=selection_metrics, options=options)
+    table = pd.concat([frame for _, frame in per_model], ignore_index=True)
+    written = []
+    meta = asdict(options)
+    if output is not None:
+        written.append(_write(Path(output), table, [m.source for m in models], meta))
+    else:
+        for model, frame in per_model:
+            if model.maps_version is None:
+                target = _outside_package(model.source.with_name(model.source.stem + "_metrics_ci.tsv"), notes)
+            else:
+                target = model_ci_path(input_path, model.split, model.selection_metric, model.data_group)
+            written.append(_write(target, frame, [model.source], meta))
+    return ModelEvaluation(table, tuple(written), tuple(dict.fromkeys(notes)))
+
+
+def _assess_models(input_path: str | Path, data_group: str | None, *, splits: Sequence[int] | None,
+                   selection_metrics: Sequence[str] | None, options: EvaluationOptions,
+                   ) -> tuple[list[ModelPredictions], list[tuple[ModelPredictions, pd.DataFrame]], list[str]]:
+    """The models asked for, their results tables and the notes about them (nothing written)."""
     models = load_models(input_path, data_group, splits=splits, selection_metrics=selection_metrics)
     per_model = [(model, pd.DataFrame(assess_model(model, options))) for model in models]
     notes = []
@@ -150,24 +186,69 @@ def evaluate_model(
                              f"({row['drop_reason']}); consider --stratify.")
         if model.dropped_columns:
             notes.append(f"{model.source}: columns without any value left out: {', '.join(model.dropped_columns)}.")
+    return models, per_model, notes
+
+
+def _outside_package(target: Path, notes: list[str]) -> Path:
+    """``target``, or its name in the current folder when it lies inside the installed package."""
+    package = Path(__file__).resolve().parents[1]
+    if target.resolve().is_relative_to(package):
+        moved = Path.cwd() / target.name
+        notes.append(f"{target.parent} is inside the installed clinicadl package: results written in the current "
+                     f"folder instead ({moved}); choose another place with --output.")
+        return moved
+    return target
+
+
+def _evaluate_replicates(path: Path, folders: dict[int, Path], data_group: str | None, *,
+                         splits: Sequence[int] | None, selection_metrics: Sequence[str] | None,
+                         options: EvaluationOptions, output: str | Path | None) -> ModelEvaluation:
+    """Every replicate of a MAPS with replicates that has predictions on ``data_group``."""
+    from clinicadl.errors import MAPSError
+    from clinicadl.maps import list_data_groups
+
+    if data_group is None:
+        raise MAPSError(f"{path} is a MAPS: name the DATA_GROUP to evaluate (e.g. test).")
+    groups = {r: set(list_data_groups(folder)) for r, folder in folders.items()}
+    with_group = [r for r in folders if data_group in groups[r]]
+    if not with_group:
+        available = sorted(set().union(*groups.values()))
+        raise MAPSError(f"data group {data_group!r} not found in any replicate of MAPS {path}; available data "
+                        f"groups: {', '.join(available) or 'none'}; run `clinicadl predict {path} {data_group}` to "
+                        "make it.")
+    models, per_model, notes = [], [], []
+    for r in with_group:
+        found, assessed, found_notes = _assess_models(folders[r], data_group, splits=splits,
+                                                      selection_metrics=selection_metrics, options=options)
+        models += found
+        per_model += [(model, frame.assign(replicate=r)) for model, frame in assessed]
+        notes += found_notes
+    missing = [r for r in folders if r not in with_group]
+    if missing:
+        notes.append(f"replicates {', '.join(map(str, missing))} have no predictions on {data_group!r}; run "
+                     f"`clinicadl predict {path} {data_group}` again.")
+    notes.append(f"{path} has {len(folders)} replicates: each was evaluated on its own; for the performance of the "
+                 f"learning procedure use `clinicadl evaluate procedure {path} {data_group}`.")
     table = pd.concat([frame for _, frame in per_model], ignore_index=True)
-    written = []
     meta = asdict(options)
     if output is not None:
-        written.append(_write(Path(output), table, [m.source for m in models], meta))
+        written = [_write(Path(output), table, [m.source for m in models], meta)]
     else:
-        for model, frame in per_model:
-            if model.maps_version is None:
-                target = model.source.with_name(model.source.stem + "_metrics_ci.tsv")
-            else:
-                target = model_ci_path(input_path, model.split, model.selection_metric, model.data_group)
-            written.append(_write(target, frame, [model.source], meta))
+        written = [_write(model_ci_path(folders[int(frame["replicate"].iloc[0])], m.split, m.selection_metric,
+                                        m.data_group), frame, [m.source], meta) for m, frame in per_model]
     return ModelEvaluation(table, tuple(written), tuple(dict.fromkeys(notes)))
 
 
 def _write(path: Path, frame: pd.DataFrame, inputs: Sequence[Path], options: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_results_tsv(path, frame)
-    write_json_sidecar(sidecar_path(path), provenance(inputs, options))
-    plot_model_intervals(frame, path.with_suffix(".png"))
+    """Results TSV, JSON sidecar and forest plot: all three, or none (a full disk removes those written)."""
+    written: list[Path] = []
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written.append(write_results_tsv(path, frame))
+        written.append(write_json_sidecar(sidecar_path(path), provenance(inputs, options)))
+        written.append(plot_model_intervals(frame, path.with_suffix(".png")))
+    except BaseException:
+        for done in written:
+            done.unlink(missing_ok=True)
+        raise
     return path

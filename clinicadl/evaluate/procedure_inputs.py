@@ -221,6 +221,11 @@ def load_procedure(
             notes.append(f"{maps}: replicates not finished and left out: {listed}; `clinicadl train resume` "
                          "finishes them.")
         folders = {r: replicate_dir(maps, r) for r, rec in sorted(records.items()) if rec.status == "done"}
+        gone = [r for r, folder in folders.items() if not (folder / "maps.json").is_file()]
+        if gone:
+            notes.append(f"{maps}: replicates {', '.join(map(str, gone))} are recorded done but their folders are "
+                         "missing; they are left out (`clinicadl train resume` trains them again).")
+            folders = {r: folder for r, folder in folders.items() if r not in gone}
         if not folders:
             raise MAPSError(f"{maps / REPLICATES_TSV} lists no finished replicate (status done); finish the "
                             "training with `clinicadl train resume` first.")

@@ -44,6 +44,7 @@ import clinicadl
 from clinicadl.atomic import atomic_write_bytes, atomic_write_text
 from clinicadl.errors import InputError, MAPSError
 from clinicadl.evaluate.display import format_number, format_pvalue
+from clinicadl.evaluate.provenance import stale_message, stale_reasons
 from clinicadl.maps import evaluation_dir, read_results_tsv, sidecar_path
 
 __all__ = [
@@ -193,10 +194,12 @@ class MapsReport:
     figures: tuple[Figure, ...]
     sources: tuple[Path, ...]
     computed: tuple[Path, ...] = ()
+    label: str = ""
+    """Name in the report: the folder name, or the part of the path that tells it from the other MAPS."""
 
     @property
     def name(self) -> str:
-        return self.path.resolve().name
+        return self.label or self.path.resolve().name
 
     @property
     def varied_sources(self) -> tuple[str, ...]:
@@ -293,6 +296,8 @@ def _procedure_report(path: Path, data_group: str, selection_metric: str, parame
     folder = evaluation_dir(path, data_group)
     expected_tsv, variance_tsv, models_tsv = (folder / f"procedure_{n}.tsv" for n in ("expected", "variance",
                                                                                       "models"))
+    if variance_tsv.is_file() and _recorded_inputs(variance_tsv) != _recorded_inputs(expected_tsv):
+        variance_tsv = folder / "procedure_variance.tsv.stale"  # left by an earlier run on other predictions
     sources = [p for p in (expected_tsv, variance_tsv, models_tsv) if p.is_file()]
     variance = read_results_tsv(variance_tsv) if variance_tsv.is_file() else None
     figures = (_figure(folder / "procedure_models.png", "Every trained model with its test-set interval, and "
@@ -303,6 +308,10 @@ def _procedure_report(path: Path, data_group: str, selection_metric: str, parame
                       _read_json(sidecar_path(expected_tsv)), figures, tuple(sources), computed)
 
 
+def _recorded_inputs(results: Path) -> set[tuple[str, str]]:
+    return {(str(r.get("path")), str(r.get("sha256"))) for r in _read_json(sidecar_path(results)).get("inputs", [])}
+
+
 def _model_report(path: Path, data_group: str, selection_metric: str, parameters: dict, files: list[Path],
                   computed: tuple[Path, ...]) -> MapsReport:
     models = read_results_tsv(files[0])
@@ -311,12 +320,66 @@ def _model_report(path: Path, data_group: str, selection_metric: str, parameters
                       models, _read_json(sidecar_path(files[0])), figures, (files[0],), computed)
 
 
+def _procedure_sources(path: Path, data_group: str, selection_metric: str) -> list[Path]:
+    """The prediction files a procedure evaluation of ``path`` is computed from now (finished replicates)."""
+    from clinicadl.evaluate.procedure_inputs import load_procedure
+
+    return [m.predictions.source for m in load_procedure(path, data_group, selection_metric=selection_metric).models]
+
+
+def _recorded_options(results: Path):
+    """The evaluation options recorded in the sidecar of ``results`` (defaults for those it lacks)."""
+    from dataclasses import fields
+
+    from clinicadl.evaluate.model import EvaluationOptions
+
+    recorded = _read_json(sidecar_path(results)).get("options", {})
+    names = {f.name for f in fields(EvaluationOptions)}
+    values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in recorded.items() if k in names}
+    try:
+        return EvaluationOptions(**values)
+    except (TypeError, ValueError):
+        return EvaluationOptions()
+
+
+def _stale_procedure(path: Path, data_group: str, selection_metric: str) -> tuple[Path, tuple[str, ...]]:
+    """The first results file of ``evaluation/<group>/`` that does not describe the current predictions."""
+    folder = evaluation_dir(path, data_group)
+    current = _procedure_sources(path, data_group, selection_metric)
+    for name in ("procedure_expected.tsv", "procedure_models.tsv"):
+        reasons = stale_reasons(folder / name, current)
+        if reasons:
+            return folder / name, reasons
+    return folder / "procedure_expected.tsv", ()
+
+
 def _collect_maps(path: Path, data_group: str, selection_metric: str, compute: bool) -> MapsReport:
     parameters = _maps_parameters(path)
     expected_tsv = evaluation_dir(path, data_group) / "procedure_expected.tsv"
     if expected_tsv.is_file():
-        return _procedure_report(path, data_group, selection_metric, parameters, ())
+        stale, reasons = _stale_procedure(path, data_group, selection_metric)
+        if not reasons:
+            return _procedure_report(path, data_group, selection_metric, parameters, ())
+        command = f"clinicadl evaluate procedure {path} {data_group}"
+        if not compute:
+            raise InputError(stale_message(stale, reasons, command) + " (or drop --no-compute)")
+        from clinicadl.evaluate.procedure import evaluate_procedure
+
+        result = evaluate_procedure(path, data_group, selection_metric=selection_metric,
+                                    options=_recorded_options(expected_tsv))
+        return _procedure_report(path, data_group, selection_metric, parameters, result.written)
     files = _model_ci_files(path, data_group, selection_metric)
+    stale = [f for f in files if stale_reasons(f)]
+    if stale and not compute:
+        command = f"clinicadl evaluate model {path} {data_group}"
+        raise InputError(stale_message(stale[0], stale_reasons(stale[0]), command) + " (or drop --no-compute)")
+    if stale and len(files) == 1:
+        from clinicadl.evaluate.model import evaluate_model
+
+        result = evaluate_model(path, data_group, selection_metrics=[selection_metric],
+                                options=_recorded_options(files[0]))
+        files = [p for p in result.written if p.suffix == ".tsv"]
+        return _model_report(path, data_group, selection_metric, parameters, files, tuple(result.written))
     if not compute:
         if len(files) == 1:
             return _model_report(path, data_group, selection_metric, parameters, files, ())
@@ -339,17 +402,37 @@ def _collect_maps(path: Path, data_group: str, selection_metric: str, compute: b
 
 
 def _comparison_name(paths: Sequence[Path]) -> str:
-    names = [p.resolve().name for p in paths]
-    if len(set(names)) < len(names):
-        names = [str(p) for p in paths]
-    return f"compare_procedures_{'_'.join(names[1:])}.tsv"
+    from clinicadl.evaluate.naming import comparison_file_name
+
+    return comparison_file_name(paths)
 
 
-def _existing_comparisons(report: MapsReport) -> list[Comparison]:
+def _comparison_stale(tsv: Path, data_group: str) -> tuple[str, ...]:
+    """Why a comparison no longer matches the predictions of the MAPS it compared (empty: it does)."""
+    reasons = stale_reasons(tsv)
+    if reasons:
+        return reasons
+    designs = _read_json(sidecar_path(tsv)).get("designs", [])
+    current = []
+    for design in designs:
+        try:
+            current += _procedure_sources(Path(design["maps"]), data_group, design.get("selection_metric", "loss"))
+        except (KeyError, TypeError, InputError, MAPSError) as error:
+            return (f"the procedure it compared can no longer be read ({error})",)
+    return stale_reasons(tsv, current) if current else ()
+
+
+def _existing_comparisons(report: MapsReport, notes: list[str] | None = None) -> list[Comparison]:
     folder = evaluation_dir(report.path, report.data_group)
     found = []
     for tsv in sorted(folder.glob("compare_procedures_*.tsv")):
         if tsv.stem.endswith("_ranks"):
+            continue
+        reasons = _comparison_stale(tsv, report.data_group)
+        if reasons:
+            if notes is not None:
+                notes.append("Left out: " + stale_message(tsv, reasons, "clinicadl evaluate compare A B ... "
+                                                          f"{report.data_group}"))
             continue
         figures = _figure(tsv.with_name(tsv.stem + "_probability.png"), "P(A>B) over paired replicates.")
         figures += tuple(Figure("Average ranks and Nemenyi's critical difference.", p)
@@ -357,6 +440,12 @@ def _existing_comparisons(report: MapsReport) -> list[Comparison]:
         title = f"Procedures: {report.name} vs {tsv.stem.removeprefix('compare_procedures_')}"
         found.append(Comparison(title, "procedures", read_results_tsv(tsv), tsv, figures))
     for tsv in sorted(folder.glob("comparison_*.tsv")):
+        reasons = stale_reasons(tsv)
+        if reasons:
+            if notes is not None:
+                notes.append("Left out: " + stale_message(tsv, reasons, "clinicadl evaluate compare A B "
+                                                          f"{report.data_group}"))
+            continue
         title = f"Trained models: {report.name} vs {tsv.stem.removeprefix('comparison_')}"
         found.append(Comparison(title, "models", read_results_tsv(tsv), tsv,
                                 _figure(tsv.with_suffix(".png"), "Paired differences A - B with their intervals.")))
@@ -397,11 +486,18 @@ def collect_report(
     if not maps_paths:
         raise InputError("Give at least one MAPS folder.")
     paths = [Path(p) for p in maps_paths]
-    reports = [_collect_maps(p, data_group, selection_metric, compute) for p in paths]
+    from dataclasses import replace
+
+    from clinicadl.evaluate.naming import check_distinct, distinguishing_names
+
+    check_distinct(paths)
+    reports = [replace(_collect_maps(p, data_group, selection_metric, compute), label=label)
+               for p, label in zip(paths, distinguishing_names(paths))]
     notes = []
     procedures = [r for r in reports if r.kind == "procedure"]
     target = evaluation_dir(paths[0], data_group) / _comparison_name(paths)
-    if len(reports) >= 2 and len(procedures) == len(reports) and not target.is_file():
+    if len(reports) >= 2 and len(procedures) == len(reports) and (not target.is_file()
+                                                                  or _comparison_stale(target, data_group)):
         if compute:
             from clinicadl.evaluate.compare_procedures import CompareOptions, compare_procedures
 
@@ -414,7 +510,7 @@ def collect_report(
         else:
             notes.append(f"No comparison of these procedures on disk ({target}); run `clinicadl evaluate compare "
                          f"{' '.join(map(str, paths))} {data_group}` or drop --no-compute.")
-    comparisons = [c for r in reports for c in _existing_comparisons(r)]
+    comparisons = [c for r in reports for c in _existing_comparisons(r, notes)]
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return Report(tuple(reports), tuple(comparisons), created, clinicadl.__version__, tuple(notes))
 

@@ -9,6 +9,7 @@ Writes are atomic (:func:`clinicadl.atomic.atomic_output`), reads never unpickle
 
 from __future__ import annotations
 
+import io
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from clinicadl.atomic import atomic_output
+from clinicadl.atomic import atomic_write_bytes
 from clinicadl.errors import InputError, MAPSError
 
 WRAPPER_PREFIXES: tuple[str, ...] = ("module.", "_orig_mod.")
@@ -68,9 +69,9 @@ def save_model(path: str | Path, model: nn.Module | Mapping[str, torch.Tensor], 
         raise InputError(f"name must be the architecture name, got {name!r}.")
     state = model.state_dict() if isinstance(model, nn.Module) else model
     state = OrderedDict((key, value.detach().cpu()) for key, value in strip_wrapper_prefixes(state).items())
-    with atomic_output(path) as tmp:
-        torch.save({"model": state, "epoch": epoch, "name": name}, tmp)
-    return Path(path)
+    buffer = io.BytesIO()  # serialised in memory: a full disk then raises a plain OSError naming the file
+    torch.save({"model": state, "epoch": epoch, "name": name}, buffer)
+    return atomic_write_bytes(path, buffer.getbuffer())
 
 
 def load_model_state(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -8,10 +8,17 @@ predicts the group; the files go to ``split-<i>/best-<m>/<group>/`` in upstream'
 A new group is defined by ``participants_tsv`` and written to ``groups/<group>/``. It may not share a participant
 with ``groups/train+validation.tsv`` (data leakage) unless ``skip_leak_check``; the training groups ``train`` and
 ``validation`` are never redefined.
+
+All or nothing, and resumable: every replicate is checked before anything is written; a new group is registered
+(``groups/<group>/``) only once its predictions exist, and removed with them if the run fails, so a participant
+missing from the CAPS leaves no empty group. Running the same command again after a failed or killed run keeps
+the replicates that have the whole group, replaces the files a killed run left in the others, and predicts
+what is missing, without ``--overwrite``.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,12 +138,48 @@ def _check_labels(frame: pd.DataFrame, parameters: Mapping[str, Any], source: ob
                              f"{', '.join(code)}); keep only these classes.")
 
 
+@dataclass
+class _GroupPlan:
+    """What predicting the group means for one MAPS (one replicate), decided before anything is written."""
+
+    maps: Path
+    parameters: dict
+    models: list[tuple[int, str]]
+    frames: dict[int, pd.DataFrame]
+    caps: Path
+    register: pd.DataFrame | None = None
+    """The group's participants, to register in ``groups/<group>/`` once its predictions exist (None: it exists)."""
+    replace: bool = False
+    """Remove the existing group first (``--overwrite``)."""
+    todo: list[tuple[int, str]] | None = None
+    created: bool = False
+    """The group is new: on failure, nothing of it is left behind."""
+
+
+def _same_participants(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    keys = ["participant_id", "session_id"]
+    return set(map(tuple, a[keys].astype(str).to_numpy())) == set(map(tuple, b[keys].astype(str).to_numpy()))
+
+
+def _model_complete(maps: Path, group: str, split: int, metric: str, mode: str, with_intervals: bool) -> bool:
+    folder = maps / f"split-{split}" / f"best-{metric}" / group
+    if not (folder / f"{group}_{mode}_level_prediction.tsv").is_file():
+        return False
+    return not with_intervals or (folder / f"{group}_image_level_metrics_ci.tsv").is_file()
+
+
 def _group_frames(
-    maps: Path, parameters: Mapping[str, Any], group: str, splits: list[int], *, participants_tsv,
-    caps_directory, overwrite: bool, skip_leak_check: bool, use_labels: bool,
-) -> tuple[dict[int, pd.DataFrame], Path]:
-    """The images of the group for each split and the CAPS to read them from; writes a new group."""
+    maps: Path, parameters: Mapping[str, Any], group: str, models: list[tuple[int, str]], *, participants_tsv,
+    caps_directory, overwrite: bool, skip_leak_check: bool, use_labels: bool, with_intervals: bool,
+) -> _GroupPlan:
+    """The images of the group for each split, the CAPS to read them from, and what is left to predict.
+
+    Nothing is written here. A new group is registered (``groups/<group>/``) only once its predictions exist,
+    so a failed or killed run never leaves a group without predictions; running the same command again predicts
+    what is missing (a group defined with the same participants is kept, no ``--overwrite`` needed).
+    """
     label = parameters.get("label") if use_labels else None
+    splits = sorted({s for s, _ in models})
     if group in TRAINING_GROUPS:
         if participants_tsv is not None:
             raise MAPSError(f"Group {group!r} is made by training and is never redefined; choose another group name "
@@ -144,16 +187,27 @@ def _group_frames(
         frames = {s: read_group_tsv(group_folder(maps, group, split=s) / "data.tsv") for s in splits}
         caps = caps_directory or read_maps_json(group_folder(maps, group, split=splits[0]) / "maps.json").get(
             "caps_directory", parameters["caps_directory"])
-        return frames, _resolve_caps(caps, maps)
+        todo = [m for m in models if not _model_complete(maps, group, *m, parameters["mode"], with_intervals)]
+        return _GroupPlan(maps, dict(parameters), models, frames, _resolve_caps(caps, maps), todo=todo)
     folder = group_folder(maps, group)
     exists = (folder / "data.tsv").is_file()
+    replace = False
+    register = None
     if exists and participants_tsv is not None:
-        if not overwrite:
-            raise MAPSError(f"Group {group!r} already exists in {maps}; add --overwrite to replace it, or choose "
-                            "another name.")
-        remove_group(maps, group)
-        exists = False
-    if exists:
+        given = read_tsv(participants_tsv)
+        require_columns(given, ["participant_id", "session_id"], participants_tsv)
+        if overwrite:
+            replace, exists = True, False
+        elif not _same_participants(read_group_tsv(folder / "data.tsv"), given):
+            raise MAPSError(f"Group {group!r} already exists in {maps} with other participants; add --overwrite to "
+                            "replace it, or choose another name.")
+    if exists and participants_tsv is not None:  # the same participants: the given file may add their labels
+        frame = given
+        caps = caps_directory or read_maps_json(folder / "maps.json").get("caps_directory",
+                                                                          parameters["caps_directory"])
+        if label and label not in read_group_tsv(folder / "data.tsv").columns:
+            register = frame
+    elif exists:
         frame = read_group_tsv(folder / "data.tsv")
         caps = caps_directory or read_maps_json(folder / "maps.json").get("caps_directory",
                                                                           parameters["caps_directory"])
@@ -162,15 +216,20 @@ def _group_frames(
             raise MAPSError(f"Group {group!r} does not exist in {maps}; give --participants_tsv to define it.")
         frame = read_tsv(participants_tsv)
         require_columns(frame, ["participant_id", "session_id"], participants_tsv)
+        if frame.empty:
+            raise InputError(f"{participants_tsv} lists no session; give at least one participant to predict.")
         caps = caps_directory or parameters["caps_directory"]
+        register = frame
     if label:
         _check_labels(frame, parameters, participants_tsv or folder / "data.tsv")
     if not skip_leak_check:
         _check_leakage(maps, group, frame)
-    caps = _resolve_caps(caps, maps)
-    if not exists:
-        write_group(maps, group, frame, caps_directory=caps, label=label)
-    return dict.fromkeys(splits, frame), caps
+    plan = _GroupPlan(maps, dict(parameters), models, dict.fromkeys(splits, frame), _resolve_caps(caps, maps),
+                      register, replace, created=not exists)
+    if exists:  # a group made by an earlier run: predict only what it lacks (a crash), or refuse to redo it
+        mode = parameters["mode"]
+        plan.todo = [m for m in models if not _model_complete(maps, group, *m, mode, with_intervals)]
+    return plan
 
 
 def predict_models(
@@ -252,6 +311,7 @@ def predict(
     evaluation=None,
     evaluate: bool = True,
     save_masks: bool = False,
+    skip_complete: bool = False,
 ) -> list[PredictionResult]:
     """Predict a data group with every trained model of a MAPS and write upstream's files and our intervals.
 
@@ -282,6 +342,9 @@ def predict(
     save_masks : bool
         Segmentation: also write each predicted label map as NIfTI in ``split-<i>/best-<m>/<group>/masks/``
         (``<participant>_<session>_pred_dseg.nii.gz``, on the image's grid).
+    skip_complete : bool
+        When every model already predicted the group, return nothing instead of refusing (the jobs of
+        :func:`~clinicadl.training.replicate_predictions.predict_replicates`, one per replicate).
 
     Returns
     -------
@@ -301,35 +364,50 @@ def predict(
         raise MAPSError(f"{maps} is not a MAPS (no maps.json); give the output folder of 'clinicadl train'.")
     if not data_group or "/" in data_group or data_group.startswith("."):
         raise InputError(f"Invalid data group name {data_group!r}; use a plain name such as test.")
+    with_intervals = evaluate and use_labels
+    plans = []
+    for folder in replicate_folders(maps):  # every check of every replicate before anything is written
+        parameters = read_maps_json(folder)
+        models = _splits_and_metrics(folder, splits, selection_metrics)
+        plans.append(_group_frames(folder, parameters, data_group, models, participants_tsv=participants_tsv,
+                                   caps_directory=caps_directory, overwrite=overwrite,
+                                   skip_leak_check=skip_leak_check, use_labels=use_labels,
+                                   with_intervals=with_intervals))
+    if not overwrite and not skip_complete:
+        if all(plan.todo == [] for plan in plans):
+            where = plans[0].maps if len(plans) == 1 else maps
+            raise MAPSError(f"Group {data_group!r} already exists in {where} and every model has predicted it; add "
+                            "--overwrite to compute the predictions again.")
     return [
-        _predict_one(folder, data_group, caps_directory=caps_directory, participants_tsv=participants_tsv,
-                     selection_metrics=selection_metrics, splits=splits, overwrite=overwrite,
-                     skip_leak_check=skip_leak_check, use_labels=use_labels, batch_size=batch_size, n_proc=n_proc,
-                     gpu=gpu, amp=amp, progress=progress, evaluation=evaluation, evaluate=evaluate,
-                     save_masks=save_masks)
-        for folder in replicate_folders(maps)
+        _predict_one(plan, data_group, overwrite=overwrite, use_labels=use_labels, batch_size=batch_size,
+                     n_proc=n_proc, gpu=gpu, amp=amp, progress=progress, evaluation=evaluation,
+                     evaluate=evaluate, save_masks=save_masks)
+        for plan in plans if overwrite or plan.todo != []
     ]
 
 
-def _predict_one(maps: Path, group: str, *, caps_directory, participants_tsv, selection_metrics, splits, overwrite,
-                 skip_leak_check, use_labels, batch_size, n_proc, gpu, amp, progress, evaluation,
-                 evaluate, save_masks=False) -> PredictionResult:
-    parameters = read_maps_json(maps)
-    models = _splits_and_metrics(maps, splits, selection_metrics)
-    model_splits = sorted({s for s, _ in models})
-    frames, caps = _group_frames(maps, parameters, group, model_splits, participants_tsv=participants_tsv,
-                                 caps_directory=caps_directory, overwrite=overwrite,
-                                 skip_leak_check=skip_leak_check, use_labels=use_labels)
-    if not overwrite:
-        done = [f"split-{s}/best-{m}" for s, m in models if (maps / f"split-{s}" / f"best-{m}" / group).is_dir()]
-        if done:
-            raise MAPSError(f"Predictions of group {group!r} already exist in {maps} ({', '.join(done[:_N_LISTED])}"
-                            f"{' ...' if len(done) > _N_LISTED else ''}); add --overwrite to compute them again.")
-    table, written = predict_models(maps, parameters, group, frames, models, caps_directory=caps,
-                                    use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu, amp=amp,
-                                    progress=progress, save_masks=save_masks)
-    if evaluate and use_labels:
-        written += model_intervals(maps, group, models, evaluation)
+def _predict_one(plan: _GroupPlan, group: str, *, overwrite, use_labels, batch_size, n_proc, gpu, amp, progress,
+                 evaluation, evaluate, save_masks=False) -> PredictionResult:
+    maps, parameters = plan.maps, plan.parameters
+    models = plan.models if plan.todo is None or overwrite else plan.todo
+    if plan.replace:
+        remove_group(maps, group)
+    if plan.register is not None or plan.todo is not None:
+        for split, metric in models:  # left by a failed or killed run: never mixed with the new files
+            shutil.rmtree(maps / f"split-{split}" / f"best-{metric}" / group, ignore_errors=True)
+    try:
+        table, written = predict_models(maps, parameters, group, plan.frames, models, caps_directory=plan.caps,
+                                        use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu,
+                                        amp=amp, progress=progress, save_masks=save_masks)
+        if plan.register is not None:  # registered once its predictions exist
+            label = parameters.get("label") if use_labels else None
+            write_group(maps, group, plan.register, caps_directory=plan.caps, label=label)
+        if evaluate and use_labels:
+            written += model_intervals(maps, group, models, evaluation)
+    except BaseException:
+        if plan.created:  # a new group: nothing of it is left behind
+            remove_group(maps, group)
+        raise
     return PredictionResult(maps, group, table, tuple(written))
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 
 __all__ = ["BayesianTTestResult", "correlated_bayesian_ttest"]
 
@@ -76,7 +76,7 @@ def _bayesian_iv(differences, rho, rope):
     """Validate the inputs; return the differences as a flat float array."""
     for name, value in (("rho", rho), ("rope", rope)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise InputError(f"{name}={value!r} must be a number.")
+            raise InputError(f"{name}={plain(value)} must be a number.")
     if not 0 <= rho < 1:
         raise InputError(
             f"rho={rho!r} must be in [0, 1); the usual choice is n_test / (n_train + n_test), 1 / k for k-fold "

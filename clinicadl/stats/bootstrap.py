@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 from clinicadl.stats.analytic import analytic_interval
 from clinicadl.stats.intervals import BOOTSTRAP_METHODS, bootstrap_interval, standard_error
 from clinicadl.stats.method_choice import choose_method
@@ -42,14 +42,14 @@ def make_rng(rng) -> tuple[np.random.Generator, int | None]:
         rng = int(np.random.SeedSequence().entropy % (2**63))
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
         return np.random.default_rng(int(rng)), int(rng)
-    raise InputError(f"rng must be a non-negative integer seed, a numpy Generator or None, got {rng!r}.")
+    raise InputError(f"rng must be a non-negative integer seed, a numpy Generator or None, got {plain(rng)}.")
 
 
 def _check_options(n_resamples, confidence_level, method, unit):
     if not isinstance(n_resamples, (int, np.integer)) or n_resamples < 2:
-        raise InputError(f"n_resamples must be an integer >= 2, got {n_resamples!r}.")
+        raise InputError(f"n_resamples must be an integer >= 2, got {plain(n_resamples)}.")
     if not 0 < confidence_level < 1:
-        raise InputError(f"confidence_level must lie strictly between 0 and 1, got {confidence_level!r}.")
+        raise InputError(f"confidence_level must lie strictly between 0 and 1, got {plain(confidence_level)}.")
     if method not in CI_METHODS:
         raise InputError(f"Unknown interval method {method!r}; choose one of {', '.join(CI_METHODS)}.")
     if unit not in UNITS:

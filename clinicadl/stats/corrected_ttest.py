@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 from clinicadl.stats.results import ConfidenceInterval
 
 __all__ = [
@@ -124,9 +124,9 @@ def _check_alternative(alternative):
 def _check_size(name, value):
     """A positive finite number of cases (an average size when the splits vary)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name}={value!r} must be a positive number of cases.")
+        raise InputError(f"{name}={plain(value)} must be a positive number of cases.")
     if not (math.isfinite(value) and value > 0):
-        raise InputError(f"{name}={value!r} must be a positive finite number of cases.")
+        raise InputError(f"{name}={plain(value)} must be a positive finite number of cases.")
     return float(value)
 
 
@@ -323,7 +323,7 @@ def corrected_repeated_kfold_ttest(
     _check_alternative(alternative)
     for name, value, low in (("n_folds", n_folds, 2), ("n_repeats", n_repeats, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise InputError(f"{name}={value!r} must be an integer >= {low}.")
+            raise InputError(f"{name}={plain(value)} must be an integer >= {low}.")
     array = _check_differences(differences, allow_2d=True)
     if array.ndim == 2 and array.shape != (n_repeats, n_folds):
         raise InputError(

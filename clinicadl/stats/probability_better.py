@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 from clinicadl.stats.bootstrap import make_rng
 from clinicadl.stats.intervals import percentile_interval, standard_error
 from clinicadl.stats.resampling import CHUNK_ELEMENTS, bootstrap_counts, make_plan
@@ -102,11 +102,11 @@ def _validate(scores_a, scores_b, gamma, confidence_level, n_resamples, paired):
         raise InputError(f"Paired runs need as many scores for A as for B, got {a.size} and {b.size}; "
                          "pass paired=False for independent runs.")
     if not 0.5 <= gamma < 1:
-        raise InputError(f"gamma must lie in [0.5, 1), got {gamma!r} (Bouthillier et al. recommend 0.75).")
+        raise InputError(f"gamma must lie in [0.5, 1), got {plain(gamma)} (Bouthillier et al. recommend 0.75).")
     if not 0 < confidence_level < 1:
-        raise InputError(f"confidence_level must lie strictly between 0 and 1, got {confidence_level!r}.")
+        raise InputError(f"confidence_level must lie strictly between 0 and 1, got {plain(confidence_level)}.")
     if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) or n_resamples < 2:
-        raise InputError(f"n_resamples must be an integer >= 2, got {n_resamples!r}.")
+        raise InputError(f"n_resamples must be an integer >= 2, got {plain(n_resamples)}.")
     return a, b
 
 

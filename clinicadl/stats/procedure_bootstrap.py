@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 from clinicadl.stats.bootstrap import make_rng
 from clinicadl.stats.intervals import percentile_interval, standard_error
 from clinicadl.stats.resampling import CHUNK_ELEMENTS, bootstrap_counts, make_plan
@@ -93,9 +93,9 @@ def _validate(values, denominators, n_resamples, confidence_level, resample):
     if resample != "replicates" and v.shape[1] < 2:
         raise InputError("Resampling participants needs at least 2 participants (columns of values).")
     if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) or n_resamples < 2:
-        raise InputError(f"n_resamples must be an integer >= 2, got {n_resamples!r}.")
+        raise InputError(f"n_resamples must be an integer >= 2, got {plain(n_resamples)}.")
     if not 0 < confidence_level < 1:
-        raise InputError(f"confidence_level must lie strictly between 0 and 1, got {confidence_level!r}.")
+        raise InputError(f"confidence_level must lie strictly between 0 and 1, got {plain(confidence_level)}.")
     return v, d
 
 

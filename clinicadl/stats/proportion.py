@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 from clinicadl.stats.results import ConfidenceInterval, IntervalResult
 
 __all__ = ["PROPORTION_METHODS", "proportion_ci", "proportion_interval"]
@@ -48,7 +48,7 @@ def _proportion_iv(k, n, confidence_level, method, *, scalar):
             array = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
             raise InputError(
-                f"{name}={value!r} must be a non-negative integer count (or an array of them)."
+                f"{name}={plain(value)} must be a non-negative integer count (or an array of them)."
             ) from None
         if scalar and array.ndim != 0:
             raise InputError(

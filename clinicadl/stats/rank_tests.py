@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 
 __all__ = [
     "FRIEDMAN_METHODS",
@@ -308,7 +308,7 @@ def nemenyi_critical_difference(k: int, n: int, *, alpha: float = 0.05) -> float
     """
     for name, value, low in (("k", k, 2), ("n", n, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise InputError(f"{name}={value!r} must be an integer >= {low}.")
+            raise InputError(f"{name}={plain(value)} must be an integer >= {low}.")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
         raise InputError(f"alpha={alpha!r} must be a number strictly between 0 and 1.")
     q_alpha = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)

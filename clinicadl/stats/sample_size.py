@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from scipy.special import ndtri
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class WidthSampleSize:
 
 def _check_probability(value, name, low=0.0, high=1.0):
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not low < value < high:
-        raise InputError(f"{name} must be a number strictly between {low:g} and {high:g}, got {value!r}.")
+        raise InputError(f"{name} must be a number strictly between {low:g} and {high:g}, got {plain(value)}.")
     return float(value)
 
 
@@ -141,7 +141,7 @@ def noether_sample_size(
     44
     """
     if not isinstance(gamma, (int, float)) or isinstance(gamma, bool) or not 0.5 < gamma <= 1:
-        raise InputError(f"gamma must lie in (0.5, 1], got {gamma!r}; at 0.5 no number of runs suffices.")
+        raise InputError(f"gamma must lie in (0.5, 1], got {plain(gamma)}; at 0.5 no number of runs suffices.")
     alpha = _check_probability(alpha, "alpha", high=0.5)
     beta = _check_probability(beta, "beta", high=0.5)
     scale = 4 if paired else 6
@@ -210,7 +210,7 @@ def participants_for_width(
     else:
         standard_error = _check_probability(standard_error, "standard_error", high=math.inf)
         if not isinstance(n_pilot, int) or isinstance(n_pilot, bool) or n_pilot < 2:
-            raise InputError(f"n_pilot must be an integer >= 2, got {n_pilot!r}.")
+            raise InputError(f"n_pilot must be an integer >= 2, got {plain(n_pilot)}.")
         unit_variance = n_pilot * standard_error**2
     z = float(ndtri(1 - (1 - confidence_level) / 2))
     exact = (2 * z) ** 2 * unit_variance / width**2

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 
 __all__ = [
     "SEGMENTATION_METRICS",
@@ -86,7 +86,7 @@ def _spacing(spacing: float | Sequence[float] | None, ndim: int) -> np.ndarray:
     if values.ndim == 0:
         values = np.full(ndim, float(values))
     if values.shape != (ndim,) or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise InputError(f"spacing must be one positive voxel size per axis ({ndim} values), got {spacing!r}.")
+        raise InputError(f"spacing must be one positive voxel size per axis ({ndim} values), got {plain(spacing)}.")
     return values
 
 
@@ -192,7 +192,7 @@ def normalized_surface_distance(prediction, reference, *, tolerance: float = 1.0
     1.0
     """
     if not np.isfinite(tolerance) or tolerance < 0:
-        raise InputError(f"The NSD tolerance must be a distance >= 0 in mm, got {tolerance!r}.")
+        raise InputError(f"The NSD tolerance must be a distance >= 0 in mm, got {plain(tolerance)}.")
     a, b = _masks(prediction, reference)
     if not a.any() and not b.any():
         return 1.0

@@ -508,14 +508,19 @@ def _execute(tasks: list, n_jobs: int):
             yield _work(task)
         return
     import multiprocessing
+    import os
 
     with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_one_blas_thread) as pool:
+                             initializer=_one_blas_thread, initargs=(os.getpid(),)) as pool:
         yield from pool.map(_work, tasks)
 
 
-def _one_blas_thread() -> None:
-    """Workers are the parallelism: one BLAS thread each (when threadpoolctl is installed)."""
+def _one_blas_thread(parent_pid: int | None = None) -> None:
+    """Workers are the parallelism: one BLAS thread each (when threadpoolctl is installed); they die with the
+    parent process (:func:`clinicadl.worker_process.die_with_parent`)."""
+    from clinicadl.worker_process import die_with_parent
+
+    die_with_parent(parent_pid)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - optional

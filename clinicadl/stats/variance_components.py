@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 from clinicadl.stats.bootstrap import make_rng
 from clinicadl.stats.intervals import percentile_interval
 from clinicadl.stats.resampling import bootstrap_counts, make_plan
@@ -106,9 +106,9 @@ def _validate(scores, split_ids, sampling_variances, confidence_level, n_resampl
     if np.any(v < 0):
         raise InputError("sampling_variances must be >= 0 (squared bootstrap standard errors).")
     if not 0 < confidence_level < 1:
-        raise InputError(f"confidence_level must lie strictly between 0 and 1, got {confidence_level!r}.")
+        raise InputError(f"confidence_level must lie strictly between 0 and 1, got {plain(confidence_level)}.")
     if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) or n_resamples < 2:
-        raise InputError(f"n_resamples must be an integer >= 2, got {n_resamples!r}.")
+        raise InputError(f"n_resamples must be an integer >= 2, got {plain(n_resamples)}.")
     _, codes = np.unique(ids, return_inverse=True)
     return y, codes.ravel(), v
 

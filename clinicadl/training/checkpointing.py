@@ -9,6 +9,7 @@ with ``torch.load(weights_only=True)`` (only tensors and plain Python values are
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from clinicadl.atomic import atomic_output
+from clinicadl.atomic import atomic_write_bytes
 from clinicadl.errors import MAPSError
 
 __all__ = ["CHECKPOINT", "checkpoint_path", "get_rng_state", "load_checkpoint", "save_checkpoint", "set_rng_state"]
@@ -58,9 +59,9 @@ def set_rng_state(state: dict[str, Any], order: torch.Generator) -> None:
 
 def save_checkpoint(path: str | Path, content: dict[str, Any]) -> Path:
     """Write the checkpoint atomically."""
-    with atomic_output(path) as tmp:
-        torch.save(content, tmp)
-    return Path(path)
+    buffer = io.BytesIO()  # serialised in memory: a full disk then raises a plain OSError naming the file
+    torch.save(content, buffer)
+    return atomic_write_bytes(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

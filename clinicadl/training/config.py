@@ -7,7 +7,8 @@ The parameters of ``clinicadl train`` are the keys of upstream's train TOML sect
 three places, each overriding the one before:
 
 1. the defaults of the task (:func:`default_parameters`);
-2. the TOML file given with ``--config_file`` (sections are flattened; section names are not checked, keys are);
+2. the TOML file given with ``--config_file`` (sections are flattened; section names are checked like keys: a
+   section with a typo such as ``[Modle]`` is refused, naming the known ones);
 3. the options given on the command line.
 
 :func:`load_config` merges them and checks every TOML key against the options the command itself declares (the
@@ -32,6 +33,7 @@ __all__ = [
     "SECTIONS",
     "TASKS",
     "UNSUPPORTED",
+    "check_inputs_early",
     "default_parameters",
     "load_config",
     "load_toml",
@@ -192,10 +194,16 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     InputError
-        If the file is missing, not valid TOML, or names a key in two sections.
+        If the file is missing, not valid TOML, has a section that is not one of :data:`SECTIONS` (or
+        ``[Launcher]``), or names a key in two sections.
     """
     path = Path(path)
     content = load_toml(path, missing=f"Configuration file {path} does not exist; give the path of a TOML file.")
+    known = (*SECTIONS, LAUNCHER_SECTION)
+    unknown = sorted(name for name, value in content.items() if isinstance(value, dict) and name not in known)
+    if unknown:
+        raise InputError(f"{path}: unknown section(s) {', '.join(f'[{n}]' for n in unknown)}; the sections are "
+                         f"{', '.join(f'[{n}]' for n in known)}.")
     flat: dict[str, Any] = {}
     where: dict[str, str] = {}
     for name, value in content.items():
@@ -344,6 +352,39 @@ def _check_segmentation(parameters: dict[str, Any]) -> None:
 # derived keys
 
 
+def check_inputs_early(parameters: Mapping[str, Any], *, network_task: str, caps_directory: str | Path,
+                       preprocessing_json: str, tsv_directory: str | Path) -> None:
+    """The checks of :func:`resolve_parameters` that need no torch: the architecture name, the CAPS folder, the
+    extraction JSON file, the split files and the labels of the training pool (``--diagnoses``).
+
+    ``clinicadl train`` runs them before anything heavy is imported, so that a wrong option ends in one line
+    within a second rather than after the start-up of torch.
+
+    Raises
+    ------
+    InputError, CAPSError
+        As :func:`resolve_parameters`, for the inputs named above.
+    """
+    from clinicadl.data.caps import check_caps
+    from clinicadl.errors import CAPSError
+    from clinicadl.models.names import check_architecture
+    from clinicadl.training.partitions import read_pool, split_indices
+
+    _check_task(network_task)
+    check_architecture(str(parameters["architecture"]), network_task)
+    caps = check_caps(caps_directory)
+    path = caps / "tensor_extraction" / str(preprocessing_json)
+    if not path.is_file():
+        found = sorted(item.name for item in path.parent.glob("*.json")) if path.parent.is_dir() else []
+        raise CAPSError(f"Extraction JSON {path} does not exist (found: {', '.join(found) or 'none'}); run "
+                        "'clinicadl prepare-data' with --extract_json, or give one of those names.")
+    pool_parameters = {**parameters, "network_task": network_task, "tsv_path": str(Path(tsv_directory).resolve())}
+    if network_task in ("reconstruction", "segmentation"):
+        pool_parameters["label"] = None
+    split_indices(pool_parameters)
+    read_pool(pool_parameters)
+
+
 def resolve_parameters(
     parameters: Mapping[str, Any],
     *,
@@ -421,7 +462,10 @@ def resolve_parameters(
 
 
 def _check_architecture(name: str, task: str) -> None:
+    from clinicadl.models.names import check_architecture
     from clinicadl.models.registry import list_models
+
+    check_architecture(name, task)
 
     infos = list(list_models())
     names = [getattr(info, "name", info) for info in infos]

@@ -47,7 +47,6 @@ import concurrent.futures as cf
 import itertools
 import multiprocessing
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -55,7 +54,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from clinicadl.errors import InputError
+from clinicadl.errors import InputError, plain
 
 __all__ = [
     "LAUNCHERS",
@@ -77,7 +76,6 @@ _KINDS = (*LAUNCHERS, "debug", "submitit_local")
 
 _START_METHODS = ("spawn", "forkserver", "fork")
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-_PR_SET_PDEATHSIG = 1
 _ids = itertools.count()
 
 
@@ -96,15 +94,9 @@ def threads_per_job(n_jobs: int) -> int:
 
 def _initialize_worker(n_threads: int, parent_pid: int | None) -> None:
     """Worker initialiser: die with the parent process, limit threads to ``n_threads`` (see the module notes)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+    from clinicadl.worker_process import die_with_parent
 
-            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):  # no prctl: an orphaned worker ends with its current call
-            pass
-    if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before prctl
-        os._exit(1)
+    die_with_parent(parent_pid)
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(n_threads)
     if "torch" in sys.modules:
@@ -202,7 +194,7 @@ class LocalExecutor:
 
     def __init__(self, n_jobs: int = 1, *, start_method: str = "spawn", n_threads: int | None = None):
         if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
-            raise InputError(f"n_jobs must be a positive integer, got {n_jobs!r}.")
+            raise InputError(f"n_jobs must be a positive integer, got {plain(n_jobs)}.")
         if start_method not in _START_METHODS:
             raise InputError(f"Unknown start method {start_method!r}; choose among {', '.join(_START_METHODS)}.")
         self.n_jobs = n_jobs
@@ -304,7 +296,7 @@ def make_executor(kind: str = "local", folder: str | Path | None = None, options
     """
     options = check_launcher(kind, options)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise InputError(f"n_jobs must be a positive integer, got {n_jobs!r}.")
+        raise InputError(f"n_jobs must be a positive integer, got {plain(n_jobs)}.")
     if kind in ("local", "debug"):
         return DebugExecutor() if kind == "debug" else LocalExecutor(n_jobs)
     if folder is None:

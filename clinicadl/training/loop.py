@@ -9,6 +9,7 @@ evaluating never moves the global state.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -32,7 +33,9 @@ from clinicadl.training.logs import TrainingLogger, log_row
 from clinicadl.training.partitions import Partition
 from clinicadl.training.seeds import torch_generator
 
-__all__ = ["EPOCH_END_HOOK", "train_split"]
+__all__ = ["EPOCH_END_HOOK", "epoch_line", "train_split"]
+
+_logger = logging.getLogger(__name__)
 
 EPOCH_END_HOOK: Callable[[int, int], None] | None = None
 """Called as ``hook(split, epoch)`` after each epoch's checkpoint is written (tests simulate interruptions)."""
@@ -109,6 +112,30 @@ def _evaluate(network, loaders, parameters, device, amp, names) -> tuple[dict, d
     return out[0], out[1]
 
 
+def epoch_line(where: str, epoch: int, n_epochs: int, train: Mapping[str, float], valid: Mapping[str, float],
+               selection_metrics) -> str:
+    """One line per epoch: where (replicate, split), the epoch, the train loss and the validation value of the loss
+    and of each selection metric.
+
+    Examples
+    --------
+    >>> epoch_line("replicate-1 split-0", 0, 20, {"loss": 0.69}, {"loss": 0.7, "BA": 0.5}, ["BA"])
+    'replicate-1 split-0 epoch 1/20: train loss 0.69; validation loss 0.7, BA 0.5'
+    """
+    shown = ["loss", *(m for m in selection_metrics if m != "loss")]
+    values = ", ".join(f"{m} {float(valid[m]):.4g}" for m in shown if m in valid)
+    return f"{where} epoch {epoch + 1}/{n_epochs}: train loss {float(train['loss']):.4g}; validation {values}"
+
+
+def _report_epoch(where, epoch, n_epochs, train, valid, selection_metrics, progress: bool) -> None:
+    line = epoch_line(where, epoch, n_epochs, train, valid, selection_metrics)
+    if progress:
+        from tqdm.auto import tqdm
+
+        tqdm.write(line)
+    _logger.info(line)
+
+
 def train_split(
     parameters: Mapping[str, Any], maps_dir: str | Path, partition: Partition, seeds: Mapping[str, int], *,
     device: torch.device, progress: bool = True,
@@ -166,12 +193,15 @@ def train_split(
     accumulation = int(parameters["accumulation_steps"])
     evaluation_steps = int(parameters["evaluation_steps"])
     start = time.perf_counter() - elapsed
+    replicate = parameters.get("replicate")
+    where = (f"replicate-{replicate} " if replicate is not None else "") + f"split-{partition.split}"
+    n_epochs = int(parameters["epochs"])
     try:
         while not finished and epoch < int(parameters["epochs"]):
             train_set.set_epoch(epoch)
             network.train()
             optimizer.zero_grad(set_to_none=True)
-            bar = tqdm(train_loader, desc=f"split-{partition.split} epoch {epoch}", leave=False,
+            bar = tqdm(train_loader, desc=f"{where} epoch {epoch + 1}/{n_epochs}", leave=False,
                        disable=not progress)
             for i, batch in enumerate(bar):
                 with autocast(device, amp):
@@ -191,6 +221,8 @@ def train_split(
             metrics_train, metrics_valid = _evaluate(network, eval_loaders, parameters, device, amp, names)
             logger.log(log_row(epoch, n_batches - 1, time.perf_counter() - start, metrics_train, metrics_valid),
                        epoch * n_batches + n_batches - 1)
+            _report_epoch(where, epoch, n_epochs, metrics_train, metrics_valid, parameters["selection_metrics"],
+                          progress)
             for metric in best.update(metrics_valid):
                 save_model(split_dir / f"best-{metric}" / "model.pth.tar", network, epoch=epoch,
                            name=parameters["architecture"])

@@ -21,7 +21,7 @@ __all__ = ["predict_replicates"]
 def _predict_folder(folder: Path, *, data_group: str, options: Mapping[str, Any]) -> list:
     from clinicadl.predict.predict import predict
 
-    return predict(folder, data_group, progress=False, **options)
+    return predict(folder, data_group, progress=False, skip_complete=True, **options)
 
 
 def predict_replicates(maps_dir: str | Path, data_group: str, *, launcher: str = "local", n_jobs: int | None = None,
@@ -49,7 +49,9 @@ def predict_replicates(maps_dir: str | Path, data_group: str, *, launcher: str =
     Returns
     -------
     list of PredictionResult
-        One per replicate, in the order of the replicates.
+        One per replicate predicted, in the order of the replicates; a replicate that already has the whole
+        group (an earlier run that failed or was killed in another replicate) is kept as it is, so the same
+        command finishes such a run.
 
     Raises
     ------
@@ -88,4 +90,7 @@ def predict_replicates(maps_dir: str | Path, data_group: str, *, launcher: str =
     if failures:
         raise ClinicaDLError(f"Predicting {data_group} failed for {len(failures)} of {len(folders)} MAPS: "
                              + "; ".join(" ".join(f.split()) for f in failures))
+    if not results and not options.get("overwrite"):
+        raise MAPSError(f"Group {data_group!r} already exists in {maps} and every model has predicted it; add "
+                        "--overwrite to compute the predictions again.")
     return results

@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from clinicadl.atomic import atomic_write_text
-from clinicadl.errors import ClinicaDLError, InputError, MAPSError
+from clinicadl.errors import ClinicaDLError, InputError, MAPSError, plain
 from clinicadl.training.jobs import (
     JobRecord,
     exclusive_lock,
@@ -186,7 +186,12 @@ def replicate_dir(maps: str | Path, replicate: int) -> Path:
 
 
 def _one_line(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    from clinicadl.errors import os_error_message
+
+    if isinstance(error, OSError) and error.errno is not None:
+        text = f"{type(error).__name__}: {os_error_message(error)}"
+    else:
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     text = " ".join(text.split())  # newlines and tabs would break the TSV and the one-line message
     return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
 
@@ -324,14 +329,14 @@ def _check_not_locked(maps: Path) -> None:
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+        raise InputError(f"{name} must be an integer >= {minimum}, got {plain(value)}.")
     return value
 
 
 def _resolve_train_fn(train_fn: TrainFn | None) -> TrainFn:
     if train_fn is not None:
         if not callable(train_fn):
-            raise InputError(f"train_fn must be callable, got {train_fn!r}.")
+            raise InputError(f"train_fn must be callable, got {plain(train_fn)}.")
         return train_fn
     from clinicadl.training.trainer import train_replicate
 
@@ -398,7 +403,10 @@ def _train_one(train_fn: TrainFn, parameters: dict, maps_dir: Path, seeds: dict,
     try:
         train_fn(parameters, Path(maps_dir), dict(seeds), resample_split=resample_split, progress=progress)
     except Exception as error:
-        atomic_write_text(log, traceback.format_exc())
+        try:
+            atomic_write_text(log, traceback.format_exc())
+        except OSError:  # a full or read-only disk: the status still says failed, with the one-line error
+            pass
         return "failed", _one_line(error)
     log.unlink(missing_ok=True)  # a stale log of an earlier failure
     return "done", ""
@@ -803,6 +811,7 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
         else:  # interrupted right after maps.json was written
             records = {r: ReplicateRecord(r, "pending", replicate_seeds(root_seed, r, varied)) for r in range(count)}
         wanted = ("running", "pending", "failed") if retry_failed else ("running", "pending")
+        records = _check_done_on_disk(maps, records)
         to_run = [r for r in sorted(records) if records[r].status in wanted and not _job_alive(maps, r)]
         if to_run:
             executor = _executor(maps, executor, launcher, slurm, n_jobs)
@@ -811,6 +820,25 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
                                       wait=wait)
         return _finish(maps, records, root_seed=root_seed, varied=varied, trained=to_run,
                        submitted=not wait and bool(getattr(executor, "records_jobs", False)))
+
+
+def _check_done_on_disk(maps: Path, records: dict[int, ReplicateRecord]) -> dict[int, ReplicateRecord]:
+    """Replicates recorded ``done`` whose files say otherwise (folder deleted, ``tmp/`` checkpoint left,
+    a split not complete) are recorded ``pending`` again, so that resume trains them."""
+    from clinicadl.maps.training_state import maps_disk_state
+
+    changes = {}
+    for r, record in records.items():
+        if record.status != "done":
+            continue
+        disk = maps_disk_state(replicate_dir(maps, r))
+        if disk.state in ("missing", "interrupted", "incomplete"):
+            logger.warning("Replicate %d of %s is recorded done but is %s on disk (%s); it is trained again.", r,
+                           maps, disk.state, disk.detail)
+            changes[r] = ("pending", "")
+    if not changes:
+        return records
+    return _update_tsv(maps, changes, only_from=("done",))
 
 
 def _job_alive(maps: Path, replicate: int) -> bool:

@@ -1,8 +1,10 @@
 """Where the training of a MAPS stands: ``clinicadl train status MAPS``.
 
-Joins ``replicates.tsv`` (the status each job recorded), the job records of ``.jobs/`` (job id, log) and
-the scheduler's view (``squeue``), so that a replicate whose job was killed, cancelled or lost with its
-node shows as *interrupted* rather than *running* forever. Nothing is written.
+Joins ``replicates.tsv`` (the status each job recorded), the job records of ``.jobs/`` (job id, log),
+the scheduler's view (``squeue``) and the files on disk (:mod:`clinicadl.maps.training_state`), so that a
+replicate whose job was killed, cancelled or lost with its node shows as *interrupted* rather than
+*running* forever, and one recorded ``done`` whose folder was deleted (or whose split still has its
+``tmp/`` checkpoint) shows as *missing* (or *interrupted*), never as done. Nothing is written.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinicadl.errors import MAPSError
+from clinicadl.maps.training_state import maps_disk_state
 from clinicadl.training.jobs import is_locked, job_state, jobs_dir, read_job_record
 
 __all__ = ["ReplicateStatus", "TrainingStatus", "format_status", "training_status"]
@@ -25,7 +28,9 @@ class ReplicateStatus:
     ----------
     replicate : int
     status : str
-        As recorded in ``replicates.tsv``: ``done``, ``running``, ``failed`` or ``pending``.
+        As recorded in ``replicates.tsv`` (``done``, ``running``, ``failed`` or ``pending``), corrected by
+        the files: a replicate recorded ``done`` whose folder is gone is ``missing``, one whose files are not
+        complete is ``interrupted`` (a ``tmp/`` checkpoint) or ``incomplete``.
     job_id : str
         The cluster job's id, ``""`` for a local run.
     job_state : str
@@ -35,6 +40,11 @@ class ReplicateStatus:
         The job's log file (``""`` for a local run); a failed one also has ``replicate-<r>/error.log``.
     error : str
         One-line error of a failed replicate.
+    recorded : str
+        The status written in ``replicates.tsv`` (``""`` for a plain MAPS).
+    disk : str
+        What the files say (:data:`~clinicadl.maps.training_state.DISK_STATES`), with the splits that are not
+        done in ``disk_detail``.
     """
 
     replicate: int
@@ -43,11 +53,19 @@ class ReplicateStatus:
     job_state: str = ""
     log: str = ""
     error: str = ""
+    recorded: str = ""
+    disk: str = ""
+    disk_detail: str = ""
 
     @property
     def interrupted(self) -> bool:
-        """Recorded as running, but its job ended: ``clinicadl train resume`` trains it again."""
-        return self.status in ("running", "pending") and self.job_state == "ended"
+        """Recorded as running, but its job ended (or its files say so): ``train resume`` trains it again."""
+        return (self.status in ("running", "pending") and self.job_state == "ended") or self.status == "interrupted"
+
+    @property
+    def needs_training(self) -> bool:
+        """Not done on disk: ``clinicadl train resume`` trains it (again)."""
+        return self.status != "done"
 
 
 @dataclass(frozen=True)
@@ -88,16 +106,22 @@ def training_status(maps: str | Path) -> TrainingStatus:
     MAPSError
         Not a MAPS, or an unreadable ``replicates.tsv``.
     """
-    from clinicadl.training.replicates import LOCK_FILE, REPLICATES_TSV, read_replicates_tsv
+    from clinicadl.training.replicates import LOCK_FILE, REPLICATES_TSV, read_replicates_tsv, replicate_dir
 
     maps = Path(maps)
     if not (maps / "maps.json").is_file():
         raise MAPSError(f"{maps} is not a MAPS (no maps.json); give the output folder of 'clinicadl train'.")
     if not (maps / REPLICATES_TSV).is_file():
-        trained = any(maps.glob("split-*/best-*/model.pth.tar"))
+        disk = maps_disk_state(maps)
         state = "alive" if is_locked(maps / LOCK_FILE) else ""
-        status = "running" if state else ("done" if trained else "pending")
-        return TrainingStatus(maps, (ReplicateStatus(0, status, job_state=state),), replicated=False)
+        if state:
+            status = "running"
+        elif disk.state in ("done", "interrupted"):
+            status = disk.state
+        else:
+            status = "pending"
+        return TrainingStatus(maps, (ReplicateStatus(0, status, job_state=state, disk=disk.state,
+                                                     disk_detail=disk.detail),), replicated=False)
     records = read_replicates_tsv(maps)
     driver_alive = is_locked(maps / LOCK_FILE)
     rows = []
@@ -111,8 +135,12 @@ def training_status(maps: str | Path) -> TrainingStatus:
             state = "alive" if busy or driver_alive else "ended"
         else:
             state = ""
-        rows.append(ReplicateStatus(r, record.status, job.job_id if job else "", state, job.log if job else "",
-                                    record.error))
+        disk = maps_disk_state(replicate_dir(maps, r))
+        status = record.status
+        if status == "done" and disk.state in ("missing", "interrupted", "incomplete"):
+            status = disk.state  # the files contradict the record: they win
+        rows.append(ReplicateStatus(r, status, job.job_id if job else "", state, job.log if job else "",
+                                    record.error, record.status, disk.state, disk.detail))
     return TrainingStatus(maps, tuple(rows))
 
 
@@ -123,7 +151,12 @@ def format_status(status: TrainingStatus) -> str:
     for r in status.replicates:
         shown = "interrupted" if r.interrupted else r.status
         note = r.error
-        if r.interrupted:
+        if r.status in ("missing", "interrupted", "incomplete") and r.recorded == "done":
+            note = (f"recorded done in replicates.tsv, but {r.disk_detail or r.disk}: 'clinicadl train resume' "
+                    "trains it again")
+        elif r.status == "interrupted" and not r.recorded:
+            note = f"{r.disk_detail}: 'clinicadl train resume' finishes it"
+        elif r.interrupted:
             note = "its job ended: 'clinicadl train resume' trains it again"
         detail = "  ".join(part for part in (r.log, note) if part)
         rows.append((str(r.replicate), shown, r.job_id or "-", r.job_state or "-", detail))

@@ -17,6 +17,7 @@ from typing import Any
 
 from clinicadl.errors import MAPSError
 from clinicadl.maps.maps_json import read_maps_json
+from clinicadl.maps.training_state import split_is_complete
 from clinicadl.maps.writer import (
     write_environment,
     write_information_log,
@@ -77,20 +78,6 @@ def _check_same_training(maps: Path, content: Mapping[str, Any]) -> None:
     if differ:
         raise MAPSError(f"{maps} holds another training (different: {', '.join(differ[:5])}"
                         f"{' ...' if len(differ) > 5 else ''}); choose another output folder, or --overwrite.")
-
-
-def split_is_complete(maps_dir: str | Path, split: int, selection_metrics: list[str]) -> bool:
-    """True when the split has no ``tmp/``, a training log, and every best model with its validation intervals."""
-    folder = Path(maps_dir) / f"split-{split}"
-    if (folder / "tmp").exists() or not (folder / "training_logs" / "training.tsv").is_file():
-        return False
-    for metric in selection_metrics:
-        best = folder / f"best-{metric}"
-        if not (best / "model.pth.tar").is_file():
-            return False
-        if not (best / VALIDATION / f"{VALIDATION}_image_level_metrics_ci.tsv").is_file():
-            return False
-    return True
 
 
 def train_replicate(

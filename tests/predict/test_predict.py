@@ -87,8 +87,15 @@ def test_groups_are_not_overwritten_without_overwrite(maps):
     assert _predict(folder, "test", "--participants_tsv", paths["test"], "-sm", "loss", "--n_resamples", "100",
                     "--no_labels").exit_code == 0
     assert not (folder / "split-0" / "best-loss" / "test" / "test_image_level_metrics.tsv").exists()
-    again = _predict(folder, "test", "--participants_tsv", paths["test"])
-    assert again.exit_code == 1 and "already exists" in again.output and "--overwrite" in again.output
+    # the same participants: what the first run left out (other models, intervals) is completed, no --overwrite
+    again = _predict(folder, "test", "--participants_tsv", paths["test"], "--n_resamples", "100")
+    assert again.exit_code == 0, again.output
+    assert (folder / "split-1" / "best-BA" / "test" / "test_image_level_metrics_ci.tsv").is_file()
+    assert (folder / "split-0" / "best-loss" / "test" / "test_image_level_metrics.tsv").is_file()
+    third = _predict(folder, "test", "--participants_tsv", paths["test"])
+    assert third.exit_code == 1 and "already exists" in third.output and "--overwrite" in third.output
+    other = _predict(folder, "test", "--participants_tsv", paths["data"], "--skip_leak_check")
+    assert other.exit_code == 1 and "other participants" in other.output and "--overwrite" in other.output
     replaced = _predict(folder, "test", "--participants_tsv", paths["test"], "--overwrite", "--n_resamples", "100")
     assert replaced.exit_code == 0, replaced.output
     training = _predict(folder, "validation", "--participants_tsv", paths["test"], "--overwrite")
@@ -150,3 +157,66 @@ def test_upstream_maps_predictions_are_reproduced(tmp_path, monkeypatch):
     assert list(ours.columns) == list(theirs.columns)
     assert (ours["predicted_label"] == theirs["predicted_label"]).all()
     assert (ours[["proba0", "proba1"]] - theirs[["proba0", "proba1"]]).abs().to_numpy().max() < 1e-6
+
+
+# ------------------------------------------------------------------------- all or nothing, resumable
+
+
+def _group_leftovers(folder: Path, group: str) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in [*folder.glob(f"groups/{group}"),
+                                                      *folder.glob(f"split-*/best-*/{group}")])
+
+
+def test_a_participant_missing_from_the_caps_leaves_no_group(maps, tmp_path):
+    paths, folder = maps
+    frame = pd.read_csv(paths["test"], sep="\t")
+    frame.loc[0, "participant_id"] = "sub-999"
+    frame.to_csv(tmp_path / "ghost.tsv", sep="\t", index=False)
+    result = _predict(folder, "ghost", "--participants_tsv", tmp_path / "ghost.tsv")
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert _group_leftovers(folder, "ghost") == []
+
+
+def test_a_crashed_predict_is_finished_by_the_same_command(maps):
+    paths, folder = maps
+    leftover = folder / "split-0" / "best-loss" / "test"  # what a kill -9 leaves: files of a group never registered
+    leftover.mkdir(parents=True)
+    (leftover / "test_image_level_prediction.tsv").write_text("participant_id\tsession_id\n")
+    (leftover / ".test_image_level_metrics.tsv.x1y2.tmp").write_text("half")
+    result = _predict(folder, "test", "--participants_tsv", paths["test"], "-sm", "loss", "--n_resamples", "100")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(leftover / "test_image_level_prediction.tsv", sep="\t")) == 4
+    assert not list(folder.rglob("*.tmp"))
+
+
+def test_a_replicate_that_fails_leaves_the_others_whole_and_a_rerun_finishes(maps, tmp_path):
+    from clinicadl.predict.predict import predict
+
+    paths, folder = maps
+    root = tmp_path / "procedure"
+    root.mkdir()
+    shutil.copy(folder / "maps.json", root / "maps.json")
+    for replicate in (0, 1, 2):
+        shutil.copytree(folder, root / f"replicate-{replicate}")
+    pd.DataFrame({"replicate": [0, 1, 2], "status": ["done"] * 3}).to_csv(root / "replicates.tsv", sep="\t",
+                                                                          index=False)
+    model = root / "replicate-1" / "split-1" / "best-loss" / "model.pth.tar"
+    weights = model.read_bytes()
+    model.write_bytes(b"not a checkpoint")
+    arguments = dict(participants_tsv=paths["test"], selection_metrics=["loss"], progress=False)
+    with pytest.raises(MAPSError, match=r"model\.pth\.tar"):
+        predict(root, "test", **arguments)
+    assert (root / "replicate-0" / "groups" / "test" / "data.tsv").is_file()
+    assert _group_leftovers(root / "replicate-1", "test") == [] and _group_leftovers(root / "replicate-2", "test") == []
+    kept = (root / "replicate-0" / "split-0" / "best-loss" / "test" / "test_image_level_prediction.tsv")
+    before = kept.stat().st_mtime_ns
+
+    model.write_bytes(weights)
+    results = predict(root, "test", **arguments)  # the same command, no overwrite: finishes replicates 1 and 2
+    assert [r.maps_dir.name for r in results] == ["replicate-1", "replicate-2"]
+    assert kept.stat().st_mtime_ns == before
+    for replicate in (0, 1, 2):
+        assert (root / f"replicate-{replicate}" / "split-1" / "best-loss" / "test" /
+                "test_image_level_metrics_ci.tsv").is_file()
+    with pytest.raises(MAPSError, match="already exists"):
+        predict(root, "test", **arguments)

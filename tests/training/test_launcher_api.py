@@ -179,13 +179,34 @@ def test_predict_replicates_runs_one_job_per_finished_replicate_and_reports_fail
     monkeypatch.setattr(predict_module, "predict", fake_predict)
     assert predict_replicates(maps, "test", executor=DebugExecutor(), overwrite=True) == [
         "replicate-0", "replicate-2", "replicate-3"]
-    assert calls[0] == ("replicate-0", "test", False, {"overwrite": True})
+    assert calls[0] == ("replicate-0", "test", False, {"overwrite": True, "skip_complete": True})
     with pytest.raises(ClinicaDLError, match=r"failed for 1 of 3 MAPS: replicate-3: group test exists in replicate-3$"):
         predict_replicates(maps, "test", executor=DebugExecutor(), fail=True)
     with pytest.raises(InputError, match="Invalid data group"):
         predict_replicates(maps, "../test", executor=DebugExecutor())
     with pytest.raises(InputError, match="need --launcher slurm"):
         predict_replicates(maps, "test", launcher="local", slurm={"partition": "gpu"})
+
+
+def test_predict_replicates_finishes_a_run_that_failed_in_some_replicates(tmp_path, monkeypatch):
+    from clinicadl.errors import MAPSError
+    from clinicadl.predict import predict as predict_module
+    from clinicadl.training.replicate_predictions import predict_replicates
+
+    maps = _replicated_maps(tmp_path, ["done", "done"])
+    complete = {"replicate-0"}  # what an earlier run, failed in replicate 1, left
+
+    def fake_predict(folder, group, *, progress, skip_complete, **options):
+        if Path(folder).name in complete:
+            assert skip_complete  # a complete replicate is kept, not refused
+            return []
+        complete.add(Path(folder).name)
+        return [Path(folder).name]
+
+    monkeypatch.setattr(predict_module, "predict", fake_predict)
+    assert predict_replicates(maps, "test", executor=DebugExecutor()) == ["replicate-1"]
+    with pytest.raises(MAPSError, match="already exists"):  # nothing left to do: refused as without --n_jobs
+        predict_replicates(maps, "test", executor=DebugExecutor())
 
 
 def test_predict_command_sends_replicates_to_the_launcher(tmp_path, monkeypatch):

@@ -21,6 +21,12 @@ def make_maps(tmp_path, statuses, errors=None):
     maps.mkdir()
     (maps / "maps.json").write_text(json.dumps({"replicates": {"count": len(statuses), "root_seed": 0}}))
     errors = errors or {}
+    for r, s in enumerate(statuses):  # a finished replicate has its files (status is read from them too)
+        if s == "done":
+            model = maps / f"replicate-{r}" / "split-0" / "best-loss" / "model.pth.tar"
+            model.parent.mkdir(parents=True)
+            model.write_bytes(b"weights")
+            (maps / f"replicate-{r}" / "maps.json").write_text("{}")
     _write_tsv(maps, {r: ReplicateRecord(r, s, replicate_seeds(0, r, DEFAULT_VARIED), errors.get(r, ""))
                       for r, s in enumerate(statuses)})
     return maps

@@ -20,10 +20,14 @@ def run_tasks(function: Callable, tasks: Sequence, *, n_proc: int, progress: boo
                 results.append(function(task))
                 bar.update()
             return results
+        import os
         from concurrent.futures import ProcessPoolExecutor
 
+        from clinicadl.worker_process import die_with_parent
+
         results = []
-        with ProcessPoolExecutor(max_workers=min(n_proc, len(tasks))) as pool:
+        with ProcessPoolExecutor(max_workers=min(n_proc, len(tasks)), initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             for result in pool.map(function, tasks, chunksize=1):
                 results.append(result)
                 bar.update()
