@@ -623,10 +623,14 @@ def comparison_table(comparison: Comparison) -> Table:
     rows = []
     if comparison.kind == "procedures":
         for r in frame.to_dict(orient="records"):
+            p = r.get("pvalue")
+            # P(A>B) and the Bayesian test decide by an interval or posterior probabilities: no p-value to show
+            shown = format_pvalue(p) if p is not None and np.isfinite(p) else "- (decided by its interval)"
+            scope = r.get("scope") if isinstance(r.get("scope"), str) else ""
             rows.append((f"{r.get('procedure_a', 'A')} vs {r.get('procedure_b', 'B')}", r["metric"], str(r["test"]),
-                         format_number(r["estimate"]), _ci(r["ci_low"], r["ci_high"]), format_pvalue(r.get("pvalue")),
+                         format_number(r["estimate"]), _ci(r["ci_low"], r["ci_high"]), shown, scope,
                          str(r.get("conclusion", "")) if isinstance(r.get("conclusion"), str) else ""))
-        header = ("pair", "metric", "test", "estimate", "CI", "p-value", "conclusion")
+        header = ("pair", "metric", "test", "estimate", "CI", "p-value", "about", "conclusion")
     else:
         for r in frame.to_dict(orient="records"):
             rows.append((r["metric"], format_number(r.get("estimate_a")), format_number(r.get("estimate_b")),
@@ -711,6 +715,16 @@ def _variance_sentence(report: MapsReport) -> str:
             + "; ".join(parts) + ".")
 
 
+def _used(source: str, parameters: dict) -> bool:
+    """Whether a varied source changed anything: no augmentation configured, or a dropout of 0, seeds nothing."""
+    if source == "augmentation":
+        return bool(parameters.get("data_augmentation", True))
+    if source == "dropout":
+        dropout = parameters.get("dropout", 1.0)
+        return dropout is None or float(dropout) > 0
+    return True
+
+
 def _procedure_sentence(report: MapsReport) -> str:
     p = report.parameters
     expected = _headline(report.expected)
@@ -720,7 +734,7 @@ def _procedure_sentence(report: MapsReport) -> str:
     design = f"Learning procedure {report.name}: we trained {network} {report.n_replicates} times (replicates)"
     if report.n_splits > 1:
         design += f", each with {report.n_splits}-fold cross-validation"
-    varied = report.varied_sources
+    varied = [v for v in report.varied_sources if _used(v, p)]
     replicates = p.get("replicates", {})
     if varied:
         words = [SOURCE_NAMES.get(v, v) for v in varied]
@@ -780,8 +794,15 @@ def _comparison_sentence(comparison: Comparison) -> str:
             elif isinstance(r.get("conclusion"), str):
                 others.append(f"{r['test']}: {r['conclusion'].rstrip('.')}")
         text = f"{comparison.title}, {frame['metric'].iloc[0]}: " + "; ".join(words)
+        tests = set(frame["test"]) if "test" in frame else set()
+        cited = []
+        if "expected difference" in tests:
+            cited.append("the expected difference and P(A>B) account for the replicates and the test participants "
+                         "(crossed design; P(A>B) after Bouthillier et al. 2021)")
+        if any(str(t).startswith("corrected") for t in tests):
+            cited.append("t-tests corrected for overlapping training sets, Nadeau and Bengio 2003")
         if others:
-            text += f" ({'; '.join(others)}; t-tests corrected for overlapping training sets, Nadeau and Bengio 2003)"
+            text += f" ({'; '.join(others + cited)})"
         return text + "."
     parts = [f"{r['metric']} A - B = {format_number(r['estimate'])} ({_ci(r['ci_low'], r['ci_high'])}, "
              f"paired participant-level bootstrap p = {format_pvalue(r.get('pvalue_bootstrap'))})"

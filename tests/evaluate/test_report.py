@@ -211,3 +211,24 @@ def test_report_help_imports_neither_torch_nor_pandas():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "What should the paper say?" in out.stdout
+
+
+def test_methods_paragraph_names_only_the_sources_that_changed_something():
+    from clinicadl.evaluate.report import _used
+
+    assert not _used("augmentation", {"data_augmentation": []})
+    assert _used("augmentation", {"data_augmentation": ["Noise"]})
+    assert not _used("dropout", {"dropout": 0.0}) and _used("dropout", {"dropout": 0.2})
+    assert _used("split", {}) and _used("init", {"dropout": 0.0})
+
+
+def test_comparison_rows_say_what_they_are_about(maps):
+    report = maps["report"]
+    from clinicadl.evaluate.report import comparison_table
+
+    tables = [comparison_table(c) for c in report.comparisons if c.kind == "procedures"]
+    assert tables
+    for table in tables:
+        assert "about" in table.header
+        for row in table.rows:
+            assert row[5] != "NaN"  # P(A>B) is decided by its interval: no NaN p-value
