@@ -73,6 +73,11 @@ FIXHOPT_NOTE = (
     "(Bouthillier et al. 2021 call it FixHOptEst(k, Init)); train with --vary split (the default) to include "
     "the variance due to the data split."
 )
+FEW_REPLICATES_NOTE = (
+    "With {r} replicates the variance between replicates has {df} degrees of freedom: the interval of the expected "
+    "performance is wide, and conservative when the replicates differ little (docs/validation.md); about 10 "
+    "replicates bring it near its ideal width."
+)
 HPO_NOTE = ("The hyper-parameters were fixed (source 'hpo' not varied): the results are conditional on them and do "
             "not include the variance of their choice.")
 
@@ -221,6 +226,8 @@ def expected_table(procedure: Procedure, table: pd.DataFrame, options: Evaluatio
     variance = component_rows(procedure, results, options, base)
     reasons = sorted({f"{m}: {r.reason}" for m, (r, _) in results.items() if r.reason})
     notes += [*reasons, WHAT_IT_IS]
+    if 3 <= procedure.n_replicates < 10:
+        notes.append(FEW_REPLICATES_NOTE.format(r=procedure.n_replicates, df=procedure.n_replicates - 1))
     if len(variance):
         notes.append(COMPONENT_CAPTION.format(replicate=_replicate_sources(procedure)))
     return expected, variance, notes

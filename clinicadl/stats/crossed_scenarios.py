@@ -25,7 +25,7 @@ Owen A. B. (2007). The pigeonhole bootstrap. Annals of Applied Statistics 1(2), 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from types import MappingProxyType
 
 import numpy as np
@@ -77,20 +77,26 @@ class CrossedReplicates:
     prevalence: float = 0.4
     max_sessions: int = 3
     component_truth: bool = False
-    key: str = field(init=False)
-    truth: MappingProxyType = field(init=False, repr=False)
-    description: str = field(init=False, repr=False)
 
-    def __post_init__(self):
-        key = (f"crossed(n={self.n},R={self.n_replicates},sd_rep={self.sd_replicate:g},sd_part={self.sd_participant:g},"
-               f"sd_int={self.sd_interaction:g},sd_ses={self.sd_session:g},d=({self.delta_pos:g},{self.delta_neg:g}),"
-               f"prev={self.prevalence:g},ses<={self.max_sessions})")
-        object.__setattr__(self, "key", key)
-        object.__setattr__(self, "truth", MappingProxyType(self._truth()))
-        object.__setattr__(self, "description", (
-            f"{self.n_replicates} replicates x {self.n} participants ({self.n_pos} positives, 1-{self.max_sessions} "
-            f"sessions), replicate SD {self.sd_replicate:g}, participant SD {self.sd_participant:g}, interaction SD "
-            f"{self.sd_interaction:g} on the margin scale"))
+    @property
+    def key(self) -> str:
+        return (f"crossed(n={self.n},R={self.n_replicates},sd_rep={self.sd_replicate:g},"
+                f"sd_part={self.sd_participant:g},sd_int={self.sd_interaction:g},sd_ses={self.sd_session:g},"
+                f"d=({self.delta_pos:g},{self.delta_neg:g}),prev={self.prevalence:g},ses<={self.max_sessions})")
+
+    @property
+    def description(self) -> str:
+        return (f"{self.n_replicates} replicates x {self.n} participants ({self.n_pos} positives, "
+                f"1-{self.max_sessions} sessions), replicate SD {self.sd_replicate:g}, participant SD "
+                f"{self.sd_participant:g}, interaction SD {self.sd_interaction:g} on the margin scale")
+
+    @property
+    def truth(self) -> MappingProxyType:
+        return MappingProxyType(self._truth_values)
+
+    @cached_property
+    def _truth_values(self) -> dict[str, float]:  # a plain dict, so that a scenario can be sent to a worker
+        return self._truth()
 
     @property
     def n_pos(self) -> int:
@@ -259,26 +265,29 @@ class CrossedComparison:
     sd_procedure: float = 0.6
     correlation: float = 0.5
     base: CrossedReplicates = field(default_factory=CrossedReplicates)
-    key: str = field(init=False)
-    truth: MappingProxyType = field(init=False, repr=False)
-    description: str = field(init=False, repr=False)
 
     def __post_init__(self):
-        base = CrossedReplicates(n=self.n, n_replicates=self.n_replicates, sd_replicate=self.base.sd_replicate,
-                                 sd_participant=self.base.sd_participant, sd_interaction=self.base.sd_interaction,
-                                 sd_session=self.base.sd_session, delta_pos=self.base.delta_pos,
-                                 delta_neg=self.base.delta_neg, prevalence=self.base.prevalence,
-                                 max_sessions=self.base.max_sessions)
+        b = self.base
+        base = CrossedReplicates(n=self.n, n_replicates=self.n_replicates, sd_replicate=b.sd_replicate,
+                                 sd_participant=b.sd_participant, sd_interaction=b.sd_interaction,
+                                 sd_session=b.sd_session, delta_pos=b.delta_pos, delta_neg=b.delta_neg,
+                                 prevalence=b.prevalence, max_sessions=b.max_sessions)
         object.__setattr__(self, "base", base)
-        object.__setattr__(self, "key", f"crossed-compare(shift={self.shift:g},sd_proc={self.sd_procedure:g},"
-                                        f"rho={self.correlation:g},{base.key})")
-        a = self._values(0.0)
-        b = self._values(-self.shift)
-        truth = {"null": float(self.shift == 0), "difference:BA": a - b}
-        object.__setattr__(self, "truth", MappingProxyType(truth))
-        object.__setattr__(self, "description", (
-            f"A vs B, {self.n_replicates} paired replicates x {self.n} participants, participant x procedure SD "
-            f"{self.sd_procedure:g}, A's margin + {self.shift:g}"))
+
+    @property
+    def key(self) -> str:
+        return (f"crossed-compare(shift={self.shift:g},sd_proc={self.sd_procedure:g},rho={self.correlation:g},"
+                f"{self.base.key})")
+
+    @property
+    def description(self) -> str:
+        return (f"A vs B, {self.n_replicates} paired replicates x {self.n} participants, participant x procedure "
+                f"SD {self.sd_procedure:g}, A's margin + {self.shift:g}")
+
+    @property
+    def truth(self) -> MappingProxyType:
+        return MappingProxyType({"null": float(self.shift == 0),
+                                 "difference:BA": self._values(0.0) - self._values(-self.shift)})
 
     def _values(self, offset: float) -> float:
         s = np.sqrt(self.base._noise_sd() ** 2 + self.sd_procedure**2)

@@ -92,6 +92,8 @@ def test_two_replicates_print_no_interval_and_say_why(tmp_path):
     text = format_procedure_summary(result)
     assert "none (see below)" in text
     assert any("train with --replicates 3" in note for note in result.notes)
+    three = evaluate_procedure(write_procedure(tmp_path / "three", n_replicates=3), "test", options=FAST, plots=False)
+    assert any("2 degrees of freedom" in note for note in three.notes)
 
 
 def test_a_single_trained_model_is_refused(tmp_path):
