@@ -45,7 +45,11 @@ class Metric:
         What makes it undefined (reported with the count of dropped resamples).
     analytic : str or None
         Closed-form interval available for independent rows (``"proportion"``, ``"delong"``,
-        ``"t"``, ``"order-statistic"``), or None.
+        ``"t"``, ``"order-statistic"``), or None: what ``method="analytic"`` uses.
+    closed_forms : tuple of str
+        Closed-form intervals that hold near the bound of the metric and respect participant
+        clustering (:mod:`clinicadl.stats.analytic`): ``method="auto"`` chooses among them near the
+        bound and at small n, and a degenerate bootstrap falls back to the first one.
     """
 
     name: str
@@ -55,6 +59,12 @@ class Metric:
     per_class: bool
     undefined_when: str
     analytic: str | None = None
+    closed_forms: tuple[str, ...] = ()
+
+
+_PROPORTION_FORMS = ("clopper-pearson", "wilson", "jeffreys")
+_MOVER_FORMS = ("mover-clopper-pearson", "mover-wilson", "mover-jeffreys")
+_AUC_FORMS = ("newcombe", "delong-logit")
 
 
 def _div(a, b):
@@ -154,18 +164,18 @@ def pearson_r(m, k):
 
 _CLS = ("binary", "multiclass")
 _REGISTRY: tuple[Metric, ...] = (
-    Metric("BA", _CLS, "confusion", balanced_accuracy, True, "a class absent"),
-    Metric("accuracy", _CLS, "confusion", accuracy, False, "no image", "proportion"),
+    Metric("BA", _CLS, "confusion", balanced_accuracy, True, "a class absent", None, _MOVER_FORMS),
+    Metric("accuracy", _CLS, "confusion", accuracy, False, "no image", "proportion", _PROPORTION_FORMS),
     Metric("F1_score", _CLS, "confusion", f1_score, True, "no positive case nor positive prediction"),
-    Metric("sensitivity", _CLS, "confusion", sensitivity, True, "no positive case", "proportion"),
-    Metric("specificity", _CLS, "confusion", specificity, True, "no negative case", "proportion"),
-    Metric("PPV", _CLS, "confusion", ppv, True, "no positive prediction", "proportion"),
-    Metric("NPV", _CLS, "confusion", npv, True, "no negative prediction", "proportion"),
+    Metric("sensitivity", _CLS, "confusion", sensitivity, True, "no positive case", "proportion", _PROPORTION_FORMS),
+    Metric("specificity", _CLS, "confusion", specificity, True, "no negative case", "proportion", _PROPORTION_FORMS),
+    Metric("PPV", _CLS, "confusion", ppv, True, "no positive prediction", "proportion", _PROPORTION_FORMS),
+    Metric("NPV", _CLS, "confusion", npv, True, "no negative prediction", "proportion", _PROPORTION_FORMS),
     Metric("MCC", _CLS, "confusion", mcc, True, "a constant prediction or a class absent"),
     Metric("MK", _CLS, "confusion", markedness, True, "a constant prediction"),
     Metric("LR_plus", _CLS, "confusion", lr_plus, True, "specificity of 1 or a class absent"),
     Metric("LR_minus", _CLS, "confusion", lr_minus, True, "specificity of 0 or a class absent"),
-    Metric("AUC", _CLS, "auc", auc, False, "a class absent", "delong"),
+    Metric("AUC", _CLS, "auc", auc, False, "a class absent", "delong", _AUC_FORMS),
     Metric("MAE", ("regression",), "moments", _moment(1), False, "no image", "t"),
     Metric("RMSE", ("regression",), "moments", rmse, False, "no image"),
     Metric("R2_score", ("regression",), "moments", r2_score, False, "constant true values"),

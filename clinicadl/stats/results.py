@@ -82,6 +82,9 @@ class BootstrapResult:
         Number of resampling units (participants) and of rows (images).
     seed : int or None
         Entropy of the random generator, to reproduce the result exactly.
+    note : str
+        Why the interval is not the one asked for: a degenerate bootstrap replaced by a closed form,
+        or "not estimable" with the reason (the interval is then NaN). Empty otherwise.
     """
 
     metric: str
@@ -98,6 +101,7 @@ class BootstrapResult:
     n_units: int
     n_rows: int
     seed: int | None
+    note: str = ""
 
 
 @dataclass(frozen=True)
