@@ -570,7 +570,8 @@ def near_bound_part(args) -> None:
     table = json.loads(args.table.read_text())
     sizes = tuple(args.sizes) if args.sizes != list(SIZES) else part2.SIZES
     section, results = part2.run_study(n_reps=args.n_reps, n_resamples=args.n_resamples, processes=args.processes,
-                                       root_seed=ROOT_SEED, confidence_level=CONFIDENCE_LEVEL, sizes=sizes)
+                                       root_seed=ROOT_SEED, confidence_level=CONFIDENCE_LEVEL, sizes=sizes,
+                                       raw=args.raw)
     table["near_bound"] = section
     write_atomic(args.table, json.dumps(table, indent=1) + "\n")
     # the library with the new table (whatever file it was written to) does what the study emulated
@@ -594,6 +595,8 @@ def main(argv=None) -> None:
     parser.add_argument("--table", type=Path, default=TABLE)
     parser.add_argument("--docs", type=Path, default=DOCS)
     parser.add_argument("--docs-only", action="store_true", help="regenerate the report from the table")
+    parser.add_argument("--raw", type=Path, default=None,
+                        help="near-bound part: keep the per-replication bounds in this file, or read them from it")
     parser.add_argument("--part", choices=("bootstrap", "near-bound"), default="bootstrap",
                         help="bootstrap: part 1 (n >= 30, moderate values); near-bound: part 2 (small n, values"
                              " near the bound; keeps part 1 of the table and adds its near_bound section)")

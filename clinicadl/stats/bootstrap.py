@@ -245,15 +245,19 @@ def bootstrap(
             low, high, se_j = bounds[used][0][j], bounds[used][1][j], se[j]
         if np.isnan(estimate[j]) or dropped[j] == n_resamples:
             low = high = se_j = float("nan")
-        elif _is_degenerate(low, high, se_j):
+        elif _is_degenerate(low, high, se_j) or not (np.isfinite(low) and np.isfinite(high)):
             valid = n_resamples - int(dropped[j])
-            why = (f"every one of the {valid} valid resamples gives {estimate[j]:.4g}" if used in BOOTSTRAP_METHODS
-                   else f"the {used} interval has no width")
+            if not (np.isfinite(low) and np.isfinite(high)):
+                why = f"the {used} interval is undefined on these data"
+            elif used in BOOTSTRAP_METHODS:
+                why = f"every one of the {valid} valid resamples gives {estimate[j]:.4g}"
+            else:
+                why = f"the {used} interval has no width"
             form_name = fallback_form(request)
             form = None if form_name is None else closed_form_interval(forms_data, request, confidence_level,
                                                                         form_name)
             if form is not None:
-                note = f"{used} interval degenerate ({why}); replaced by the {form.method} interval"
+                note = f"{used} interval not usable ({why}); replaced by the {form.method} interval"
                 low, high, se_j, used = form.low, form.high, form.standard_error, form.method
             else:
                 note = f"not estimable: {why} and {request.name} has no closed form that holds near its bound"

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 from scipy.stats import rankdata
 
 from clinicadl.errors import InputError
@@ -57,6 +58,9 @@ class PairedBootstrapResult:
         Replicates of the difference (NaN where undefined).
     method, confidence_level, n_resamples, n_dropped, unit, n_units, n_rows, seed :
         As in :class:`~clinicadl.stats.BootstrapResult`.
+    note : str
+        Why the interval is not the bootstrap one: a degenerate bootstrap (every resample gives the same
+        difference) replaced by Newcombe's (1998a) paired interval, or "not estimable" and why.
     """
 
     metric: str
@@ -76,6 +80,29 @@ class PairedBootstrapResult:
     n_units: int
     n_rows: int
     seed: int | None
+    note: str = ""
+
+
+def _paired_proportion_interval(a: Predictions, b: Predictions, metric: str, k: int, confidence_level: float):
+    """Newcombe's (1998a) paired interval of a difference of accuracies, sensitivities or specificities, or None."""
+    from clinicadl.stats.mover import newcombe_paired_difference
+
+    if metric not in ("accuracy", "sensitivity", "specificity") or a.has_clusters:
+        return None
+    oa, ob = original_arrays(a), original_arrays(b)
+    truth = oa["y_true"]
+    right_a, right_b = oa["y_pred"] == truth, ob["y_pred"] == truth
+    rows = {"accuracy": np.ones(truth.size, dtype=bool), "sensitivity": truth == k, "specificity": truth != k}[metric]
+    if metric == "specificity":
+        right_a, right_b = oa["y_pred"] != k, ob["y_pred"] != k
+    elif metric == "sensitivity":
+        right_a, right_b = oa["y_pred"] == k, ob["y_pred"] == k
+    if not rows.any():
+        return None
+    ra, rb = right_a[rows], right_b[rows]
+    counts = (np.sum(ra & rb), np.sum(ra & ~rb), np.sum(~ra & rb), np.sum(~ra & ~rb))
+    _, low, high = newcombe_paired_difference(*counts, confidence_level=confidence_level)
+    return float(low), float(high)
 
 
 def original_arrays(p: Predictions) -> dict[str, np.ndarray | None]:
@@ -175,6 +202,23 @@ def paired_bootstrap(
         above = (np.sum(replicates >= 0, axis=0) + 1) / (n_valid + 1)
         better = (np.sum(replicates > 0, axis=0) + np.sum(replicates == 0, axis=0) / 2) / n_valid
     estimates_a, estimates_b = point_estimates(a, requests_a), point_estimates(b, requests_b)
+    used, notes = [method] * len(requests_a), [""] * len(requests_a)
+    z = ndtri(0.5 + confidence_level / 2)
+    for j, request in enumerate(requests_a):
+        if not np.isfinite(estimate[j]) or not (np.isfinite(low[j]) and np.isfinite(high[j])):
+            continue
+        if high[j] - low[j] > 1e-12 and se[j] > 0:
+            continue
+        why = f"every one of the {int(n_valid[j])} valid resamples gives a difference of {estimate[j]:.4g}"
+        closed = _paired_proportion_interval(a, b, request.metric.name, request.class_code, confidence_level)
+        if closed is None:
+            notes[j] = f"not estimable: {why}, and no paired closed form applies to {request.name} here"
+            low[j] = high[j] = se[j] = np.nan
+        else:
+            notes[j] = f"{method} interval degenerate ({why}); replaced by Newcombe's paired interval"
+            low[j], high[j] = closed
+            se[j] = (high[j] - low[j]) / (2 * z)
+            used[j] = "newcombe-paired"
     return tuple(
         PairedBootstrapResult(
             metric=request.name,
@@ -186,7 +230,7 @@ def paired_bootstrap(
             pvalue=float(min(1.0, 2 * min(below[j], above[j]))),
             probability_a_better=float(better[j]),
             bootstrap_distribution=replicates[:, j].copy(),
-            method=method,
+            method=used[j],
             confidence_level=float(confidence_level),
             n_resamples=int(n_resamples),
             n_dropped=int(n_resamples - n_valid[j]),
@@ -194,6 +238,7 @@ def paired_bootstrap(
             n_units=plan.n_units,
             n_rows=a.n_rows,
             seed=seed,
+            note=notes[j],
         )
         for j, request in enumerate(requests_a)
     )
