@@ -365,7 +365,25 @@ def check_library(results: list[dict], rule: dict, *, n_resamples: int, root_see
     return checked
 
 
-def render(section: dict, nominal: float) -> list[str]:
+def picks(section: dict, table: dict) -> list[str]:
+    """Markdown table of what ``auto`` picks per metric: the closed form near the bound, the part-1 choice elsewhere."""
+    part1 = {(c["metric"], c["n"], c["clustered"]): c["chosen"] for c in table["cells"]}
+    sizes = sorted({c["n"] for c in table["cells"]})
+    lines = ["| metric | n <= " + f"{section['max_n']} or n min(est, 1 - est) < {section['min_distance']} | "
+             + " | ".join(f"otherwise, n ~ {n} (one image / sessions)" for n in sizes) + " |",
+             "|---|---|" + "---|" * len(sizes)]
+    for metric in METRICS_STUDIED:
+        cols = []
+        for n in sizes:
+            both = [part1.get((metric, n, c), table["fallback"]) for c in (False, True)]
+            names = ["wilson" if b == "analytic" and metric != "AUC" else "delong" if b == "analytic" else b
+                     for b in both]
+            cols.append(" / ".join(names))
+        lines.append(f"| {metric} | {section['methods'][metric]} | " + " | ".join(cols) + " |")
+    return lines
+
+
+def render(section: dict, nominal: float, table: dict | None = None) -> list[str]:
     """The docs' part 2: the rule, ``auto``'s coverage per cell, and the candidates' coverage."""
     s = section["settings"]
     cells = section["cells"]
@@ -403,23 +421,31 @@ def render(section: dict, nominal: float) -> list[str]:
         text = "; ".join(f"{f}: {'yes' if e['passes_everywhere'] else 'no'} / {e['worst_coverage']:.3f} /"
                          f" {e['mean_width']:.3f}" for f, e in ev.items())
         lines.append(f"| {metric} | {form} | {text} |")
+    if table is not None:
+        lines += ["", "What `auto` picks (the `method` column adds `-clustered` when participants have several images;"
+                  " a bootstrap interval of zero width is replaced by the closed form):", "", *picks(section, table)]
     failing = [c for c in cells if not c["auto"]["passes"]]
     shorter = sum(c.get("auto_shorter_than_wilson", 0) for c in cells)
     lines += ["", f"`auto` covers at least 0.95 - 3 MC SE in {len(cells) - len(failing)} of {len(cells)}"
               f" (cell, metric) pairs; at n <= 30 it is shorter than Wilson's interval in {shorter} data sets.", ""]
     lines += ["### Coverage of `auto` and of the bootstrap at n = 10, 20, 30 (one image per participant, prevalence"
               " 0.5)", "",
-              "| metric | level | n | auto | width | percentile | BCa | Wilson / MOVER-Wilson | zero-width BCa |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| metric | level | n | auto | width | percentile | BCa | Wilson (width) | Clopper-Pearson (width) |"
+              " zero-width BCa |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for c in cells:
         if c["n"] > 30 or c["clustered"] or c["prevalence"] != 0.5:
             continue
         m = c["methods"]
         wil = m.get("wilson") or m.get("mover-wilson") or m.get("newcombe")
+        cp = m.get("clopper-pearson") or m.get("mover-clopper-pearson") or m.get("delong-logit")
+        cp_text = "-" if cp is None else f"{cp['coverage']:.3f} ({cp['width']:.3f})"
         lines.append(f"| {c['metric']} | {c['level']} | {c['n']} | {c['auto']['coverage']:.3f} |"
                      f" {c['auto']['width']:.3f} | {m['percentile']['coverage']:.3f} | {m['bca']['coverage']:.3f} |"
-                     f" {wil['coverage']:.3f} | {m['bca']['zero_width']} |")
-    lines += ["", "(For the AUC the Wilson column shows Newcombe's interval.)", "",
+                     f" {wil['coverage']:.3f} ({wil['width']:.3f}) | {cp_text} | {m['bca']['zero_width']} |")
+    lines += ["", "For BA the Wilson and Clopper-Pearson columns are the MOVER intervals built on them; for the AUC"
+              " they show Newcombe's interval and the logit DeLong interval (undefined, hence not printed, at AUC = 1)."
+              " Coverage of a bootstrap column counts its zero-width intervals (the library never prints them).", "",
               "### `auto` in every cell", "",
               "Coverage of `auto` (MC SE), its average width, and the methods it used (data sets).", "",
               "| metric | n | level | prevalence | clustered | printed | coverage | width | methods used |",

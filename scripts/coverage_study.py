@@ -498,7 +498,7 @@ def render_docs(table: dict) -> str:
     if "near_bound" in table:
         import coverage_near_bound as part2
 
-        lines += [*part2.render(table["near_bound"], table["settings"]["confidence_level"]), ""]
+        lines += [*part2.render(table["near_bound"], table["settings"]["confidence_level"], table), ""]
     return "\n".join(lines)
 
 

@@ -94,7 +94,6 @@ def test_the_rule_takes_the_closed_forms_at_30_participants_or_fewer():
     assert all(RULE["methods"][m] in ("clopper-pearson", "wilson") for m in PROPORTIONS)  # never below Wilson
 
 
-@pytest.mark.slow
 def test_auto_covers_near_the_bound_at_small_n():
     failures, shorter, checked = [], 0, 0
     for index, (n, level, prevalence, clustered) in enumerate(CELLS):
