@@ -63,7 +63,9 @@ class BootstrapResult:
     confidence_interval : ConfidenceInterval
         The interval at ``confidence_level`` computed with ``method``.
     standard_error : float
-        Standard deviation of the valid bootstrap replicates (ddof=1).
+        Standard error of the method used: the standard deviation of the valid bootstrap replicates
+        (ddof=1) for a bootstrap interval, the closed form's own (DeLong, t) or implied one
+        (``(high - low) / (2 z)``: Wilson, Clopper-Pearson, Jeffreys, MOVER, Newcombe) otherwise.
     bootstrap_distribution : numpy.ndarray
         The ``n_resamples`` replicates, NaN where the metric was undefined on a resample.
     method : str
