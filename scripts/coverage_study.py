@@ -495,6 +495,10 @@ def render_docs(table: dict) -> str:
               " with the smallest mean |coverage - 0.95| over all cells among the methods that apply to every cell"
               " (" + ", ".join(f"{m} {v:.4f}" for m, v in err.items()) + ").", ""]
     lines += ["## What it implies", "", *summary_text(table), ""]
+    if "near_bound" in table:
+        import coverage_near_bound as part2
+
+        lines += [*part2.render(table["near_bound"], table["settings"]["confidence_level"], table), ""]
     return "\n".join(lines)
 
 
@@ -557,6 +561,30 @@ def summary_text(table: dict) -> list[str]:
     return out
 
 
+def near_bound_part(args) -> None:
+    """Part 2 (scripts/coverage_near_bound.py): run, derive ``auto``'s near-bound rule, check the library, write."""
+    import coverage_near_bound as part2
+
+    from clinicadl.stats import method_choice
+
+    table = json.loads(args.table.read_text())
+    sizes = tuple(args.sizes) if args.sizes != list(SIZES) else part2.SIZES
+    section, results = part2.run_study(n_reps=args.n_reps, n_resamples=args.n_resamples, processes=args.processes,
+                                       root_seed=ROOT_SEED, confidence_level=CONFIDENCE_LEVEL, sizes=sizes,
+                                       raw=args.raw)
+    table["near_bound"] = section
+    write_atomic(args.table, json.dumps(table, indent=1) + "\n")
+    # the library with the new table (whatever file it was written to) does what the study emulated
+    method_choice.coverage_table = lambda: table
+    checked = part2.check_library(results, section, n_resamples=args.n_resamples, root_seed=ROOT_SEED,
+                                  confidence_level=CONFIDENCE_LEVEL)
+    table["near_bound"]["settings"]["library_checked_pairs"] = checked
+    write_atomic(args.table, json.dumps(table, indent=1) + "\n")
+    print(f"bootstrap(method='auto') equals the emulated auto on {checked} (data set, metric) pairs")
+    write_atomic(args.docs, render_docs(table))
+    print(f"near-bound rule: max_n {section['max_n']}, min_distance {section['min_distance']}, {section['methods']}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-reps", type=int, default=N_REPS)
@@ -567,9 +595,17 @@ def main(argv=None) -> None:
     parser.add_argument("--table", type=Path, default=TABLE)
     parser.add_argument("--docs", type=Path, default=DOCS)
     parser.add_argument("--docs-only", action="store_true", help="regenerate the report from the table")
+    parser.add_argument("--raw", type=Path, default=None,
+                        help="near-bound part: keep the per-replication bounds in this file, or read them from it")
+    parser.add_argument("--part", choices=("bootstrap", "near-bound"), default="bootstrap",
+                        help="bootstrap: part 1 (n >= 30, moderate values); near-bound: part 2 (small n, values"
+                             " near the bound; keeps part 1 of the table and adds its near_bound section)")
     args = parser.parse_args(argv)
     if args.docs_only:
         write_atomic(args.docs, render_docs(json.loads(args.table.read_text())))
+        return
+    if args.part == "near-bound":
+        near_bound_part(args)
         return
     started = time.perf_counter()
     truth_check = check_truths()
@@ -604,6 +640,8 @@ def main(argv=None) -> None:
         "truth_check": truth_check,
     }
     table = build_table(summarise(results, args.n_reps), settings)
+    if args.table.exists() and "near_bound" in json.loads(args.table.read_text()):
+        table["near_bound"] = json.loads(args.table.read_text())["near_bound"]
     write_atomic(args.table, json.dumps(table, indent=1) + "\n")
     write_atomic(args.docs, render_docs(table))
     print(f"done in {wall / 60:.1f} min; fallback {table['fallback']}; wrote {args.table} and {args.docs}")

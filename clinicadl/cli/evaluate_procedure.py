@@ -65,8 +65,10 @@ def procedure(maps_path, data_group, splits, selection_metrics, output_dir, metr
 @click.command("plan")
 @click.option("--gamma", type=click.FloatRange(0.5, 1, min_open=True), default=0.75, show_default=True,
               help="P(A>B) to detect, in (0.5, 1] (Bouthillier et al. 2021 call 0.75 a meaningful improvement).")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,
-              help="One-sided type I error rate of the comparison.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.025,
+              show_default=True,
+              help="One-sided type I error rate of the comparison; 0.025 is that of the default 95% interval "
+                   "of `evaluate compare`.")
 @click.option("--beta", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,
               help="Type II error rate (power = 1 - beta).")
 @click.option("--width", type=click.FloatRange(0, min_open=True), default=None,
@@ -90,8 +92,9 @@ def plan(gamma, alpha, beta, width, pilot, data_group, selection_metrics, metric
          n_pilot, confidence_level, n_resamples, seed):
     """How many replicates and test participants does a study need?
 
-    Paired replicates for a comparison of two procedures (Noether's formula: 29 to detect P(A>B) = 0.75 at
-    one-sided alpha = beta = 0.05) and, with --width, test participants for an interval of that width, from
+    Paired replicates for a comparison of two procedures (Noether's formula: 35 to detect P(A>B) = 0.75 at
+    one-sided alpha = 0.025, the level of `evaluate compare`'s default 95% interval, and beta = 0.05; 29 at
+    one-sided 0.05, printed too) and, with --width, test participants for an interval of that width, from
     a pilot MAPS (--pilot MAPS --data_group test) or a given variance.
 
     \b

@@ -15,7 +15,9 @@ n_resamples = click.option("--n_resamples", type=click.IntRange(min=2), default=
 ci_method = click.option("--ci_method", type=click.Choice(["auto", "percentile", "basic", "bca", "analytic"]),
                          default="auto", show_default=True,
                          help="Interval method; auto takes, per metric and sample size, the method with the best "
-                              "coverage in our simulation study (docs/coverage.md).")
+                              "coverage in our simulation study (docs/coverage.md), and near the bound or with 30 "
+                              "participants or fewer a closed form that holds there (Clopper-Pearson, MOVER, "
+                              "Newcombe).")
 confidence_level = click.option("--confidence_level", type=click.FloatRange(0, 1, min_open=True, max_open=True),
                                 default=0.95, show_default=True, help="Nominal coverage of the intervals.")
 unit = click.option("--unit", type=click.Choice(["participant", "image"]), default="participant", show_default=True,

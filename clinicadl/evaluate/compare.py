@@ -187,12 +187,13 @@ def compare_models(
                 "confidence": res.confidence_level, "n_resamples": res.n_resamples, "n_subjects": a.n_subjects,
                 "n_images": res.n_rows, "seed": res.seed, "estimate_a": res.estimate_a, "estimate_b": res.estimate_b,
                 "pvalue_bootstrap": res.pvalue, "p_a_better": res.probability_a_better,
-                "pvalue_permutation": perm, "n_dropped": res.n_dropped, "unit": res.unit,
+                "pvalue_permutation": perm, "n_dropped": res.n_dropped, "unit": res.unit, "note": res.note,
                 "positive_class": positive_class(a), "model_a": str(a.source), "model_b": str(b.source),
             })
         if not test_rows:
             test_rows, test_notes = _tests(a, b, pa, pb)
             notes += test_notes
+    notes += [f"{row['metric']}: {row['note']}." for row in rows if row["note"]]
     table, tests = pd.DataFrame(rows), pd.DataFrame(test_rows, columns=["test", "statistic", "pvalue", "method"])
     target = Path(output) if output is not None else _default_output(Path(input_a), Path(input_b), a)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,8 @@ class ModelEvaluation:
     table : pandas.DataFrame
         One row per (model, metric): the columns of FORMATS.md section 4 plus ``split``,
         ``selection_metric``, ``data_group``, ``positive_class``, ``unit``, ``n_dropped``,
-        ``drop_reason`` and ``upstream_estimate`` (upstream's point value, where it has one).
+        ``drop_reason``, ``note`` (a degenerate bootstrap replaced by a closed form, or "not
+        estimable" and why) and ``upstream_estimate`` (upstream's point value, where it has one).
     written : tuple of Path
         Results files written (each with its ``.json`` sidecar and a ``.png`` forest plot).
     notes : tuple of str
@@ -82,6 +83,7 @@ def _rows(model: ModelPredictions, results: Sequence[BootstrapResult], names: Se
                 "unit": res.unit,
                 "n_dropped": res.n_dropped,
                 "drop_reason": res.drop_reason,
+                "note": res.note,
                 "upstream_estimate": model.upstream_metrics.get(name, np.nan),
             }
         )
@@ -184,6 +186,8 @@ def _assess_models(input_path: str | Path, data_group: str | None, *, splits: Se
             else:
                 notes.append(f"{row['metric']}: {row['n_dropped']} of {row['n_resamples']} resamples dropped "
                              f"({row['drop_reason']}); consider --stratify.")
+        for _, row in frame[frame["note"] != ""].iterrows():
+            notes.append(f"{row['metric']}: {row['note']}.")
         if model.dropped_columns:
             notes.append(f"{model.source}: columns without any value left out: {', '.join(model.dropped_columns)}.")
     return models, per_model, notes

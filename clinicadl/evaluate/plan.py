@@ -3,7 +3,8 @@
 Two questions to answer before training:
 
 1. How many paired replicates does a comparison of two procedures need to detect ``P(A>B) = gamma``?
-   Noether's (1987) formula, e.g. 29 for gamma = 0.75 at one-sided alpha = beta = 0.05.
+   Noether's (1987) formula, e.g. 35 for gamma = 0.75 at one-sided alpha = 0.025 (the level at which
+   ``evaluate compare`` decides with its default 95 % interval) and beta = 0.05; 29 at one-sided 0.05.
 2. How many test participants does an interval of a given width need? From the variance of one
    participant's contribution, or from the standard errors measured on a pilot MAPS
    (``n = n_pilot (2 z SE_pilot / width)^2``).
@@ -32,8 +33,11 @@ from clinicadl.evaluate.procedure_inputs import load_procedure
 __all__ = ["ParticipantPlan", "format_plan", "plan_participants", "plan_replicates"]
 
 
-def plan_replicates(gamma: float = 0.75, *, alpha: float = 0.05, beta: float = 0.05):
+def plan_replicates(gamma: float = 0.75, *, alpha: float = 0.025, beta: float = 0.05):
     """Paired replicates needed to detect ``P(A>B) = gamma`` (Noether 1987).
+
+    ``alpha`` is one-sided; its default 0.025 is the level of the decision that ``evaluate compare``
+    makes with its default two-sided 95 % interval (:func:`format_plan` also prints the number at 0.05).
 
     Returns
     -------
@@ -43,6 +47,8 @@ def plan_replicates(gamma: float = 0.75, *, alpha: float = 0.05, beta: float = 0
     Examples
     --------
     >>> plan_replicates(0.75).n
+    35
+    >>> plan_replicates(0.75, alpha=0.05).n
     29
     """
     from clinicadl.stats.sample_size import noether_sample_size
@@ -149,6 +155,16 @@ def format_plan(replicates=None, participants: ParticipantPlan | None = None) ->
             f"`evaluate compare` with --confidence_level {1 - 2 * replicates.alpha:g} reads its one-sided "
             f"alpha = {replicates.alpha:g}.",
         ]
+        if replicates.alpha != 0.025:
+            lines.append("  Note: `evaluate compare` decides by default with a 95% interval, i.e. a one-sided "
+                         f"alpha of 0.025; pass --confidence_level {1 - 2 * replicates.alpha:g} to it, or the "
+                         "comparison has less power than planned.")
+        else:
+            from clinicadl.stats.sample_size import noether_sample_size
+
+            other = noether_sample_size(replicates.gamma, alpha=0.05, beta=replicates.beta, paired=replicates.paired)
+            lines.append(f"  At one-sided alpha = 0.05 (Bouthillier et al. 2021) it would be {other.n}, to be read "
+                         "with `evaluate compare --confidence_level 0.9`.")
     if participants is not None:
         table = participants.table
         level = round(float(table["confidence_level"].iloc[0]) * 100) if len(table) else 95

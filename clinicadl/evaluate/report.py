@@ -99,15 +99,25 @@ TOTAL_COMPONENTS = ("total", "one_model")
 
 REFERENCES = (
     "Bouthillier X. et al. (2021). Accounting for variance in machine learning benchmarks. MLSys 3.",
+    "Brown L. D., Cai T. T., DasGupta A. (2001). Interval estimation for a binomial proportion. Statistical "
+    "Science 16(2), 101-133.",
+    "Clopper C. J., Pearson E. S. (1934). The use of confidence or fiducial limits illustrated in the case of the "
+    "binomial. Biometrika 26(4), 404-413.",
     "Efron B. (1987). Better bootstrap confidence intervals. Journal of the American Statistical Association "
     "82(397), 171-185.",
     "Nadeau C., Bengio Y. (2003). Inference for the generalization error. Machine Learning 52(3), 239-281.",
+    "Newcombe R. G. (2006). Confidence intervals for an effect size measure based on the Mann-Whitney statistic. "
+    "Part 2: asymptotic methods and evaluation. Statistics in Medicine 25(4), 559-573.",
     "Varoquaux G., Colliot O. (2023). Evaluating machine learning models and their diagnostic value. In Machine "
     "Learning for Brain Disorders, Springer, 601-630.",
     "Searle S. R., Casella G., McCulloch C. E. (1992). Variance Components. Wiley, chapter 4.",
     "Owen A. B. (2007). The pigeonhole bootstrap. Annals of Applied Statistics 1(2), 386-411.",
     "Satterthwaite F. E. (1946). An approximate distribution of estimates of variance components. Biometrics "
     "Bulletin 2(6), 110-114.",
+    "Wilson E. B. (1927). Probable inference, the law of succession, and statistical inference. Journal of the "
+    "American Statistical Association 22(158), 209-212.",
+    "Zou G. Y., Donner A. (2008). Construction of confidence intervals for a function of parameters using MOVER. "
+    "Statistical Methods in Medical Research 17(5), 527-540.",
 )
 
 
@@ -649,11 +659,37 @@ def _metric_name(metric: str) -> str:
     return f"{name} (class {suffix})" if suffix else name
 
 
+_CLOSED_FORM_WORDS = {  # closed forms of clinicadl.stats.analytic: (words, citation)
+    "clopper-pearson": ("Clopper-Pearson", "Clopper & Pearson 1934"),
+    "wilson": ("Wilson score", "Wilson 1927"),
+    "jeffreys": ("Jeffreys", "Brown, Cai & DasGupta 2001"),
+    "newcombe": ("Newcombe score", "Newcombe 2006"),
+    "delong-logit": ("logit-scale DeLong", "DeLong et al. 1988"),
+    "delong": ("DeLong", "DeLong et al. 1988"),
+}
+
+
+def _closed_form(method: str) -> tuple[str, str] | None:
+    """(words, citation) of a closed-form interval name (``mover-...``, ``-clustered`` included), or None."""
+    base = method.removesuffix("-clustered")
+    mover = base.startswith("mover-")
+    base = base.removeprefix("mover-")
+    if base not in _CLOSED_FORM_WORDS:
+        return None
+    words, cite = _CLOSED_FORM_WORDS[base]
+    if mover:
+        words, cite = f"MOVER (from class-wise {words} intervals)", f"Zou & Donner 2008; {cite}"
+    if method.endswith("-clustered"):
+        words += " on participant-level effective counts"
+    return words, cite
+
+
 def _method_words(method: str, unit: str = "participant") -> str:
     words = {"bca": "BCa bootstrap", "percentile": "percentile bootstrap", "basic": "basic bootstrap"}
     if method in words:
         return f"{unit}-level {words[method]}"
-    return method
+    closed = _closed_form(method)
+    return method if closed is None else closed[0]
 
 
 def _interval_words(row: dict, level: int) -> str:
@@ -676,6 +712,9 @@ def _headline(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cite(method: str) -> str:
+    closed = _closed_form(method)
+    if closed is not None:
+        return f"; {closed[1]}"
     return "; Efron 1987" if "bca" in method.lower() else ""
 
 
@@ -772,10 +811,18 @@ def _procedure_sentence(report: MapsReport) -> str:
     else:
         performance = (f"The expected performance of the learning procedure was {'; '.join(parts)}, an interval that "
                        "accounts for both the test participants and the replicates (Bouthillier et al. 2021).")
-    model_method = report.models["method"].iloc[0]
-    per_model = (f"Each trained model's interval is a {_method_words(str(model_method))} interval with "
-                 f"{report.models['n_resamples'].iloc[0]} resamples (seed {report.models['seed'].iloc[0]}"
-                 f"{_cite(str(model_method))}).")
+    model_method = str(report.models["method"].iloc[0])
+    if _closed_form(model_method) is None:
+        per_model = (f"Each trained model's interval is a {_method_words(model_method)} interval with "
+                     f"{report.models['n_resamples'].iloc[0]} resamples (seed {report.models['seed'].iloc[0]}"
+                     f"{_cite(model_method)}).")
+    else:  # chosen by evidence at small n / near the bound: a closed form, per metric
+        headline = _headline(report.models).drop_duplicates("metric")
+        per_metric = ", ".join(f"{_metric_name(r['metric'])}: {_method_words(str(r['method']))} interval"
+                               f" ({_cite(str(r['method'])).removeprefix('; ')})"
+                               for r in headline.to_dict(orient="records"))
+        per_model = (f"Each trained model's intervals are closed forms that keep their coverage with few "
+                     f"participants and near the bound of the metric ({per_metric}).")
     return " ".join(s for s in (design, performance, _variance_sentence(report), per_model) if s)
 
 

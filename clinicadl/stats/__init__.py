@@ -6,6 +6,8 @@ percentile / basic / BCa and analytic intervals, and paired comparisons of two m
 >>> from clinicadl.stats import bootstrap_ci, paired_bootstrap, delong_test, mcnemar_test
 """
 
+from clinicadl.stats.analytic import CLOSED_FORMS, ClosedFormInterval, closed_form_interval
+from clinicadl.stats.auc_interval import newcombe_auc_interval
 from clinicadl.stats.bayesian_ttest import BayesianTTestResult, correlated_bayesian_ttest
 from clinicadl.stats.bootstrap import CI_METHODS, bootstrap, bootstrap_ci
 from clinicadl.stats.corrected_ttest import (
@@ -23,10 +25,12 @@ from clinicadl.stats.crossed_inference import (
     expected_performance,
 )
 from clinicadl.stats.delong import DeLongComparison, delong_ci, delong_components, delong_test
+from clinicadl.stats.effective_size import EffectiveCounts, effective_counts
 from clinicadl.stats.five_by_two import five_by_two_f, five_by_two_t
 from clinicadl.stats.location import mean_ci, median_ci
 from clinicadl.stats.mcnemar import mcnemar_test
 from clinicadl.stats.metrics import DEFAULT_METRICS, METRICS, available_metrics
+from clinicadl.stats.mover import mover_linear, newcombe_difference, newcombe_paired_difference
 from clinicadl.stats.nested_cv import NestedCVResult, nested_cv
 from clinicadl.stats.paired import PairedBootstrapResult, paired_bootstrap, permutation_test
 from clinicadl.stats.predictions import Predictions, make_predictions
@@ -57,6 +61,7 @@ from clinicadl.stats.variance_components import VarianceComponents, variance_com
 
 __all__ = [
     "CI_METHODS",
+    "CLOSED_FORMS",
     "DEFAULT_METRICS",
     "FRIEDMAN_METHODS",
     "METRICS",
@@ -64,10 +69,12 @@ __all__ = [
     "SEGMENTATION_METRICS",
     "BayesianTTestResult",
     "BootstrapResult",
+    "ClosedFormInterval",
     "ConfidenceInterval",
     "CrossedComponents",
     "CrossedValues",
     "DeLongComparison",
+    "EffectiveCounts",
     "ExpectedDifference",
     "ExpectedPerformance",
     "FriedmanResult",
@@ -93,6 +100,7 @@ __all__ = [
     "average_ranks",
     "bootstrap",
     "bootstrap_ci",
+    "closed_form_interval",
     "compare_expected_performance",
     "corrected_repeated_kfold_ttest",
     "corrected_resampled_ttest",
@@ -102,6 +110,7 @@ __all__ = [
     "delong_ci",
     "delong_components",
     "delong_test",
+    "effective_counts",
     "expected_performance",
     "five_by_two_f",
     "five_by_two_t",
@@ -113,9 +122,13 @@ __all__ = [
     "mcnemar_test",
     "mean_ci",
     "median_ci",
+    "mover_linear",
     "naive_resampled_ttest",
     "nemenyi_critical_difference",
     "nested_cv",
+    "newcombe_auc_interval",
+    "newcombe_difference",
+    "newcombe_paired_difference",
     "noether_sample_size",
     "normalized_surface_distance",
     "paired_bootstrap",

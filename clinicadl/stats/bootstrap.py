@@ -14,13 +14,14 @@ Field C. A., Welsh A. H. (2007). Bootstrapping clustered data. JRSS B 69(3), 369
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from clinicadl.errors import InputError, plain
-from clinicadl.stats.analytic import analytic_interval
+from clinicadl.stats.analytic import CLOSED_FORMS, analytic_interval, closed_form_interval
 from clinicadl.stats.intervals import BOOTSTRAP_METHODS, bootstrap_interval, standard_error
-from clinicadl.stats.method_choice import choose_method
+from clinicadl.stats.method_choice import choose_method, near_bound_form
 from clinicadl.stats.metrics import MetricRequest, evaluate_metrics, point_estimates, resolve_metrics
 from clinicadl.stats.predictions import Predictions, make_predictions
 from clinicadl.stats.resampling import ResamplingPlan, bootstrap_weights, jackknife_weights, make_plan
@@ -105,26 +106,50 @@ def jackknife_distribution(
 
 
 def interval_methods(
-    predictions: Predictions, requests: Sequence[MetricRequest], method: str, plan: ResamplingPlan
+    predictions: Predictions,
+    requests: Sequence[MetricRequest],
+    method: str,
+    plan: ResamplingPlan,
+    estimate: np.ndarray | None = None,
 ) -> list[str]:
     """The interval method of each metric: as asked, or chosen by evidence with ``"auto"``.
 
     ``"analytic"`` applies where a closed form exists and rows are independent; elsewhere (and for
-    ``"auto"`` where the study prefers it) a bootstrap method is used. The results name the method
-    actually used for each metric.
+    ``"auto"`` where the study prefers it) a bootstrap method is used. With ``"auto"`` and the point
+    ``estimate`` given, a metric at small n or near its bound gets the closed form that holds there
+    (:func:`clinicadl.stats.method_choice.near_bound_method`). The results name the method actually used.
     """
     independent = plan.units is None or plan.n_units == plan.n_rows
     chosen = []
-    for request in requests:
+    for j, request in enumerate(requests):
         analytic = independent and request.metric.analytic is not None
         if method == "auto":
+            value = None if estimate is None else float(estimate[j])
             chosen.append(choose_method(request.metric.name, plan.n_units, clustered=not independent,
-                                        analytic_available=analytic))
+                                        analytic_available=analytic, estimate=value))
         elif method == "analytic" and not analytic:
             chosen.append("bca")
         else:
             chosen.append(method)
     return chosen
+
+
+def fallback_form(request: MetricRequest) -> str | None:
+    """Closed form used when an interval is degenerate: the one ``auto`` takes near the bound, else the first listed."""
+    near = near_bound_form(request.metric.name)
+    if near is not None and near in request.metric.closed_forms:
+        return near
+    return request.metric.closed_forms[0] if request.metric.closed_forms else None
+
+
+def _is_degenerate(low: float, high: float, se: float) -> bool:
+    """True when an interval shows no spread: zero width or a zero standard error (finite data never justify it)."""
+    return bool(np.isfinite(low) and np.isfinite(high) and (high - low <= 1e-12 or se == 0))
+
+
+def _independent(predictions: Predictions) -> Predictions:
+    """The same predictions with every row its own unit (closed forms for ``unit="image"``)."""
+    return replace(predictions, units=np.arange(predictions.n_rows), n_units=predictions.n_rows)
 
 
 def bootstrap(
@@ -151,9 +176,11 @@ def bootstrap(
     confidence_level : float, default 0.95
     method : {"auto", "bca", "percentile", "basic", "analytic"}, default "auto"
         ``"auto"`` takes, per metric and sample size, the method with the best coverage in our
-        simulation study (:mod:`clinicadl.stats.method_choice`). ``"analytic"`` uses a closed form
-        (Wilson, DeLong, t, order statistics) where one exists and rows are independent, BCa
-        elsewhere. ``BootstrapResult.method`` names the method used.
+        simulation study (:mod:`clinicadl.stats.method_choice`); at small n and near the bound of
+        accuracy, sensitivity, specificity, PPV, NPV, BA and AUC it takes the closed form that keeps
+        its coverage there (Clopper-Pearson, MOVER, Newcombe; cluster-adjusted with several images per
+        participant). ``"analytic"`` uses a closed form (Wilson, DeLong, t, order statistics) where one
+        exists and rows are independent, BCa elsewhere. ``BootstrapResult.method`` names the method used.
     unit : {"participant", "image"}, default "participant"
         Resampling unit. With ``"participant"`` all rows (sessions) of a participant are drawn
         together, which is what makes the interval valid when a participant has several images.
@@ -174,37 +201,67 @@ def bootstrap(
     A resample on which a metric is undefined (a class absent, a zero denominator) gives NaN; it is
     excluded from that metric's interval and counted in ``n_dropped``. The BCa acceleration is
     computed from the jackknife over the resampling unit (participants are left out, not images).
-    The bootstrap distribution and standard error are reported whatever the interval method.
+    The bootstrap distribution is reported whatever the interval method; ``standard_error`` is that
+    of the method used (the bootstrap one for bootstrap intervals, the closed form's otherwise).
+
+    A bootstrap (or DeLong) interval with no spread, which is what resampling gives when every
+    resample holds the same value (a perfect classifier on a few participants), is never reported:
+    the metric's closed form that holds near the bound replaces it, or, for a metric without one, the
+    interval is NaN and ``note`` says that it is not estimable and why.
     """
     _check_options(n_resamples, confidence_level, method, unit)
     generator, seed = make_rng(rng)
     requests = resolve_metrics(metrics, predictions)
     plan = resampling_plan(predictions, unit=unit, stratify=stratify)
-    methods = interval_methods(predictions, requests, method, plan)
-    closed = {}
+    estimate = point_estimates(predictions, requests)
+    methods = interval_methods(predictions, requests, method, plan, estimate)
+    forms_data = predictions if unit == "participant" else _independent(predictions)
+    closed: dict[int, tuple[float, float, float, str] | None] = {}
     for j, request in enumerate(requests):
         if methods[j] == "analytic":
             closed[j] = analytic_interval(predictions, request, confidence_level)
-            if closed[j] is None:  # no closed form on these data (too few values, a class absent)
-                methods[j] = "bca"
-    estimate = point_estimates(predictions, requests)
+        elif methods[j] in CLOSED_FORMS:
+            form = closed_form_interval(forms_data, request, confidence_level, methods[j])
+            closed[j] = None if form is None else (form.low, form.high, form.standard_error, form.method)
+        else:
+            continue
+        if closed[j] is None:  # no closed form on these data (too few values, a class absent)
+            methods[j] = "bca"
     replicates = bootstrap_distribution(predictions, requests, plan, n_resamples, generator, batch=batch)
     se = standard_error(replicates)
     jackknife = jackknife_distribution(predictions, requests, plan) if "bca" in methods else None
     bounds = {
         m: bootstrap_interval(m, replicates, estimate, confidence_level, jackknife)
-        for m in set(methods) - {"analytic"}
+        for m in set(methods) if m in BOOTSTRAP_METHODS
     }
     dropped = np.isnan(replicates).sum(axis=0)
     results = []
     for j, request in enumerate(requests):
-        if methods[j] == "analytic":
+        note = ""
+        if closed.get(j) is not None:
             low, high, se_j, used = closed[j]
         else:
             used = methods[j]
             low, high, se_j = bounds[used][0][j], bounds[used][1][j], se[j]
         if np.isnan(estimate[j]) or dropped[j] == n_resamples:
             low = high = se_j = float("nan")
+        elif _is_degenerate(low, high, se_j) or not (np.isfinite(low) and np.isfinite(high)):
+            valid = n_resamples - int(dropped[j])
+            if not (np.isfinite(low) and np.isfinite(high)):
+                why = f"the {used} interval is undefined on these data"
+            elif used in BOOTSTRAP_METHODS:
+                why = f"every one of the {valid} valid resamples gives {estimate[j]:.4g}"
+            else:
+                why = f"the {used} interval has no width"
+            form_name = fallback_form(request)
+            form = None if form_name is None else closed_form_interval(forms_data, request, confidence_level,
+                                                                        form_name)
+            if form is not None:
+                note = f"{used} interval not usable ({why}); replaced by the {form.method} interval"
+                low, high, se_j, used = form.low, form.high, form.standard_error, form.method
+            else:
+                note = f"not estimable: {why} and {request.name} has no closed form that holds near its bound"
+                low = high = se_j = float("nan")
         results.append(
             BootstrapResult(
                 metric=request.name,
@@ -221,6 +278,7 @@ def bootstrap(
                 n_units=plan.n_units,
                 n_rows=predictions.n_rows,
                 seed=seed,
+                note=note,
             )
         )
     return tuple(results)

@@ -45,7 +45,11 @@ class Metric:
         What makes it undefined (reported with the count of dropped resamples).
     analytic : str or None
         Closed-form interval available for independent rows (``"proportion"``, ``"delong"``,
-        ``"t"``, ``"order-statistic"``), or None.
+        ``"t"``, ``"order-statistic"``), or None: what ``method="analytic"`` uses.
+    closed_forms : tuple of str
+        Closed-form intervals that hold near the bound of the metric and respect participant
+        clustering (:mod:`clinicadl.stats.analytic`): ``method="auto"`` chooses among them near the
+        bound and at small n, and a degenerate bootstrap falls back to the first one.
     bounds : tuple of float or None
         Range of the metric when it is bounded (``(0, 1)``, ``(-1, 1)``): procedure-level intervals are built
         on the logit or Fisher z scale of that range (:mod:`clinicadl.stats.crossed_inference`).
@@ -58,7 +62,14 @@ class Metric:
     per_class: bool
     undefined_when: str
     analytic: str | None = None
+    closed_forms: tuple[str, ...] = ()
     bounds: tuple[float, float] | None = None
+
+
+_PROPORTION_FORMS = ("clopper-pearson", "wilson", "jeffreys")
+_P = _PROPORTION_FORMS
+_MOVER_FORMS = ("mover-clopper-pearson", "mover-wilson", "mover-jeffreys")
+_AUC_FORMS = ("newcombe", "delong-logit")
 
 
 def _div(a, b):
@@ -160,18 +171,18 @@ _CLS = ("binary", "multiclass")
 _UNIT = (0.0, 1.0)
 _SIGNED = (-1.0, 1.0)
 _REGISTRY: tuple[Metric, ...] = (
-    Metric("BA", _CLS, "confusion", balanced_accuracy, True, "a class absent", bounds=_UNIT),
-    Metric("accuracy", _CLS, "confusion", accuracy, False, "no image", "proportion", _UNIT),
+    Metric("BA", _CLS, "confusion", balanced_accuracy, True, "a class absent", None, _MOVER_FORMS, bounds=_UNIT),
+    Metric("accuracy", _CLS, "confusion", accuracy, False, "no image", "proportion", _PROPORTION_FORMS, bounds=_UNIT),
     Metric("F1_score", _CLS, "confusion", f1_score, True, "no positive case nor positive prediction", bounds=_UNIT),
-    Metric("sensitivity", _CLS, "confusion", sensitivity, True, "no positive case", "proportion", _UNIT),
-    Metric("specificity", _CLS, "confusion", specificity, True, "no negative case", "proportion", _UNIT),
-    Metric("PPV", _CLS, "confusion", ppv, True, "no positive prediction", "proportion", _UNIT),
-    Metric("NPV", _CLS, "confusion", npv, True, "no negative prediction", "proportion", _UNIT),
+    Metric("sensitivity", _CLS, "confusion", sensitivity, True, "no positive case", "proportion", _P, bounds=_UNIT),
+    Metric("specificity", _CLS, "confusion", specificity, True, "no negative case", "proportion", _P, bounds=_UNIT),
+    Metric("PPV", _CLS, "confusion", ppv, True, "no positive prediction", "proportion", _P, bounds=_UNIT),
+    Metric("NPV", _CLS, "confusion", npv, True, "no negative prediction", "proportion", _P, bounds=_UNIT),
     Metric("MCC", _CLS, "confusion", mcc, True, "a constant prediction or a class absent", bounds=_SIGNED),
     Metric("MK", _CLS, "confusion", markedness, True, "a constant prediction", bounds=_SIGNED),
     Metric("LR_plus", _CLS, "confusion", lr_plus, True, "specificity of 1 or a class absent"),
     Metric("LR_minus", _CLS, "confusion", lr_minus, True, "specificity of 0 or a class absent"),
-    Metric("AUC", _CLS, "auc", auc, False, "a class absent", "delong", _UNIT),
+    Metric("AUC", _CLS, "auc", auc, False, "a class absent", "delong", _AUC_FORMS, bounds=_UNIT),
     Metric("MAE", ("regression",), "moments", _moment(1), False, "no image", "t"),
     Metric("RMSE", ("regression",), "moments", rmse, False, "no image"),
     Metric("R2_score", ("regression",), "moments", r2_score, False, "constant true values"),

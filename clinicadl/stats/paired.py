@@ -2,13 +2,17 @@
 
 Both models are resampled with the same participant counts, so the bootstrap distribution of the
 difference keeps the correlation between the two models' errors (a paired, cluster bootstrap). The
-permutation test swaps the two models' predictions participant by participant.
+permutation test swaps the two models' predictions participant by participant; for the AUC it swaps
+within-model ranks (Venkatraman & Begg 1996), so that two models whose scores live on different
+scales can be compared.
 
 References
 ----------
 Efron B., Tibshirani R. J. (1993). An Introduction to the Bootstrap, section 16.4.
 Good P. (2005). Permutation, Parametric and Bootstrap Tests of Hypotheses, 3rd ed., section 3.
 Field C. A., Welsh A. H. (2007). Bootstrapping clustered data. JRSS B 69(3), 369-390.
+Venkatraman E. S., Begg C. B. (1996). A distribution-free procedure for comparing receiver operating
+characteristic curves from a paired experiment. Biometrika 83(4), 835-848.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
+from scipy.stats import rankdata
 
 from clinicadl.errors import InputError
 from clinicadl.stats.bootstrap import _check_options, make_rng, resampling_plan
@@ -52,6 +58,9 @@ class PairedBootstrapResult:
         Replicates of the difference (NaN where undefined).
     method, confidence_level, n_resamples, n_dropped, unit, n_units, n_rows, seed :
         As in :class:`~clinicadl.stats.BootstrapResult`.
+    note : str
+        Why the interval is not the bootstrap one: a degenerate bootstrap (every resample gives the same
+        difference) replaced by Newcombe's (1998a) paired interval, or "not estimable" and why.
     """
 
     metric: str
@@ -71,6 +80,29 @@ class PairedBootstrapResult:
     n_units: int
     n_rows: int
     seed: int | None
+    note: str = ""
+
+
+def _paired_proportion_interval(a: Predictions, b: Predictions, metric: str, k: int, confidence_level: float):
+    """Newcombe's (1998a) paired interval of a difference of accuracies, sensitivities or specificities, or None."""
+    from clinicadl.stats.mover import newcombe_paired_difference
+
+    if metric not in ("accuracy", "sensitivity", "specificity") or a.has_clusters:
+        return None
+    oa, ob = original_arrays(a), original_arrays(b)
+    truth = oa["y_true"]
+    right_a, right_b = oa["y_pred"] == truth, ob["y_pred"] == truth
+    rows = {"accuracy": np.ones(truth.size, dtype=bool), "sensitivity": truth == k, "specificity": truth != k}[metric]
+    if metric == "specificity":
+        right_a, right_b = oa["y_pred"] != k, ob["y_pred"] != k
+    elif metric == "sensitivity":
+        right_a, right_b = oa["y_pred"] == k, ob["y_pred"] == k
+    if not rows.any():
+        return None
+    ra, rb = right_a[rows], right_b[rows]
+    counts = (np.sum(ra & rb), np.sum(ra & ~rb), np.sum(~ra & rb), np.sum(~ra & ~rb))
+    _, low, high = newcombe_paired_difference(*counts, confidence_level=confidence_level)
+    return float(low), float(high)
 
 
 def original_arrays(p: Predictions) -> dict[str, np.ndarray | None]:
@@ -170,6 +202,23 @@ def paired_bootstrap(
         above = (np.sum(replicates >= 0, axis=0) + 1) / (n_valid + 1)
         better = (np.sum(replicates > 0, axis=0) + np.sum(replicates == 0, axis=0) / 2) / n_valid
     estimates_a, estimates_b = point_estimates(a, requests_a), point_estimates(b, requests_b)
+    used, notes = [method] * len(requests_a), [""] * len(requests_a)
+    z = ndtri(0.5 + confidence_level / 2)
+    for j, request in enumerate(requests_a):
+        if not np.isfinite(estimate[j]) or not (np.isfinite(low[j]) and np.isfinite(high[j])):
+            continue
+        if high[j] - low[j] > 1e-12 and se[j] > 0:
+            continue
+        why = f"every one of the {int(n_valid[j])} valid resamples gives a difference of {estimate[j]:.4g}"
+        closed = _paired_proportion_interval(a, b, request.metric.name, request.class_code, confidence_level)
+        if closed is None:
+            notes[j] = f"not estimable: {why}, and no paired closed form applies to {request.name} here"
+            low[j] = high[j] = se[j] = np.nan
+        else:
+            notes[j] = f"{method} interval degenerate ({why}); replaced by Newcombe's paired interval"
+            low[j], high[j] = closed
+            se[j] = (high[j] - low[j]) / (2 * z)
+            used[j] = "newcombe-paired"
     return tuple(
         PairedBootstrapResult(
             metric=request.name,
@@ -181,7 +230,7 @@ def paired_bootstrap(
             pvalue=float(min(1.0, 2 * min(below[j], above[j]))),
             probability_a_better=float(better[j]),
             bootstrap_distribution=replicates[:, j].copy(),
-            method=method,
+            method=used[j],
             confidence_level=float(confidence_level),
             n_resamples=int(n_resamples),
             n_dropped=int(n_resamples - n_valid[j]),
@@ -189,9 +238,19 @@ def paired_bootstrap(
             n_units=plan.n_units,
             n_rows=a.n_rows,
             seed=seed,
+            note=notes[j],
         )
         for j, request in enumerate(requests_a)
     )
+
+
+def _rank_scores(arrays: dict, pos_label: int) -> dict:
+    """The same arrays with the scores replaced by within-model midranks scaled to (0, 1) (binary)."""
+    score = arrays["y_score"][:, pos_label]
+    rank = rankdata(score) / (score.size + 1)
+    ranked = np.empty_like(arrays["y_score"])
+    ranked[:, pos_label], ranked[:, 1 - pos_label] = rank, 1.0 - rank
+    return {**arrays, "y_score": ranked}
 
 
 def permutation_test(
@@ -209,6 +268,16 @@ def permutation_test(
     Under the null hypothesis the two models' predictions are exchangeable within a participant:
     each permutation swaps them for a random half of the participants. The statistic is the
     difference of the metric (A - B); the p-value is two-sided, ``(1 + #{|d*| >= |d|}) / (1 + P)``.
+
+    For the AUC of a binary task, what is swapped is each model's *within-model rank* of the image
+    (its midrank among all images scored by that model, scaled to (0, 1)), not its raw score
+    (Venkatraman & Begg 1996). The AUC depends on the ranks only, so the statistic is unchanged, but
+    the null hypothesis becomes "the two models rank the images exchangeably", which does not depend
+    on how each model scales its scores: swapping raw scores between a model that outputs
+    probabilities near 0 and 1 and one whose scores are squeezed into a narrow range tests that the
+    *scores* are exchangeable, a null that is false whatever the AUCs, and loses most of the power
+    against a difference of AUCs. For a multiclass AUC no such test is offered (InputError): use
+    the paired bootstrap.
 
     The swapped data sets are never built: the two models' rows are stacked once, and a
     permutation is a 0/1 weighting of the stacked rows, fed to the same weighted metrics as the
@@ -233,11 +302,18 @@ def permutation_test(
     References
     ----------
     Good P. (2005). Permutation, Parametric and Bootstrap Tests of Hypotheses, section 3.
+    Venkatraman E. S., Begg C. B. (1996). A distribution-free procedure for comparing receiver operating
+    characteristic curves from a paired experiment. Biometrika 83(4), 835-848.
     """
     _check_options(n_permutations, 0.95, "percentile", unit)
     check_paired(a, b)
     generator, _ = make_rng(rng)
     oa, ob = original_arrays(a), original_arrays(b)
+    if metric.partition("-")[0] == "AUC":
+        if a.task != "binary" or a.y_score is None:
+            raise InputError("The permutation test of an AUC difference swaps within-model ranks, which is "
+                             "defined for a binary AUC only; use the paired bootstrap (or DeLong's test).")
+        oa, ob = _rank_scores(oa, a.pos_label), _rank_scores(ob, b.pos_label)
     n = a.n_rows
     units = np.arange(n) if unit == "image" else oa["units"]
     n_units = int(units.max()) + 1

@@ -63,7 +63,9 @@ class BootstrapResult:
     confidence_interval : ConfidenceInterval
         The interval at ``confidence_level`` computed with ``method``.
     standard_error : float
-        Standard deviation of the valid bootstrap replicates (ddof=1).
+        Standard error of the method used: the standard deviation of the valid bootstrap replicates
+        (ddof=1) for a bootstrap interval, the closed form's own (DeLong, t) or implied one
+        (``(high - low) / (2 z)``: Wilson, Clopper-Pearson, Jeffreys, MOVER, Newcombe) otherwise.
     bootstrap_distribution : numpy.ndarray
         The ``n_resamples`` replicates, NaN where the metric was undefined on a resample.
     method : str
@@ -82,6 +84,9 @@ class BootstrapResult:
         Number of resampling units (participants) and of rows (images).
     seed : int or None
         Entropy of the random generator, to reproduce the result exactly.
+    note : str
+        Why the interval is not the one asked for: a degenerate bootstrap replaced by a closed form,
+        or "not estimable" with the reason (the interval is then NaN). Empty otherwise.
     """
 
     metric: str
@@ -98,6 +103,7 @@ class BootstrapResult:
     n_units: int
     n_rows: int
     seed: int | None
+    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def _ceil(exact: float) -> int:
 
 
 def noether_sample_size(
-    gamma: float, *, alpha: float = 0.05, beta: float = 0.05, paired: bool = False
+    gamma: float, *, alpha: float = 0.025, beta: float = 0.05, paired: bool = False
 ) -> NoetherSampleSize:
     """Number of runs to show that A outperforms B when ``P(A>B) = gamma`` (Noether 1987).
 
@@ -95,8 +95,12 @@ def noether_sample_size(
     ----------
     gamma : float
         ``P(A>B)`` under the alternative, in (0.5, 1]; Bouthillier et al. recommend 0.75.
-    alpha : float, default 0.05
-        One-sided type I error rate of the test of ``P(A>B) = 0.5``.
+    alpha : float, default 0.025
+        One-sided type I error rate of the test of ``P(A>B) = 0.5``. The default is the one-sided level
+        of the decision that :func:`clinicadl.stats.probability_better.probability_better` and
+        ``clinicadl evaluate compare`` make with their default two-sided 95 % interval (its lower bound
+        above 0.5), so that a study planned with the defaults has the power it was planned for. Pass
+        ``alpha=0.05`` for the 29 runs of Bouthillier et al. (2021), and decide with a 90 % interval.
     beta : float, default 0.05
         Type II error rate at ``P(A>B) = gamma``.
     paired : bool, default False
@@ -134,10 +138,12 @@ def noether_sample_size(
     Examples
     --------
     >>> from clinicadl.stats.sample_size import noether_sample_size
-    >>> res = noether_sample_size(0.75)
+    >>> res = noether_sample_size(0.75, alpha=0.05)  # Bouthillier et al. (2021)
     >>> res.n, round(res.exact, 2)
     (29, 28.86)
-    >>> noether_sample_size(0.75, paired=True).n
+    >>> noether_sample_size(0.75).n  # one-sided 0.025: the default 95 % interval of compare
+    35
+    >>> noether_sample_size(0.75, alpha=0.05, paired=True).n
     44
     """
     if not isinstance(gamma, (int, float)) or isinstance(gamma, bool) or not 0.5 < gamma <= 1:

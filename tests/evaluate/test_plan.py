@@ -21,10 +21,15 @@ def cli(*args):
 
 
 def test_noether_replicates():
-    assert plan_replicates(0.75).n == 29
+    # the default plans at the one-sided 0.025 of compare's default 95 % interval; 0.05 gives the published 29
+    assert plan_replicates(0.75).n == 35 and plan_replicates(0.75).alpha == 0.025
+    assert plan_replicates(0.75, alpha=0.05).n == 29
     out = cli("--gamma", 0.75)
-    assert out.exit_code == 0 and "Paired replicates to compare two procedures: 29" in out.output
-    assert plan_replicates(0.9).n < 29 < plan_replicates(0.7).n
+    assert out.exit_code == 0 and "Paired replicates to compare two procedures: 35" in out.output
+    assert "alpha = 0.05 (Bouthillier et al. 2021) it would be 29" in out.output
+    out = cli("--gamma", 0.75, "--alpha", 0.05)
+    assert out.exit_code == 0 and "procedures: 29" in out.output and "--confidence_level 0.9" in out.output
+    assert plan_replicates(0.9).n < 35 < plan_replicates(0.7).n
 
 
 def test_participants_from_a_given_variance():

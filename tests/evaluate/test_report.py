@@ -114,8 +114,11 @@ def test_methods_paragraph_states_design_and_numbers(maps):
     assert "re-drawing the training/validation split, the initial weights, the batch order" in text
     assert "root seed 0" in text
     assert "30 participants" in text
-    assert "Searle et al. 1992" in text and "Efron 1987" in text
+    assert "Searle et al. 1992" in text and "Bouthillier et al. 2021" in text
     assert "conditional on the development data" in text and "participant (shared test set)" in text
+    # 30 participants: each model's intervals are the closed forms that auto takes there (not BCa), with their papers
+    assert "Each trained model's intervals are closed forms" in text
+    assert "(Zou & Donner 2008; Clopper & Pearson 1934)" in text and "(Newcombe 2006)" in text
     assert "conv5 vs resnet" in text  # the comparison computed for the report
     assert text in html.unescape(maps["html"].read_text())
 

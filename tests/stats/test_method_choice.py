@@ -129,8 +129,41 @@ def test_bootstrap_auto_reports_the_chosen_method():
     p = make_predictions(y, [min(s, 0.99) for s in score])
     for res in bootstrap(p, metrics=["AUC", "BA", "sensitivity"], n_resamples=200, rng=0):
         expected = choose_method(res.metric, 50, clustered=False,
-                                 analytic_available=METRICS[res.metric].analytic is not None)
-        if expected == "analytic":
+                                 analytic_available=METRICS[res.metric].analytic is not None, estimate=res.estimate)
+        if res.note:  # a degenerate interval (these scores separate the classes) replaced by a closed form
+            assert "not usable" in res.note and res.method in METRICS[res.metric].closed_forms
+        elif expected == "analytic":
             assert res.method not in BOOTSTRAP  # the closed form's own name: delong, wilson, ...
         else:
             assert res.method == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# The near-bound rule (part 2 of the study: small n, values up to 0.99, AUC up to 0.9995)
+
+NEAR = TABLE["near_bound"]
+
+
+def test_near_bound_section_is_complete_and_auto_passes_in_every_cell():
+    from clinicadl.stats.method_choice import near_bound_method
+
+    assert NEAR["max_n"] >= 30  # at n <= 30 the closed forms, never shorter than Wilson for a proportion
+    assert set(NEAR["methods"]) == {"accuracy", "BA", "sensitivity", "specificity", "PPV", "NPV", "AUC"}
+    for metric, form in NEAR["methods"].items():
+        assert form in METRICS[metric].closed_forms
+    settings = NEAR["settings"]
+    assert settings["n_reps"] >= 1000 and set(settings["sizes"]) >= {10, 20, 30, 50, 100, 200, 500}
+    assert max(settings["levels"]) >= 0.99 and set(settings["prevalences"]) >= {0.5, 0.3}
+    assert settings["library_checked_pairs"] > 100  # bootstrap(method="auto") equals the study's emulation
+    expected_cells = len(settings["sizes"]) * len(settings["levels"]) * len(settings["prevalences"]) * 2 * 7
+    assert len(NEAR["cells"]) == expected_cells
+    for cell in NEAR["cells"]:
+        auto = cell["auto"]
+        if auto["printed"]:
+            assert auto["coverage"] >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / auto["printed"]), cell
+        assert cell.get("auto_shorter_than_wilson", 0) == 0
+    # the rule as the library applies it
+    assert near_bound_method("accuracy", 10, 0.5) == NEAR["methods"]["accuracy"]
+    assert near_bound_method("AUC", NEAR["max_n"] + 1, 1.0) == "newcombe"  # at the bound whatever n
+    assert near_bound_method("AUC", 10, None) is None and near_bound_method("F1_score", 10, 1.0) is None
+    assert near_bound_method("BA", 10_000, 0.5) is None  # far from the bound: the bootstrap table decides

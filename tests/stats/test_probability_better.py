@@ -162,7 +162,7 @@ def test_ideal_estimator_false_positive_rate_is_the_sign_test_size():
 def test_noether_power_unpaired_29_runs_reaches_095():
     # Noether's formula (the 29 runs of Bouthillier et al.) is that of the Mann-Whitney test: 29 runs of
     # each procedure, independent, give a power >= 0.95 at P(A>B) = 0.75 and a size <= 0.05.
-    assert noether_sample_size(0.75).n == 29
+    assert noether_sample_size(0.75, alpha=0.05).n == 29  # one-sided 0.05, as the decision simulated here
     power, _ = _rates(29, 0.75, 0.0, fixed_split=False, seed=12, paired=False)
     size, _ = _rates(29, 0.5, 0.0, fixed_split=False, seed=13, paired=False)
     assert power >= 0.95 - 3 * _mc_se(0.95, N_SIM), power
@@ -172,7 +172,7 @@ def test_noether_power_unpaired_29_runs_reaches_095():
 def test_noether_power_paired_needs_44_pairs_not_29():
     # with PAIRED runs, P(A>B) is a proportion of pairs: 29 pairs give the sign test's power 0.914, not 0.95;
     # the sign-test formula (paired=True) asks for 44 pairs, whose power is 0.968.
-    assert noether_sample_size(0.75, paired=True).n == 44
+    assert noether_sample_size(0.75, alpha=0.05, paired=True).n == 44
     for k, seed in ((29, 14), (44, 15)):
         power, _ = _rates(k, 0.75, 0.0, fixed_split=False, seed=seed)
         expected = _sign_test_bracket(k, 0.75)[0]

@@ -13,25 +13,27 @@ from clinicadl.stats.sample_size import noether_sample_size, participants_for_wi
 
 def test_noether_published_values():
     # Bouthillier et al. (2021): gamma = 0.75, alpha = beta = 0.05 -> 29 runs (one-sided alpha)
-    res = noether_sample_size(0.75)
+    res = noether_sample_size(0.75, alpha=0.05)
     assert (res.n, round(res.exact, 2), res.paired) == (29, 28.86, False)
     # gamma = 0.55: 10.822 / 0.015 = 721.48, the "721" quoted for it (rounded); the runs needed are its
     # ceiling, 722: with 721 the formula's power falls short of 1 - beta
-    res = noether_sample_size(0.55)
+    res = noether_sample_size(0.55, alpha=0.05)
     assert res.exact == pytest.approx(721.478, abs=1e-3) and round(res.exact) == 721 and res.n == 722
-    # a two-sided alpha would give 35, not the published 29
+    # a two-sided alpha would give 35, not the published 29; it is the default, the level at which
+    # probability_better / evaluate compare decide with their default 95 % interval
     assert noether_sample_size(0.75, alpha=0.025).n == 35
+    assert noether_sample_size(0.75) == noether_sample_size(0.75, alpha=0.025)
 
 
 def test_noether_closed_form_and_paired_sign_test():
     z = stats.norm.ppf(0.95)
     for gamma in (0.6, 0.7, 0.8, 0.9, 1.0):
         exact = (2 * z) ** 2 / (6 * (gamma - 0.5) ** 2)
-        res = noether_sample_size(gamma)
+        res = noether_sample_size(gamma, alpha=0.05)
         assert res.exact == pytest.approx(exact, rel=1e-12) and res.n == int(np.ceil(exact))
         # sign test: null variance 1/(4N) instead of 1/(6N)
-        assert noether_sample_size(gamma, paired=True).exact == pytest.approx(exact * 6 / 4, rel=1e-12)
-    assert noether_sample_size(0.75, paired=True).n == 44
+        assert noether_sample_size(gamma, alpha=0.05, paired=True).exact == pytest.approx(exact * 6 / 4, rel=1e-12)
+    assert noether_sample_size(0.75, alpha=0.05, paired=True).n == 44
     # alpha and beta enter symmetrically
     assert noether_sample_size(0.7, alpha=0.01, beta=0.2).exact == pytest.approx(
         noether_sample_size(0.7, alpha=0.2, beta=0.01).exact)
