@@ -280,3 +280,68 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
             model = entry.constructor(reference, output_size, dropout=0.0, normalization="batch")
         infos.append(ModelInfo(name, entry.tasks, entry.description, entry.spatial_dims, count_parameters(model)))
     return infos
+
+
+def parse_input_size(text: str) -> tuple[int, ...]:
+    """Read upstream's input-size notation ``C@HxW`` (2D) or ``C@DxHxW`` (3D) as ``(C, H, W)`` / ``(C, D, H, W)``.
+
+    Raises
+    ------
+    clinicadl.errors.InputError
+        If ``text`` is not in this notation.
+
+    Examples
+    --------
+    >>> parse_input_size("1@169x208x179")
+    (1, 169, 208, 179)
+    """
+    channels, _, spatial = text.partition("@")
+    parts = [channels, *spatial.split("x")]
+    if not spatial or not 3 <= len(parts) <= 4 or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise InputError(f"Input size {text!r} is not C@HxW (2D) or C@DxHxW (3D) with positive integers; "
+                         "give e.g. 1@169x208x179.")
+    return tuple(int(part) for part in parts)
+
+
+def describe_model(name: str, input_size: Sequence[int] | None = None, *, layers: bool = False) -> str:
+    """What ``clinicadl train list_models -a NAME [-i SIZE] [-m]`` prints about one architecture.
+
+    The network is built on the ``meta`` device (no memory allocated, no random number drawn) for
+    ``input_size`` (default: :data:`REFERENCE_INPUT_SIZE`, without its depth for 2D-only networks).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS`.
+    input_size : sequence of int, optional
+        ``(C, H, W)`` or ``(C, D, H, W)``.
+    layers : bool
+        Also give the layers of the network (``print(model)``).
+
+    Returns
+    -------
+    str
+        Lines of text: tasks, description, supported dimensions, input size, parameter count, and layers.
+
+    Raises
+    ------
+    clinicadl.errors.InputError
+        Unknown architecture, or an input size the network does not accept.
+    """
+    entry = _entry(name)
+    if input_size is None:
+        input_size = REFERENCE_INPUT_SIZE if 3 in entry.spatial_dims else (1, *REFERENCE_INPUT_SIZE[2:])
+    task = entry.tasks[0]
+    output_size = None if task == "reconstruction" else REFERENCE_OUTPUT_SIZE
+    _, size, output_size = _build_iv(name, input_size, output_size, task, 0.0, "batch")
+    with torch.device("meta"):
+        model = entry.constructor(size, output_size, dropout=0.0, normalization="batch")
+    shape = "x".join(map(str, size[1:]))
+    lines = [f"Information about '{name}' network:",
+             f"  {entry.description}",
+             f"  Tasks: {', '.join(entry.tasks)}",
+             f"  Inputs: {' and '.join(f'{d}D' for d in entry.spatial_dims)} (input size C@HxW or C@DxHxW)",
+             f"  For input size {size[0]}@{shape}: {count_parameters(model):,} parameters"]
+    if layers:
+        lines += ["", str(model)]
+    return "\n".join(lines)
