@@ -9,8 +9,9 @@ This module imports torch; ``clinicadl.models`` itself does not (its names are l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,6 +22,7 @@ from clinicadl.models.conv_fc import Conv4_FC3, Conv5_FC3
 from clinicadl.models.initialization import seeded
 from clinicadl.models.layers import NORMALIZATIONS
 from clinicadl.models.monai_nets import DenseNet3D, DenseNet121, SEResNet3D, SEResNet50
+from clinicadl.models.random_architecture import RandomArchitecture
 from clinicadl.models.resnet import ResNet3D
 from clinicadl.models.tiny import TinyAE, TinyCNN
 from clinicadl.models.unet import TinyUNet3D, UNet3D
@@ -50,12 +52,16 @@ class ModelEntry:
     spatial_dims : tuple of int
         Supported numbers of spatial dimensions: 2 (slices, ``[C, H, W]``), 3 (images, patches, ROIs,
         ``[C, D, H, W]``).
+    options : tuple of str
+        Further keyword arguments of the constructor, taken from the training parameters (``maps.json``) of
+        the same names (e.g. ``convolutions_dict`` of ``RandomArchitecture``).
     """
 
     constructor: Callable[..., nn.Module]
     tasks: tuple[str, ...]
     description: str
     spatial_dims: tuple[int, ...]
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,11 @@ MODELS: dict[str, ModelEntry] = {
     ),
     "SEResNet3D": ModelEntry(
         SEResNet3D, _PREDICT, "MONAI SE-ResNet with one bottleneck per stage (SE-ResNet-14-like).", (2, 3)
+    ),
+    "RandomArchitecture": ModelEntry(
+        RandomArchitecture, _PREDICT, "Upstream's random-search CNN: conv blocks and FC layers of convolutions_dict, "
+        "n_fcblocks, network_normalization (maps.json keys).", (2, 3),
+        ("convolutions_dict", "n_fcblocks", "network_normalization"),
     ),
     "UNet3D": ModelEntry(
         UNet3D, ("segmentation",), "3D U-Net (MONAI UNet, 16-256 channels, residual units).", (3,)
@@ -198,6 +209,7 @@ def build_model(
     dropout: float = 0.0,
     normalization: str = "batch",
     seed: int | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> nn.Module:
     """Build the registered network ``name`` for inputs of shape ``input_size``.
 
@@ -223,6 +235,9 @@ def build_model(
         under :func:`~clinicadl.models.initialization.seeded`: the same seed gives bit-identical weights and the
         caller's random state is left unchanged. None draws from (and advances) the global generator, as PyTorch
         does.
+    options : mapping, optional
+        Training parameters; those named in the entry's ``options`` (e.g. ``convolutions_dict``) are passed to
+        the constructor, the others are ignored.
 
     Returns
     -------
@@ -244,7 +259,8 @@ def build_model(
     True
     """
     entry, size, output_size = _build_iv(name, input_size, output_size, task, dropout, normalization)
-    kwargs = {"dropout": float(dropout), "normalization": normalization}
+    kwargs = {"dropout": float(dropout), "normalization": normalization,
+              **{key: value for key, value in (options or {}).items() if key in entry.options}}
     if seed is None:
         return entry.constructor(size, output_size, **kwargs)
     with seeded(seed):
