@@ -24,6 +24,9 @@ from clinicadl.models.layers import NORMALIZATIONS
 from clinicadl.models.monai_nets import DenseNet3D, DenseNet121, SEResNet3D, SEResNet50
 from clinicadl.models.random_architecture import RandomArchitecture
 from clinicadl.models.resnet import ResNet3D
+from clinicadl.models.resnet18 import resnet18
+from clinicadl.models.squeeze_excitation import SqueezeExcitationCNN
+from clinicadl.models.stride_conv import Stride_Conv5_FC3
 from clinicadl.models.tiny import TinyAE, TinyCNN
 from clinicadl.models.unet import TinyUNet3D, UNet3D
 
@@ -98,6 +101,16 @@ MODELS: dict[str, ModelEntry] = {
     ),
     "Conv4_FC3": ModelEntry(
         Conv4_FC3, _PREDICT, "ClinicaDL 1.x CNN: the same 5 conv blocks as upstream, FC 50-40.", (2, 3)
+    ),
+    "Stride_Conv5_FC3": ModelEntry(
+        Stride_Conv5_FC3, _PREDICT, "ClinicaDL 1.x CNN: 5 stride-2 conv blocks (8-128 channels), FC 1300-50.", (2, 3)
+    ),
+    "resnet18": ModelEntry(
+        resnet18, ("classification",), "ClinicaDL 1.x 2D ResNet-18 (upstream's keys; no ImageNet download).", (2,)
+    ),
+    "SqueezeExcitationCNN": ModelEntry(
+        SqueezeExcitationCNN, ("classification",), "ClinicaDL 1.x 3D CNN: 5 residual squeeze-excitation blocks "
+        "(8-128 channels), FC 256.", (3,)
     ),
     "ResNet3D": ModelEntry(
         ResNet3D, _PREDICT, "Small 3D ResNet (4 basic blocks, 16-128 channels, global pooling).", (3,)
