@@ -98,16 +98,19 @@ def cohort(output_caps, n_participants, sessions, interval_months, effect_size, 
               show_default=True, help="Probabilities of subtypes 0, 1, 2 among AD.")
 @click.option("--smoothing/--no-smoothing", default=False, show_default=True,
               help="Blur each phantom with a Gaussian of random width.")
+@click.option("-ej", "--extract_json", default=None,
+              help="Also extract the tensors, as upstream: slices (axis 2, single channel) of 2D phantoms, images of "
+                   "3D ones, described by tensor_extraction/<EXTRACT_JSON>, ready for train.")
 @seed
 @n_proc
 def shepplogan(generated_caps_directory, n_subjects, image_size, dimension, cn_subtypes_distribution,
-               ad_subtypes_distribution, smoothing, seed, n_proc):
+               ad_subtypes_distribution, smoothing, extract_json, seed, n_proc):
     """Shepp-Logan phantoms with three subtypes spread over AD and CN (no input needed).
 
     Subtype 0: Top and Bottom regions large; 1: Bottom atrophied; 2: Top atrophied. Writes
     subjects/<sub>/ses-M000/shepplogan/<sub>_ses-M000_space-SheppLogan_phantom.nii.gz (custom preprocessing,
     suffix _space-SheppLogan_phantom.nii.gz), data.tsv (participant_id session_id diagnosis subtype age sex),
-    missing_mods/ and generate.json. Run prepare-data to make the tensors.
+    missing_mods/ and generate.json. Run prepare-data to make the tensors, or give -ej/--extract_json.
 
     \b
     Example:
@@ -120,6 +123,11 @@ def shepplogan(generated_caps_directory, n_subjects, image_size, dimension, cn_s
                                  ad_subtypes_distribution=ad_subtypes_distribution, smoothing=smoothing, seed=seed,
                                  n_proc=n_proc, progress=True)
     click.echo(f"Written: {len(result.image_paths)} phantoms {result.shape} in {result.caps_directory}")
+    if extract_json:
+        from clinicadl.data.generate.shepplogan import extract_phantoms
+
+        written = extract_phantoms(result.caps_directory, extract_json, dimension=int(dimension), n_proc=n_proc)
+        click.echo(f"Written: {written}")
 
 
 @generate.command("random")

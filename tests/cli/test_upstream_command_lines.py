@@ -85,6 +85,16 @@ def test_generate_trivial_with_upstreams_options(tmp_path):
     assert parse(("generate", "trivial"), [caps, tmp_path / "x", "-uui"])["use_uncropped_image"] is True
 
 
+def test_generate_shepplogan_extract_json_makes_the_tensors(tmp_path):
+    caps = tmp_path / "sl"
+    result = run("generate", "shepplogan", caps, "--n_subjects", 2, "--image_size", 16, "-ej", "slices", "-np", 1)
+    assert result.exit_code == 0, result.output
+    extraction = json.loads((caps / "tensor_extraction" / "slices.json").read_text())
+    assert (extraction["mode"], extraction["preprocessing"], extraction["slice_direction"]) == ("slice", "custom", 2)
+    assert extraction["custom_suffix"] == "_space-SheppLogan_phantom.nii.gz"  # upstream's JSON lacks it
+    assert len(list((caps / "subjects").rglob("deeplearning_prepare_data/**/*.pt"))) == 4
+
+
 @pytest.mark.parametrize("task", ["classification", "regression", "reconstruction"])
 def test_train_parses_upstreams_flags(task):
     base = ["caps", "extract.json", "split", "maps"]
