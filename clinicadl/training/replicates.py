@@ -754,8 +754,8 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
     train_fn, progress, executor, wait
         As in :func:`train_procedure`.
     splits : sequence of int, optional
-        Only resume these splits (upstream's ``train resume --split``); default: the splits recorded in
-        ``maps.json``.
+        Only resume these splits of a plain MAPS (upstream's ``train resume --split``); default: the splits
+        recorded in ``maps.json``. Refused for replicates, which are resumed whole.
 
     Returns
     -------
@@ -789,6 +789,9 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
     n_jobs = _check_int("n_jobs", 1 if n_jobs is None else n_jobs, 1)
     parameters = read_maps_json(maps)
     if splits:
+        if "replicates" in parameters:
+            raise InputError(f"{maps} holds replicates, which are resumed whole (a replicate is done when all its "
+                             "splits are); remove --split.")
         parameters["split"] = sorted({int(split) for split in splits})
     slurm = _check_launcher(launcher, slurm, replicated="replicates" in parameters, executor=executor)
     if "replicates" not in parameters:

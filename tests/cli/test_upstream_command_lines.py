@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from clinicadl.cli.main import cli
+from clinicadl.errors import InputError
 
 MNI_4MM = np.diag([4.0, 4.0, 4.0, 1.0])
 MNI_4MM[:3, 3] = [-84.0, -120.0, -72.0]  # a 43x52x45 grid that covers MNI space, as generate cohort --resolution 4
@@ -128,7 +129,6 @@ def test_upstreams_extra_optimizers_build_and_step(optimizer):
 def test_upstreams_extra_losses_are_accepted_and_computed(task, loss):
     import torch
 
-    from clinicadl.errors import InputError
     from clinicadl.predict.outputs import make_criterion, task_loss
     from clinicadl.training.config import load_config
 
@@ -175,6 +175,11 @@ def test_train_resume_split_resumes_only_those_splits(tmp_path, monkeypatch):
     resume_maps(maps, train_fn=lambda p, *a, **k: calls.append(p["split"]), splits=(2, 0, 2))
     resume_maps(maps, train_fn=lambda p, *a, **k: calls.append(p["split"]))
     assert calls == [[0, 2], []]
+    replicated = tmp_path / "replicated"
+    train_procedure(parameters, replicated, replicates=2, root_seed=0, vary=None, train_fn=fake_train,
+                    progress=False)
+    with pytest.raises(InputError, match="resumed whole"):
+        resume_maps(replicated, train_fn=fake_train, splits=(1,))
 
     received = {}
     monkeypatch.setattr(replicates, "resume_maps", lambda maps, **kwargs: received.update(kwargs) or
