@@ -96,7 +96,7 @@ def make_data(folder: Path, *, n_participants: int, sessions, resolution: int) -
     labels = folder / "labels"
     labels.mkdir()
     shutil.copy(result.data_tsv, labels / "data.tsv")
-    kfold = kfold_tsv(labels / "data.tsv", n_splits=2)
+    kfold = kfold_tsv(labels / "data.tsv", n_splits=2, stratification="diagnosis")
     return result.caps_directory, kfold.folder, time.perf_counter() - start
 
 

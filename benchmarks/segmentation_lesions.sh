@@ -10,7 +10,7 @@ mkdir -p "$WORK" && cd "$WORK"
 rm -rf caps maps
 $PY -m clinicadl generate lesions caps --n_subjects 40 --lesion_load 2 20 --lesion_radius 3 8 --contrast 0.4 \
     --resolution 4 --seed 0
-$PY -m clinicadl tsvtools split caps/data.tsv --n_test 10 --seed 0 --ignore_demographics
+$PY -m clinicadl tsvtools split caps/data.tsv --subset_name test --n_test 10 --seed 0 --ignore_demographics
 $PY -m clinicadl tsvtools split caps/split/train.tsv --subset_name validation --n_test 6 --seed 0 --ignore_demographics
 $PY -m clinicadl prepare-data image caps t1-linear --extract_json image.json
 $PY -m clinicadl train segmentation caps image.json caps/split/split maps -a "$ARCH" --epochs "$EPOCHS" \

@@ -27,8 +27,10 @@ def prepared_cohort(root: Path, *, n_participants: int, effect_size: float, n_te
     caps = root / "caps"
     run_clinicadl("generate", "cohort", caps, "--n_participants", n_participants, "--sessions", 1, 2,
                   "--resolution", 4, "--effect_size", effect_size, "--seed", seed, "--n_proc", n_proc)
-    run_clinicadl("tsvtools", "split", caps / "data.tsv", "--n_test", n_test, "--seed", 0, "--ignore_demographics")
-    run_clinicadl("tsvtools", "kfold", caps / "split" / "train.tsv", "--n_splits", 2, "--seed", 0)
+    run_clinicadl("tsvtools", "split", caps / "data.tsv", "--subset_name", "test", "--n_test", n_test, "--seed", 0,
+                  "--ignore_demographics")
+    run_clinicadl("tsvtools", "kfold", caps / "split" / "train.tsv", "--n_splits", 2, "--stratification",
+                  "diagnosis", "--seed", 0)
     run_clinicadl("prepare-data", "image", caps, "t1-linear", "--n_proc", n_proc, "--extract_json", "image.json")
     return {"caps": caps, "tsv": caps / "split" / "2_fold", "test": caps / "split" / "test_baseline.tsv",
             "root": root}

@@ -12,8 +12,19 @@ seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_defaul
 participants_tsv = click.option("--participants_tsv", "-tsv", type=click.Path(exists=True, dir_okay=False),
                                 default=None, help="TSV (participant_id, session_id) of the input images to use; "
                                                    "default: <CAPS>/data.tsv if present, else every session.")
-use_uncropped_image = click.option("--use_uncropped_image", is_flag=True, default=False,
-                                   help="Use the uncropped t1-linear images (without _desc-Crop_).")
+use_uncropped_image = click.option("--use_uncropped_image", "-uui", is_flag=True, default=False,
+                                   help="Use the uncropped images (without _desc-Crop_).")
+preprocessing = click.option("--preprocessing", type=click.Choice(["t1-linear", "pet-linear"]), default="t1-linear",
+                             show_default=True, help="Preprocessing of the input images in CAPS_DIRECTORY.")
+tracer = click.option("--tracer", default=None, help="With --preprocessing pet-linear: tracer of the PET images "
+                                                     "(trc- entity, e.g. 18FFDG).")
+suvr_reference_region = click.option("-suvr", "--suvr_reference_region",
+                                     type=click.Choice(["pons", "cerebellumPons", "pons2", "cerebellumPons2"]),
+                                     default=None, help="With --preprocessing pet-linear: SUVR reference region of "
+                                                        "the PET images (suvr- entity).")
+single_process = click.option("--n_proc", "-np", type=click.IntRange(min=1), default=2, show_default=True,
+                              help="Accepted as upstream; this generator runs in one process and its output does not "
+                                   "depend on it.")
 caps_directory = click.argument("caps_directory", type=click.Path(exists=True, file_okay=False))
 generated_caps_directory = click.argument("generated_caps_directory", type=click.Path())
 
@@ -87,16 +98,19 @@ def cohort(output_caps, n_participants, sessions, interval_months, effect_size, 
               show_default=True, help="Probabilities of subtypes 0, 1, 2 among AD.")
 @click.option("--smoothing/--no-smoothing", default=False, show_default=True,
               help="Blur each phantom with a Gaussian of random width.")
+@click.option("-ej", "--extract_json", default=None,
+              help="Also extract the tensors, as upstream: slices (axis 2, single channel) of 2D phantoms, images of "
+                   "3D ones, described by tensor_extraction/<EXTRACT_JSON>, ready for train.")
 @seed
 @n_proc
 def shepplogan(generated_caps_directory, n_subjects, image_size, dimension, cn_subtypes_distribution,
-               ad_subtypes_distribution, smoothing, seed, n_proc):
+               ad_subtypes_distribution, smoothing, extract_json, seed, n_proc):
     """Shepp-Logan phantoms with three subtypes spread over AD and CN (no input needed).
 
     Subtype 0: Top and Bottom regions large; 1: Bottom atrophied; 2: Top atrophied. Writes
     subjects/<sub>/ses-M000/shepplogan/<sub>_ses-M000_space-SheppLogan_phantom.nii.gz (custom preprocessing,
     suffix _space-SheppLogan_phantom.nii.gz), data.tsv (participant_id session_id diagnosis subtype age sex),
-    missing_mods/ and generate.json. Run prepare-data to make the tensors.
+    missing_mods/ and generate.json. Run prepare-data to make the tensors, or give -ej/--extract_json.
 
     \b
     Example:
@@ -109,6 +123,11 @@ def shepplogan(generated_caps_directory, n_subjects, image_size, dimension, cn_s
                                  ad_subtypes_distribution=ad_subtypes_distribution, smoothing=smoothing, seed=seed,
                                  n_proc=n_proc, progress=True)
     click.echo(f"Written: {len(result.image_paths)} phantoms {result.shape} in {result.caps_directory}")
+    if extract_json:
+        from clinicadl.data.generate.shepplogan import extract_phantoms
+
+        written = extract_phantoms(result.caps_directory, extract_json, dimension=int(dimension), n_proc=n_proc)
+        click.echo(f"Written: {written}")
 
 
 @generate.command("random")
@@ -121,23 +140,29 @@ def shepplogan(generated_caps_directory, n_subjects, image_size, dimension, cn_s
               help="Standard deviation of the Gaussian noise added (image intensity units).")
 @participants_tsv
 @use_uncropped_image
+@preprocessing
+@tracer
+@suvr_reference_region
+@single_process
 @seed
 def random(caps_directory, generated_caps_directory, n_subjects, mean, sigma, participants_tsv, use_uncropped_image,
-           seed):
+           preprocessing, tracer, suvr_reference_region, n_proc, seed):
     """Noisy copies of ONE input image with random labels: nothing to learn (expected AUC 0.5).
 
-    CAPS_DIRECTORY is a t1-linear CAPS (e.g. from `generate cohort`); its first baseline image is copied
-    2 x n_subjects times with Gaussian noise, labelled AD and CN alternately (sub-RAND<i>).
+    CAPS_DIRECTORY is a t1-linear CAPS (e.g. from `generate cohort`) or a pet-linear one (--preprocessing
+    pet-linear --tracer ... -suvr ...); its first baseline image is copied 2 x n_subjects times with Gaussian
+    noise, labelled AD and CN alternately (sub-RAND<i>).
 
     \b
     Example:
-      clinicadl generate random synth_caps random_caps --n_subjects 50 --sigma 5 --seed 0
+      clinicadl generate random synth_caps random_caps --preprocessing t1-linear --n_subjects 50 --sigma 5
     """
     from clinicadl.data.generate.random_caps import generate_random
 
     result = generate_random(caps_directory, generated_caps_directory, n_subjects=n_subjects, mean=mean,
                              sigma=sigma, participants_tsv=participants_tsv, use_uncropped_image=use_uncropped_image,
-                             seed=seed)
+                             seed=seed, preprocessing=preprocessing, tracer=tracer,
+                             suvr_reference_region=suvr_reference_region)
     click.echo(f"Written: {len(result.image_paths)} images in {result.caps_directory}")
 
 
@@ -148,26 +173,36 @@ def random(caps_directory, generated_caps_directory, n_subjects, mean, sigma, pa
               help="Number of subjects per label (AD and CN); at most the number of input participants.")
 @click.option("--atrophy_percent", type=click.FloatRange(0, 100), default=60.0, show_default=True,
               help="Percentage of grey-matter intensity removed in the atrophied hemisphere.")
+@click.option("--mask_path", type=click.Path(exists=True), default=None,
+              help="Accepted as upstream (its folder of atrophy masks); not needed here: the masks come from the "
+                   "MNI152 template shipped with clinicadl.")
 @participants_tsv
 @use_uncropped_image
+@preprocessing
+@tracer
+@suvr_reference_region
+@single_process
 @seed
-def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percent, participants_tsv,
-            use_uncropped_image, seed):
+def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percent, mask_path, participants_tsv,
+            use_uncropped_image, preprocessing, tracer, suvr_reference_region, n_proc, seed):
     """Images with one hemisphere atrophied per label: perfectly separable (expected AUC 1).
 
-    CAPS_DIRECTORY is a t1-linear CAPS in MNI space (e.g. from `generate cohort`). Each input baseline image
-    gives an AD image (left hemisphere grey matter reduced by atrophy_percent %) and a CN image (right
-    hemisphere), named sub-TRIV<i>. The masks come from the MNI152 template; nothing is downloaded.
+    CAPS_DIRECTORY is a t1-linear (or pet-linear) CAPS in MNI space (e.g. from `generate cohort`). Each input
+    baseline image gives an AD image (left hemisphere grey matter reduced by atrophy_percent %) and a CN image
+    (right hemisphere), named sub-TRIV<i>. The masks come from the MNI152 template; nothing is downloaded.
 
     \b
     Example:
-      clinicadl generate trivial synth_caps trivial_caps --n_subjects 50 --atrophy_percent 60
+      clinicadl generate trivial synth_caps trivial_caps --preprocessing t1-linear --n_subjects 50
     """
     from clinicadl.data.generate.trivial_caps import generate_trivial
 
     result = generate_trivial(caps_directory, generated_caps_directory, n_subjects=n_subjects,
                               atrophy_percent=atrophy_percent, participants_tsv=participants_tsv,
-                              use_uncropped_image=use_uncropped_image, seed=seed)
+                              use_uncropped_image=use_uncropped_image, seed=seed, preprocessing=preprocessing,
+                              tracer=tracer, suvr_reference_region=suvr_reference_region)
+    if mask_path is not None:
+        click.echo(f"Note: --mask_path {mask_path} is not used: the masks come from the MNI152 template.")
     click.echo(f"Written: {len(result.image_paths)} images in {result.caps_directory}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -79,10 +80,14 @@ def _os_cause(error: BaseException) -> OSError | None:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
 )
 @click.version_option(clinicadl.__version__, prog_name="clinicadl")
-def cli():
+@click.option("-v", "--verbose", is_flag=True, default=False, help="Verbosity mode: debug messages of clinicadl.")
+def cli(verbose: bool) -> None:
     """Deep learning for neuroimaging, with confidence intervals and comparison tests built in.
 
     \b
     Example:
       clinicadl evaluate model maps/ test --n_resamples 10000
     """
+    if verbose:
+        logging.basicConfig(format="%(levelname)s:%(name)s: %(message)s")
+        logging.getLogger("clinicadl").setLevel(logging.DEBUG)

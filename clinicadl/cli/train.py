@@ -8,7 +8,7 @@ import click
 from click.core import ParameterSource
 
 from clinicadl.cli.launcher_options import launcher_options, slurm_values
-from clinicadl.training.config import LAUNCHER_KEYS, SECTIONS, default_parameters
+from clinicadl.training.config import LAUNCHER_KEYS, LOSSES, OPTIMIZERS, SECTIONS, default_parameters
 
 PROCEDURE_OPTIONS = ("replicates", "root_seed", "vary", "overwrite", "hpo_trials", "hpo_space", *LAUNCHER_KEYS)
 """Options of the learning procedure and of its launcher (ours), not stored among the 1.x parameters."""
@@ -31,15 +31,28 @@ def train():
 @click.option("--task", type=click.Choice(["classification", "regression", "reconstruction", "segmentation"]),
               default=None,
               help="Only the models of this task.")
-def list_models_command(task):
+@click.option("-a", "--architecture", default=None, help="Only this network, with its details.")
+@click.option("-i", "--input_size", default=None,
+              help="With -a: input size C@HxW (2D) or C@DxHxW (3D) of the parameter count and layers. "
+                   "[default: 1@169x208x179]")
+@click.option("-m", "--model_layers", is_flag=True, default=False, help="With -a: print the layers of the network.")
+def list_models_command(task, architecture, input_size, model_layers):
     """List the network architectures (-a/--architecture) and what they apply to.
 
     \b
     Example:
       clinicadl train list_models --task classification
+      clinicadl train list_models -a Conv5_FC3 -i 1@85x104x90 -m
     """
-    from clinicadl.models.registry import list_models
+    from clinicadl.errors import InputError
+    from clinicadl.models.registry import describe_model, list_models, parse_input_size
 
+    if architecture is not None:
+        size = None if input_size is None else parse_input_size(input_size)
+        click.echo(describe_model(architecture, size, layers=model_layers))
+        return
+    if input_size is not None or model_layers:
+        raise InputError("-i/--input_size and -m/--model_layers describe one network: give it with -a/--architecture.")
     rows = [(m.name, ", ".join(m.tasks), f"{m.n_parameters:,}", m.description) for m in list_models(task)]
     widths = [max(len(r[i]) for r in [("name", "tasks", "parameters*", ""), *rows]) for i in range(3)]
     click.echo("  ".join(h.ljust(w) for h, w in zip(("name", "tasks", "parameters*"), widths)) + "  description")
@@ -76,9 +89,6 @@ def _options(task: str) -> list:
         "reconstruction": "loss, MAE, RMSE, PSNR, SSIM",
         "segmentation": "loss, Dice, IoU, HD95, NSD",
     }[task]
-    loss_choices = {"classification": ["CrossEntropyLoss", "MultiMarginLoss"],
-                    "segmentation": ["DiceCELoss", "DiceLoss", "CrossEntropyLoss"]}.get(
-        task, ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"])
     options = [
         click.option("-c", "--config_file", type=click.Path(exists=True, dir_okay=False),
                      help="TOML file of options (upstream sections); command-line options override it."),
@@ -95,11 +105,11 @@ def _options(task: str) -> list:
         click.option("--amp/--no-amp", default=None, help="Automatic mixed precision." + d("amp")),
         # Reproducibility
         click.option("--seed", type=click.IntRange(min=0), help="Seed of the training." + d("seed")),
-        click.option("--deterministic", is_flag=True, default=None,
+        click.option("--deterministic/--nondeterministic", default=None,
                      help="Deterministic algorithms: identical seeds give bit-identical results." + d("deterministic")),
         click.option("--compensation", type=click.Choice(["memory", "time"]),
                      help="Kept for compatibility (memory/time trade-off of deterministic mode)." + d("compensation")),
-        click.option("--track_exp", type=click.Choice(["wandb", "mlflow", ""]),
+        click.option("--track_exp", "-te", type=click.Choice(["wandb", "mlflow", ""]),
                      help="Not provided (upstream option, accepted for compatibility)."),
         # Model and architecture
         click.option("-a", "--architecture", help="Network architecture (see 'clinicadl train list_models')."
@@ -120,7 +130,7 @@ def _options(task: str) -> list:
         click.option("--selection_metrics", "-sm", multiple=True,
                      help=f"Metric(s) selecting the best model, one folder best-<metric> each ({selection_choices})."
                           + d("selection_metrics")),
-        click.option("--loss", type=click.Choice(loss_choices), help="Loss function." + d("loss")),
+        click.option("--loss", "-l", type=click.Choice(LOSSES[task]), help="Loss function." + d("loss")),
     ]
     if task not in ("reconstruction", "segmentation"):
         options.append(click.option("--label", help="Column of the TSV files to learn." + d("label")))
@@ -177,8 +187,7 @@ def _options(task: str) -> list:
         click.option("--split", "-s", type=click.IntRange(min=0), multiple=True,
                      help="Split(s) to train (repeat the option); default: all."),
         # Optimization
-        click.option("--optimizer", type=click.Choice(["Adam", "SGD", "AdamW", "Adagrad", "Adadelta", "RMSprop",
-                                                       "Adamax"]), help="Optimizer." + d("optimizer")),
+        click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Optimizer." + d("optimizer")),
         click.option("--epochs", type=click.IntRange(min=1), help="Maximum number of epochs." + d("epochs")),
         click.option("--learning_rate", "-lr", type=click.FloatRange(min=0, min_open=True),
                      help="Learning rate." + d("learning_rate")),
@@ -195,7 +204,9 @@ def _options(task: str) -> list:
                      help="Gradient accumulation steps." + d("accumulation_steps")),
         click.option("--profiler/--no-profiler", default=None, help="Not provided."),
         click.option("--save_all_models/--save_only_best_model", default=None, help="Not provided."),
-        click.option("--emissions_calculator/--no-emissions_calculator", default=None, help="Not provided."),
+        click.option("--calculate_emissions/--dont_calculate_emissions",
+                     "--emissions_calculator/--no-emissions_calculator", "emissions_calculator", default=None,
+                     help="Not provided (upstream's emissions calculator)."),
         # Learning procedure (ours)
         click.option("--replicates", type=click.IntRange(min=1),
                      help="Train the whole procedure R times with recorded seeds (replicate-<r>/ folders); "

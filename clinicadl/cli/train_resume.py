@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from clinicadl.cli.launcher_options import add_launcher_options, slurm_values
+from clinicadl.cli.options import split
 
 
 def format_status_table(result) -> str:
@@ -21,14 +22,16 @@ def format_status_table(result) -> str:
               help="Replicates trained at once. [default: as recorded by a SLURM training, else 1]")
 @click.option("--skip_failed", is_flag=True, default=False,
               help="Leave failed replicates as they are; only finish interrupted and pending ones.")
+@split
 @add_launcher_options()
-def resume(maps, n_jobs, skip_failed, launcher, detach, **slurm):
+def resume(maps, n_jobs, skip_failed, splits, launcher, detach, **slurm):
     """Finish the training of MAPS: interrupted, pending and failed replicates are trained again.
 
     Replicates marked done in MAPS/replicates.tsv are never touched; the others resume from their
     checkpoints (finished splits are skipped). A MAPS without replicates.tsv is resumed as one run.
     A MAPS trained with --launcher slurm is resumed on SLURM with the same options (override them
-    here); replicates whose SLURM job is still queued or running are left to it.
+    here); replicates whose SLURM job is still queued or running are left to it. With --split, only
+    those splits are resumed (upstream's option).
     Exits with status 1 if some replicates still fail.
 
     \b
@@ -44,7 +47,7 @@ def resume(maps, n_jobs, skip_failed, launcher, detach, **slurm):
         raise InputError("--detach needs --launcher slurm (local jobs end with this command).")
     try:
         result = resume_maps(maps, n_jobs=n_jobs, retry_failed=not skip_failed, launcher=launcher,
-                             slurm=slurm_values(slurm) or None, wait=not detach)
+                             slurm=slurm_values(slurm) or None, wait=not detach, splits=splits or None)
     except ReplicatesFailedError as error:
         click.echo(format_status_table(error.result))
         raise

@@ -91,8 +91,8 @@ def _report(result, subset_name):
 
 @tsvtools.command("split", no_args_is_help=True)
 @click.argument("data_tsv", type=click.Path(exists=True, dir_okay=False))
-@click.option("--subset_name", default="test", show_default=True,
-              help="Name of the set complementary to train.")
+@click.option("--subset_name", default="validation", show_default=True,
+              help="Name of the set complementary to train (e.g. test when splitting off a test set).")
 @click.option("--n_test", type=float, default=100.0, show_default=True,
               help="Participants put in the <subset_name> set: a count if >= 1, a fraction of the participants if < 1.")
 @_seed
@@ -104,7 +104,7 @@ def _report(result, subset_name):
               help="Draw once without checking the age and sex balance.")
 @click.option("--categorical_split_variable", default=None,
               help="Further column to stratify on, combined with diagnosis.")
-@click.option("--not_only_keep_baseline", "--valid_longitudinal", "not_only_keep_baseline", is_flag=True,
+@click.option("--valid_longitudinal/--valid_baseline", "--not_only_keep_baseline", "not_only_keep_baseline",
               default=False, help="Also write <subset_name>.tsv with all the sessions of the <subset_name> set.")
 @_test_tsv
 @_max_tries
@@ -122,6 +122,7 @@ def split(data_tsv, subset_name, n_test, seed, p_sex_threshold, p_age_threshold,
     \b
     Example:
       clinicadl tsvtools split labels/labels.tsv --n_test 0.2 --subset_name test --seed 1
+      clinicadl tsvtools split labels/split/train.tsv --n_test 0.2 --seed 1   (validation set)
     """
     from clinicadl.data.tsvtools import split_tsv
 
@@ -139,10 +140,10 @@ def split(data_tsv, subset_name, n_test, seed, p_sex_threshold, p_age_threshold,
               help="Number of folds.")
 @click.option("--subset_name", default="validation", show_default=True,
               help="Name of the set complementary to train.")
-@click.option("--stratification", default="diagnosis", show_default=True,
-              help="Column to stratify the folds on; 'none' for no stratification.")
+@click.option("--stratification", default="none", show_default=True,
+              help="Column to stratify the folds on (e.g. diagnosis); 'none' for no stratification.")
 @_seed
-@click.option("--valid_longitudinal", is_flag=True, default=False,
+@click.option("--valid_longitudinal/--valid_baseline", default=False,
               help="Also write <subset_name>.tsv with all the sessions of each validation set.")
 @click.option("--p_sex_threshold", "-ps", type=click.FloatRange(0, 1), default=None,
               help="If given, re-draw until every fold's sex chi-square p-value reaches it.")
@@ -153,7 +154,7 @@ def split(data_tsv, subset_name, n_test, seed, p_sex_threshold, p_age_threshold,
 @_overwrite
 def kfold(data_tsv, n_splits, subset_name, stratification, seed, valid_longitudinal, p_sex_threshold,
           p_age_threshold, test_tsv, max_tries, overwrite):
-    """Split DATA_TSV's participants into --n_splits folds, stratified on --stratification.
+    """Split DATA_TSV's participants into --n_splits folds, stratified on --stratification if given.
 
     The folds partition the participants; all the sessions of a participant stay together. Writes
     <n_splits>_fold/ next to DATA_TSV: split-<i>/train.tsv, train_baseline.tsv,
@@ -162,7 +163,7 @@ def kfold(data_tsv, n_splits, subset_name, stratification, seed, valid_longitudi
 
     \b
     Example:
-      clinicadl tsvtools kfold labels/split/train.tsv --n_splits 5 --seed 1
+      clinicadl tsvtools kfold labels/split/train.tsv --n_splits 5 --stratification diagnosis --seed 1
     """
     from clinicadl.data.tsvtools import kfold_tsv
 

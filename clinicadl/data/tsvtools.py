@@ -160,7 +160,7 @@ def split_tsv(
     data_tsv: str | Path,
     *,
     n_test: float = 100,
-    subset_name: str = "test",
+    subset_name: str = "validation",
     seed: int = 0,
     p_age_threshold: float = 0.80,
     p_sex_threshold: float = 0.80,
@@ -181,7 +181,7 @@ def split_tsv(
     n_test : float
         Participants on the <subset> side: a count (>= 1) or a fraction < 1 (rounded down).
     subset_name : str
-        Name of the side complementary to train (``test``).
+        Name of the side complementary to train (``validation``, upstream's default; ``test`` for a test set).
     seed : int
         Seed of the draw, recorded in ``split.json``.
     p_age_threshold, p_sex_threshold : float
@@ -269,7 +269,7 @@ def kfold_tsv(
     *,
     n_splits: int = 5,
     subset_name: str = "validation",
-    stratification: str | None = "diagnosis",
+    stratification: str | None = None,
     seed: int = 0,
     valid_longitudinal: bool = False,
     p_age_threshold: float | None = None,
@@ -289,7 +289,7 @@ def kfold_tsv(
     subset_name : str
         Name of the validation side (``validation``).
     stratification : str or None
-        Column to stratify on (``diagnosis``); None: no stratification.
+        Column to stratify on (e.g. ``diagnosis``); None (upstream's default): no stratification.
     seed : int
         Seed of the draw, recorded in ``kfold.json``.
     valid_longitudinal : bool

@@ -9,8 +9,9 @@ This module imports torch; ``clinicadl.models`` itself does not (its names are l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,7 +22,11 @@ from clinicadl.models.conv_fc import Conv4_FC3, Conv5_FC3
 from clinicadl.models.initialization import seeded
 from clinicadl.models.layers import NORMALIZATIONS
 from clinicadl.models.monai_nets import DenseNet3D, DenseNet121, SEResNet3D, SEResNet50
+from clinicadl.models.random_architecture import RandomArchitecture
 from clinicadl.models.resnet import ResNet3D
+from clinicadl.models.resnet18 import resnet18
+from clinicadl.models.squeeze_excitation import SqueezeExcitationCNN
+from clinicadl.models.stride_conv import Stride_Conv5_FC3
 from clinicadl.models.tiny import TinyAE, TinyCNN
 from clinicadl.models.unet import TinyUNet3D, UNet3D
 
@@ -50,12 +55,16 @@ class ModelEntry:
     spatial_dims : tuple of int
         Supported numbers of spatial dimensions: 2 (slices, ``[C, H, W]``), 3 (images, patches, ROIs,
         ``[C, D, H, W]``).
+    options : tuple of str
+        Further keyword arguments of the constructor, taken from the training parameters (``maps.json``) of
+        the same names (e.g. ``convolutions_dict`` of ``RandomArchitecture``).
     """
 
     constructor: Callable[..., nn.Module]
     tasks: tuple[str, ...]
     description: str
     spatial_dims: tuple[int, ...]
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,16 @@ MODELS: dict[str, ModelEntry] = {
     "Conv4_FC3": ModelEntry(
         Conv4_FC3, _PREDICT, "ClinicaDL 1.x CNN: the same 5 conv blocks as upstream, FC 50-40.", (2, 3)
     ),
+    "Stride_Conv5_FC3": ModelEntry(
+        Stride_Conv5_FC3, _PREDICT, "ClinicaDL 1.x CNN: 5 stride-2 conv blocks (8-128 channels), FC 1300-50.", (2, 3)
+    ),
+    "resnet18": ModelEntry(
+        resnet18, ("classification",), "ClinicaDL 1.x 2D ResNet-18 (upstream's keys; no ImageNet download).", (2,)
+    ),
+    "SqueezeExcitationCNN": ModelEntry(
+        SqueezeExcitationCNN, ("classification",), "ClinicaDL 1.x 3D CNN: 5 residual squeeze-excitation blocks "
+        "(8-128 channels), FC 256.", (3,)
+    ),
     "ResNet3D": ModelEntry(
         ResNet3D, _PREDICT, "Small 3D ResNet (4 basic blocks, 16-128 channels, global pooling).", (3,)
     ),
@@ -117,6 +136,11 @@ MODELS: dict[str, ModelEntry] = {
     ),
     "SEResNet3D": ModelEntry(
         SEResNet3D, _PREDICT, "MONAI SE-ResNet with one bottleneck per stage (SE-ResNet-14-like).", (2, 3)
+    ),
+    "RandomArchitecture": ModelEntry(
+        RandomArchitecture, _PREDICT, "Upstream's random-search CNN: conv blocks and FC layers of convolutions_dict, "
+        "n_fcblocks, network_normalization (maps.json keys).", (2, 3),
+        ("convolutions_dict", "n_fcblocks", "network_normalization"),
     ),
     "UNet3D": ModelEntry(
         UNet3D, ("segmentation",), "3D U-Net (MONAI UNet, 16-256 channels, residual units).", (3,)
@@ -198,6 +222,7 @@ def build_model(
     dropout: float = 0.0,
     normalization: str = "batch",
     seed: int | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> nn.Module:
     """Build the registered network ``name`` for inputs of shape ``input_size``.
 
@@ -223,6 +248,9 @@ def build_model(
         under :func:`~clinicadl.models.initialization.seeded`: the same seed gives bit-identical weights and the
         caller's random state is left unchanged. None draws from (and advances) the global generator, as PyTorch
         does.
+    options : mapping, optional
+        Training parameters; those named in the entry's ``options`` (e.g. ``convolutions_dict``) are passed to
+        the constructor, the others are ignored.
 
     Returns
     -------
@@ -244,7 +272,8 @@ def build_model(
     True
     """
     entry, size, output_size = _build_iv(name, input_size, output_size, task, dropout, normalization)
-    kwargs = {"dropout": float(dropout), "normalization": normalization}
+    kwargs = {"dropout": float(dropout), "normalization": normalization,
+              **{key: value for key, value in (options or {}).items() if key in entry.options}}
     if seed is None:
         return entry.constructor(size, output_size, **kwargs)
     with seeded(seed):
@@ -280,3 +309,68 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
             model = entry.constructor(reference, output_size, dropout=0.0, normalization="batch")
         infos.append(ModelInfo(name, entry.tasks, entry.description, entry.spatial_dims, count_parameters(model)))
     return infos
+
+
+def parse_input_size(text: str) -> tuple[int, ...]:
+    """Read upstream's input-size notation ``C@HxW`` (2D) or ``C@DxHxW`` (3D) as ``(C, H, W)`` / ``(C, D, H, W)``.
+
+    Raises
+    ------
+    clinicadl.errors.InputError
+        If ``text`` is not in this notation.
+
+    Examples
+    --------
+    >>> parse_input_size("1@169x208x179")
+    (1, 169, 208, 179)
+    """
+    channels, _, spatial = text.partition("@")
+    parts = [channels, *spatial.split("x")]
+    if not spatial or not 3 <= len(parts) <= 4 or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise InputError(f"Input size {text!r} is not C@HxW (2D) or C@DxHxW (3D) with positive integers; "
+                         "give e.g. 1@169x208x179.")
+    return tuple(int(part) for part in parts)
+
+
+def describe_model(name: str, input_size: Sequence[int] | None = None, *, layers: bool = False) -> str:
+    """What ``clinicadl train list_models -a NAME [-i SIZE] [-m]`` prints about one architecture.
+
+    The network is built on the ``meta`` device (no memory allocated, no random number drawn) for
+    ``input_size`` (default: :data:`REFERENCE_INPUT_SIZE`, without its depth for 2D-only networks).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS`.
+    input_size : sequence of int, optional
+        ``(C, H, W)`` or ``(C, D, H, W)``.
+    layers : bool
+        Also give the layers of the network (``print(model)``).
+
+    Returns
+    -------
+    str
+        Lines of text: tasks, description, supported dimensions, input size, parameter count, and layers.
+
+    Raises
+    ------
+    clinicadl.errors.InputError
+        Unknown architecture, or an input size the network does not accept.
+    """
+    entry = _entry(name)
+    if input_size is None:
+        input_size = REFERENCE_INPUT_SIZE if 3 in entry.spatial_dims else (1, *REFERENCE_INPUT_SIZE[2:])
+    task = entry.tasks[0]
+    output_size = None if task == "reconstruction" else REFERENCE_OUTPUT_SIZE
+    _, size, output_size = _build_iv(name, input_size, output_size, task, 0.0, "batch")
+    with torch.device("meta"):
+        model = entry.constructor(size, output_size, dropout=0.0, normalization="batch")
+    shape = "x".join(map(str, size[1:]))
+    lines = [f"Information about '{name}' network:",
+             f"  {entry.description}",
+             f"  Tasks: {', '.join(entry.tasks)}",
+             f"  Inputs: {' and '.join(f'{d}D' for d in entry.spatial_dims)} (input size C@HxW or C@DxHxW)",
+             f"  For input size {size[0]}@{shape}: {count_parameters(model):,} parameters"]
+    if layers:
+        lines += ["", str(model)]
+    return "\n".join(lines)

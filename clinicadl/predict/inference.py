@@ -64,7 +64,7 @@ def build_network(parameters: Mapping[str, Any], *, seed: int = 0) -> torch.nn.M
     return build_model(
         parameters["architecture"], input_size=tuple(parameters["input_size"]), output_size=_output_size(parameters),
         task=parameters["network_task"], dropout=float(parameters.get("dropout", 0.0)),
-        normalization=parameters.get("normalization", "batch"), seed=int(seed),
+        normalization=parameters.get("normalization", "batch"), seed=int(seed), options=parameters,
     )
 
 

@@ -8,7 +8,8 @@ three places, each overriding the one before:
 
 1. the defaults of the task (:func:`default_parameters`);
 2. the TOML file given with ``--config_file`` (sections are flattened; section names are checked like keys: a
-   section with a typo such as ``[Modle]`` is refused, naming the known ones);
+   section with a typo such as ``[Modle]`` is refused, naming the known ones; the sections of the other tasks are
+   ignored, so upstream's template ``train_config.toml`` is read as it is);
 3. the options given on the command line.
 
 :func:`load_config` merges them and checks every TOML key against the options the command itself declares (the
@@ -100,11 +101,11 @@ UNSUPPORTED: dict[str, str] = {
 }
 """Upstream parameters accepted (they are maps.json keys) but only at their default value: feature -> what it is."""
 
-OPTIMIZERS = ("Adam", "SGD", "AdamW", "Adagrad", "Adadelta", "RMSprop", "Adamax")
+OPTIMIZERS = ("Adam", "SGD", "AdamW", "Adagrad", "Adadelta", "RMSprop", "Adamax", "ASGD", "NAdam", "RAdam")
 LOSSES = {
     "classification": ("CrossEntropyLoss", "MultiMarginLoss"),
-    "regression": ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"),
-    "reconstruction": ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"),
+    "regression": ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCEWithLogitsLoss"),
+    "reconstruction": ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCEWithLogitsLoss"),
     "segmentation": ("DiceCELoss", "DiceLoss", "CrossEntropyLoss"),
 }
 SAMPLERS = ("random", "weighted")
@@ -188,14 +189,35 @@ def load_toml(path: str | Path, *, missing: str) -> dict[str, Any]:
         raise InputError(f"{path} is not valid TOML ({error}); fix the file.") from None
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Flatten a train TOML file: ``{key: value}`` from every section (and the top level).
+def read_toml(path: str | Path, task: str | None = None) -> dict[str, Any]:
+    r"""Flatten a train TOML file: ``{key: value}`` from every section (and the top level).
+
+    Upstream's template ``train_config.toml`` has a section per task (``[Classification]``, ``[Regression]``,
+    ``[Reconstruction]``) that repeat keys such as ``selection_metrics``, ``label`` and ``loss``: with ``task``
+    given, the section of that task is read and those of the other tasks are ignored, as upstream does.
+    Upstream's placeholders are read as upstream reads them: ``architecture = "default"`` (the task's default
+    network), ``label_code = {}`` (computed from the labels), ``data_augmentation = false`` (none).
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+    task : str, optional
+        The network task being trained; None reads every section.
 
     Raises
     ------
     InputError
         If the file is missing, not valid TOML, has a section that is not one of :data:`SECTIONS` (or
-        ``[Launcher]``), or names a key in two sections.
+        ``[Launcher]``), names a key in two sections read, or gives a ``label_code``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "train.toml"
+    >>> _ = path.write_text('[Classification]\nlabel = "diagnosis"\n[Regression]\nlabel = "age"\n')
+    >>> read_toml(path, task="regression")
+    {'label': 'age'}
     """
     path = Path(path)
     content = load_toml(path, missing=f"Configuration file {path} does not exist; give the path of a TOML file.")
@@ -204,15 +226,34 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if unknown:
         raise InputError(f"{path}: unknown section(s) {', '.join(f'[{n}]' for n in unknown)}; the sections are "
                          f"{', '.join(f'[{n}]' for n in known)}.")
+    if task is not None:
+        _check_task(task)
+    skipped = {section for name, section in _TASK_SECTION.items() if task is not None and name != task}
     flat: dict[str, Any] = {}
     where: dict[str, str] = {}
     for name, value in content.items():
+        if name in skipped and isinstance(value, dict):
+            continue
         items = value.items() if isinstance(value, dict) else [(name, value)]
         section = name if isinstance(value, dict) else "top level"
         for key, item in items:
             if key in flat:
                 raise InputError(f"{path}: key {key!r} is given twice ([{where[key]}] and [{section}]); keep one.")
             flat[key], where[key] = item, section
+    return _upstream_placeholders(flat, path)
+
+
+def _upstream_placeholders(flat: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Read the placeholder values of upstream's template TOML as upstream does (see :func:`read_toml`)."""
+    if flat.get("architecture") == "default":
+        del flat["architecture"]
+    if "label_code" in flat:
+        if flat["label_code"] not in ({}, None, ""):
+            raise InputError(f"{path}: label_code = {flat['label_code']!r}; the label codes are computed from the "
+                             "sorted labels (AD -> 0, CN -> 1), remove label_code from the file.")
+        del flat["label_code"]
+    if flat.get("data_augmentation") is False:
+        flat["data_augmentation"] = []
     return flat
 
 
@@ -279,7 +320,7 @@ def load_config(
     known = set(cli_options if known is None else known)
     if toml_path:
         source = str(toml_path)
-        values = read_toml(toml_path)
+        values = read_toml(toml_path, task)
         unknown = sorted(set(values) - known)
         if unknown:
             raise InputError(f"{source}: unknown key(s) {', '.join(unknown)} for 'train {task}'; the keys are the "

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,10 +101,15 @@ class Dimension:
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The dimensions of a random search, in the order of the file (which fixes the draws of a seed)."""
+    """The dimensions of a random search, in the order of the file (which fixes the draws of a seed).
+
+    ``architecture`` is set for a file in upstream's grammar (:mod:`clinicadl.training.hpo_upstream`): the sampled
+    keys then describe a ``RandomArchitecture``, and :meth:`training_values` turns them into its design.
+    """
 
     dimensions: tuple[Dimension, ...]
     source: str = ""
+    architecture: Any = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -117,7 +123,18 @@ class SearchSpace:
         True
         """
         rng = np.random.default_rng(seed)
-        return [{d.name: d.sample(rng) for d in self.dimensions} for _ in range(n_trials)]
+        trials = []
+        for _ in range(n_trials):
+            values = {d.name: d.sample(rng) for d in self.dimensions}
+            if self.architecture is not None:
+                values = self.architecture.complete(values, rng)
+            trials.append(values)
+        return trials
+
+    def training_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The training parameters of a trial's sampled ``values`` (the values themselves, but for upstream's
+        random network, whose keys become ``architecture``, ``convolutions_dict``, ``n_fcblocks`` ...)."""
+        return dict(values) if self.architecture is None else self.architecture.training_values(values)
 
 
 def _number(value: Any) -> bool:
@@ -197,6 +214,14 @@ def search_space_from(content: Mapping[str, Any], task: str, source: str) -> tup
     section = content.get(SEARCH_SECTION)
     if not isinstance(section, dict):
         raise InputError(f"{source} has no [{SEARCH_SECTION}] section; add one with the hyper-parameters to sample.")
+    from clinicadl.training.hpo_upstream import is_upstream_section, upstream_space
+
+    if is_upstream_section(section):
+        dimensions, fixed, architecture = upstream_space(section, task, source)
+        for name, value in content.items():
+            if name != SEARCH_SECTION:
+                fixed.update(value if isinstance(value, dict) else {name: value})
+        return SearchSpace(dimensions, source, architecture), fixed
     defaults = default_parameters(task)
     sampled = {k: v for k, v in section.items() if isinstance(v, dict)}
     unknown = sorted(set(sampled) - set(defaults))
@@ -321,9 +346,10 @@ def run_search(
     output.mkdir(parents=True, exist_ok=True)
     trials: list[Trial] = []
     for index, values in enumerate(space.sample(n_trials, seed)):
-        load_config(task, values)  # the sampled values pass the checks of the command line
+        trial = space.training_values(values)
+        load_config(task, trial)  # the sampled values pass the checks of the command line
         folder = output / f"trial-{index}"
-        train({**parameters, **values}, folder)
+        train({**parameters, **trial}, folder)
         trials.append(Trial(index, values, trial_score(folder, metric), folder))
         _write_trials(output, trials, None)
     lower = metric in LOWER_IS_BETTER
@@ -420,6 +446,10 @@ def random_search(launch_directory: str | Path, name: str, *, n_trials: int | No
     into ``LAUNCH_DIRECTORY/NAME/trial-<t>`` (each a 1.x MAPS), listed with their validation scores in
     ``NAME/trials.tsv``; the draws come from the ``hpo`` seed of the root ``seed`` (``[Reproducibility]``), so the
     same file gives the same configurations. An interrupted search resumes: finished trials are not retrained.
+
+    A file in upstream's grammar (``n_convblocks``, ``first_conv_width``, ``n_fcblocks``, plain values: see
+    :mod:`clinicadl.training.hpo_upstream`) trains, as upstream, one sampled network per call unless ``n_trials``
+    is given; its draw comes from the ``hpo`` seed and NAME, so that each NAME gets its own network, reproducibly.
     """
     from clinicadl.training.config import default_parameters, load_config, load_toml, resolve_parameters
     from clinicadl.training.seeds import replicate_seeds
@@ -437,7 +467,8 @@ def random_search(launch_directory: str | Path, name: str, *, n_trials: int | No
     if unknown:
         raise InputError(f"{source}: unknown key(s) {', '.join(unknown)}; the fixed keys are the training parameters "
                          f"of 'train {task}'.")
-    trials = n_trials if n_trials is not None else inputs.get("n_trials", 10)
+    upstream = space.architecture is not None and n_trials is None and "n_trials" not in inputs
+    trials = 1 if upstream else n_trials if n_trials is not None else inputs.get("n_trials", 10)
     parameters = resolve_parameters(
         load_config(task, fixed), network_task=task,
         caps_directory=_input_path(launch, inputs.get("caps_directory"), "caps_directory", source),
@@ -445,6 +476,9 @@ def random_search(launch_directory: str | Path, name: str, *, n_trials: int | No
         tsv_directory=_input_path(launch, inputs.get("tsv_directory") or inputs.get("tsv_path"), "tsv_directory",
                                   source))
     seeds = replicate_seeds(int(parameters["seed"]), 0)
+    if upstream:  # upstream trains one sampled network per call: each NAME draws its own, reproducibly
+        entropy = [seeds["hpo"], zlib.crc32(str(name).encode("utf-8"))]
+        seeds["hpo"] = int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
     def train(trial_parameters: dict[str, Any], folder: Path) -> None:
         train_replicate(trial_parameters, folder, seeds, resample_split=False, progress=progress)

@@ -733,7 +733,8 @@ def _recorded_seeds(maps: Path, parameters: Mapping[str, Any]) -> dict[str, int]
 
 def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bool = True,
                 train_fn: TrainFn | None = None, progress: bool = True, executor=None, launcher: str | None = None,
-                slurm: Mapping[str, Any] | None = None, wait: bool = True) -> ProcedureResult:
+                slurm: Mapping[str, Any] | None = None, wait: bool = True,
+                splits: Sequence[int] | None = None) -> ProcedureResult:
     """Finish an interrupted or partly failed training: ``clinicadl train resume MAPS``.
 
     Replicates marked ``done`` in ``replicates.tsv`` are never touched. The others (``running``:
@@ -760,6 +761,9 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
         SLURM options; default: the recorded ones (with ``launcher="slurm"``).
     train_fn, progress, executor, wait
         As in :func:`train_procedure`.
+    splits : sequence of int, optional
+        Only resume these splits of a plain MAPS (upstream's ``train resume --split``); default: the splits
+        recorded in ``maps.json``. Refused for replicates, which are resumed whole.
 
     Returns
     -------
@@ -792,6 +796,11 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
     launcher = launcher or "local"
     n_jobs = _check_int("n_jobs", 1 if n_jobs is None else n_jobs, 1)
     parameters = read_maps_json(maps)
+    if splits:
+        if "replicates" in parameters:
+            raise InputError(f"{maps} holds replicates, which are resumed whole (a replicate is done when all its "
+                             "splits are); remove --split.")
+        parameters["split"] = sorted({int(split) for split in splits})
     slurm = _check_launcher(launcher, slurm, replicated="replicates" in parameters, executor=executor)
     if "replicates" not in parameters:
         if (maps / REPLICATES_TSV).is_file():

@@ -25,7 +25,8 @@ def test_generated_cohort_is_split_extracted_and_read_back(tmp_path):
     data = pd.read_csv(caps / "data.tsv", sep="\t")
     assert {"participant_id", "session_id", "diagnosis", "age", "sex"} <= set(data.columns)
 
-    run("tsvtools", "split", caps / "data.tsv", "--n_test", 4, "--seed", 1, "--ignore_demographics")
+    run("tsvtools", "split", caps / "data.tsv", "--subset_name", "test", "--n_test", 4, "--seed", 1,
+        "--ignore_demographics")
     split = tmp_path / "caps" / "split"
     train = pd.read_csv(split / "train.tsv", sep="\t")
     test = pd.read_csv(split / "test_baseline.tsv", sep="\t")

@@ -92,8 +92,9 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
         folder.mkdir()
         data = longitudinal(folder / "labels.tsv")
         split_tsv(data, n_test=0.25, seed=seed, p_age_threshold=0.5, p_sex_threshold=0.5,
-                  not_only_keep_baseline=True)
-        kfold_tsv(folder / "split" / "train.tsv", n_splits=3, seed=seed, valid_longitudinal=True)
+                  not_only_keep_baseline=True, subset_name="test")
+        kfold_tsv(folder / "split" / "train.tsv", n_splits=3, seed=seed, valid_longitudinal=True,
+                  stratification="diagnosis")
         outputs[name] = files_of(folder)
     assert outputs["a"] == outputs["b"]
     assert "split/3_fold/split-2/validation.tsv" in outputs["a"] and "split/3_fold/kfold.json" in outputs["a"]
@@ -104,7 +105,8 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
 def test_written_splits_never_share_a_participant(tmp_path):
     data = longitudinal(tmp_path / "labels.tsv", n=45, seed=4)
     source = read_participants_tsv(data)
-    result = split_tsv(data, n_test=9, seed=3, ignore_demographics=True, not_only_keep_baseline=True)
+    result = split_tsv(data, n_test=9, seed=3, ignore_demographics=True, not_only_keep_baseline=True,
+                       subset_name="test")
     folder = result.folder
     train = read_participants_tsv(folder / "train.tsv")
     test = read_participants_tsv(folder / "test.tsv")
@@ -116,7 +118,7 @@ def test_written_splits_never_share_a_participant(tmp_path):
     summary = json.loads((folder / "split.json").read_text())
     assert summary["n_participants"] == {"train": 36, "test": 9} and summary["seed"] == 3
 
-    kfold_tsv(folder / "train.tsv", n_splits=4, seed=8)
+    kfold_tsv(folder / "train.tsv", n_splits=4, seed=8, stratification="diagnosis")
     validated = []
     for i in range(4):
         fold = folder / "4_fold" / f"split-{i}"
@@ -170,9 +172,9 @@ def test_existing_output_folder_is_refused_unless_overwrite(tmp_path):
     data = longitudinal(tmp_path / "labels.tsv")
     split_tsv(data, n_test=10, ignore_demographics=True, subset_name="validation", not_only_keep_baseline=True)
     (tmp_path / "split" / "split").mkdir()  # a nested second-level split is kept
-    result = run("split", data, "--n_test", 10, "--ignore_demographics")
+    result = run("split", data, "--n_test", 10, "--ignore_demographics", "--subset_name", "test")
     assert result.exit_code == 1 and "already exists" in result.output and "--overwrite" in result.output
-    result = run("split", data, "--n_test", 10, "--ignore_demographics", "--overwrite")
+    result = run("split", data, "--n_test", 10, "--ignore_demographics", "--overwrite", "--subset_name", "test")
     assert result.exit_code == 0, result.output
     names = set(files_of(tmp_path / "split"))
     assert names == {"train.tsv", "train_baseline.tsv", "test_baseline.tsv", "split.json"}
@@ -187,7 +189,8 @@ def test_existing_output_folder_is_refused_unless_overwrite(tmp_path):
      "lacks the column site"),
     ("participant_id\tsession_id\tdiagnosis\na\ts\tAD\nb\ts\tCN\n", ("split", "--n_test", 5, "--ignore_demographics"),
      "has only 2"),
-    ("participant_id\tsession_id\tdiagnosis\na\ts\tAD\nb\ts\tAD\nc\ts\tCN\n", ("kfold", "--n_splits", 2),
+    ("participant_id\tsession_id\tdiagnosis\na\ts\tAD\nb\ts\tAD\nc\ts\tCN\n",
+     ("kfold", "--n_splits", 2, "--stratification", "diagnosis"),
      "class CN has 1 participant(s), fewer than n_splits=2"),
     ("participant_id\tsession_id\tdiagnosis\na\ts\tAD\na\ts\tAD\n", ("kfold",), "repeated sessions"),
     ("", ("split",), "is empty"),
@@ -286,7 +289,7 @@ def test_analysis_table(tmp_path):
     cn = table.set_index("group").loc["CN"]
     assert cn["mean_age"] == 60.0 and np.isnan(cn["std_age"]) and cn["CDR_0"] == 2
 
-    split_tsv(tmp_path / "labels.tsv", n_test=2, seed=0, ignore_demographics=True)
+    split_tsv(tmp_path / "labels.tsv", n_test=2, seed=0, ignore_demographics=True, subset_name="test")
     result = run("analysis", tmp_path / "labels.tsv", tmp_path / "split", tmp_path / "per_split.tsv", "-d", "AD",
                  "-d", "CN")
     assert result.exit_code == 0, result.output

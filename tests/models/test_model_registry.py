@@ -11,6 +11,10 @@ from clinicadl.models import init_weights
 from clinicadl.models.registry import MODELS, TASKS, ModelInfo, build_model, count_parameters, list_models
 
 SMALL_INPUTS = {2: [1, 24, 20], 3: [1, 17, 16, 15]}  # odd sizes exercise the padded pooling
+LARGER_INPUTS = {("SqueezeExcitationCNN", 3): [1, 63, 64, 63], ("resnet18", 2): [3, 64, 48],
+                 ("Stride_Conv5_FC3", 2): [1, 40, 36], ("Stride_Conv5_FC3", 3): [1, 40, 36, 33]}
+"""Networks that need more than SMALL_INPUTS (SqueezeExcitationCNN: five unpadded poolings; resnet18 and
+Stride_Conv5_FC3: instance normalisation needs more than one voxel after their 32-fold reduction)."""
 
 
 def _cases():
@@ -27,7 +31,7 @@ def _same_weights(a, b):
 
 @pytest.mark.parametrize(("name", "dims", "task"), list(_cases()))
 def test_forward_shape_of_every_model(name, dims, task):
-    input_size = SMALL_INPUTS[dims]
+    input_size = LARGER_INPUTS.get((name, dims), SMALL_INPUTS[dims])
     output_size = {"classification": 3, "regression": 1, "reconstruction": None, "segmentation": 3}[task]
     model = build_model(name, input_size=input_size, output_size=output_size, task=task, seed=0)
     x = torch.rand(2, *input_size, generator=torch.Generator().manual_seed(1))
@@ -48,7 +52,7 @@ def test_every_normalization(name, normalization):
     task = entry.tasks[0]
     output_size = None if task == "reconstruction" else 2
     # instance normalisation needs more than one voxel at the deepest layer: ResNet3D divides sizes by 32
-    input_size = [1, 40, 40, 40] if name == "ResNet3D" else SMALL_INPUTS[dims]
+    input_size = [1, 40, 40, 40] if name == "ResNet3D" else LARGER_INPUTS.get((name, dims), SMALL_INPUTS[dims])
     model = build_model(
         name, input_size=input_size, output_size=output_size, task=task, normalization=normalization, seed=0
     ).eval()

@@ -34,7 +34,8 @@ def lesion_caps(tmp_path_factory):
     caps = root / "caps"
     run("generate", "lesions", caps, "--n_subjects", 16, "--resolution", 8, "--lesion_radius", 5, 9,
         "--lesion_load", 10, 30, "--contrast", 0.6, "--seed", 0)
-    run("tsvtools", "split", caps / "data.tsv", "--n_test", 6, "--seed", 0, "--ignore_demographics")
+    run("tsvtools", "split", caps / "data.tsv", "--subset_name", "test", "--n_test", 6, "--seed", 0,
+        "--ignore_demographics")
     run("tsvtools", "split", caps / "split" / "train.tsv", "--subset_name", "validation", "--n_test", 2, "--seed", 0,
         "--ignore_demographics")
     run("prepare-data", "image", caps, "t1-linear", "--extract_json", "image.json")
@@ -108,7 +109,7 @@ def test_decathlon_folder_end_to_end(tmp_path):
 
     caps = tmp_path / "caps"
     data_tsv = decathlon_to_caps(write_decathlon(tmp_path / "Task99_Toy"), caps)
-    run("tsvtools", "split", data_tsv, "--n_test", 2, "--seed", 0, "--ignore_demographics")
+    run("tsvtools", "split", data_tsv, "--subset_name", "test", "--n_test", 2, "--seed", 0, "--ignore_demographics")
     run("tsvtools", "split", caps / "split" / "train.tsv", "--subset_name", "validation", "--n_test", 2,
         "--seed", 0, "--ignore_demographics")
     run("prepare-data", "image", caps, "custom", "--custom_suffix", "image.nii.gz", "--extract_json", "image.json")

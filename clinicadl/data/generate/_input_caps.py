@@ -1,7 +1,8 @@
-"""The images of an input t1-linear CAPS, for the generators that start from one (``random``, ``trivial``).
+"""The images of an input CAPS, for the generators that start from one (``random``, ``trivial``).
 
 Images are found with a case-insensitive match under ``subjects/<sub>/<ses>/`` (the pipeline folder name is not
-trusted): ``*_T1w.nii.gz`` with ``_desc-Crop_`` in the name (or without it, with ``use_uncropped_image``).
+trusted): ``*_T1w.nii.gz`` (``t1-linear``) or ``*_trc-<tracer>_*_suvr-<region>_pet.nii.gz`` (``pet-linear``), with
+``_desc-Crop_`` in the name (or without it, with ``use_uncropped_image``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,38 @@ class InputImage:
     sex: str
 
 
-def _find_image(session_folder: Path, use_uncropped_image: bool) -> Path | None:
-    pattern = re.compile(r"_t1w\.nii(\.gz)?$", re.IGNORECASE)
+PREPROCESSINGS: tuple[str, ...] = ("t1-linear", "pet-linear")
+"""Preprocessings of the input CAPS the generators read (upstream's ``--preprocessing`` values)."""
+
+
+def image_pattern(preprocessing: str = "t1-linear", *, tracer: str | None = None,
+                  suvr_reference_region: str | None = None) -> re.Pattern:
+    """The file-name pattern (case-insensitive) of the images of a preprocessing.
+
+    Raises
+    ------
+    InputError
+        For an unknown preprocessing, or pet-linear without its tracer and SUVR reference region.
+
+    Examples
+    --------
+    >>> bool(image_pattern("pet-linear", tracer="18FFDG", suvr_reference_region="pons").search(
+    ...     "sub-01_ses-M000_trc-18FFDG_space-MNI152NLin2009cSym_desc-Crop_res-1x1x1_suvr-pons_pet.nii.gz"))
+    True
+    """
+    if preprocessing == "t1-linear":
+        return re.compile(r"_t1w\.nii(\.gz)?$", re.IGNORECASE)
+    if preprocessing == "pet-linear":
+        if not tracer or not suvr_reference_region:
+            raise InputError("--preprocessing pet-linear needs --tracer (e.g. 18FFDG) and "
+                             "-suvr/--suvr_reference_region (e.g. pons) to find the PET images.")
+        return re.compile(rf"_trc-{re.escape(tracer)}_.*_suvr-{re.escape(suvr_reference_region)}_pet\.nii(\.gz)?$",
+                          re.IGNORECASE)
+    raise InputError(f"Preprocessing {preprocessing!r} is not read by this generator; choose one of "
+                     f"{', '.join(PREPROCESSINGS)}.")
+
+
+def _find_image(session_folder: Path, use_uncropped_image: bool, pattern: re.Pattern) -> Path | None:
     found = sorted(path for path in session_folder.rglob("*") if path.is_file() and pattern.search(path.name)
                    and ("_desc-crop_" in path.name.lower()) != use_uncropped_image
                    and "deeplearning_prepare_data" not in path.parts)
@@ -33,10 +64,15 @@ def _find_image(session_folder: Path, use_uncropped_image: bool) -> Path | None:
 
 
 def input_images(caps_directory: str | Path, *, participants_tsv: str | Path | None = None,
-                 use_uncropped_image: bool = False, baseline_only: bool = False) -> list[InputImage]:
-    """The t1-linear images of ``caps_directory`` (those listed in ``participants_tsv`` if given), sorted."""
+                 use_uncropped_image: bool = False, baseline_only: bool = False, preprocessing: str = "t1-linear",
+                 tracer: str | None = None, suvr_reference_region: str | None = None) -> list[InputImage]:
+    """The images of ``preprocessing`` in ``caps_directory`` (those listed in ``participants_tsv`` if given), sorted.
+
+    ``tracer`` and ``suvr_reference_region`` name the PET images of ``preprocessing="pet-linear"``.
+    """
     import pandas as pd
 
+    pattern = image_pattern(preprocessing, tracer=tracer, suvr_reference_region=suvr_reference_region)
     caps_directory = Path(caps_directory)
     if not (caps_directory / "subjects").is_dir():
         raise CAPSError(f"{caps_directory} is not a CAPS: it has no subjects/ folder. Give the folder that contains "
@@ -66,15 +102,15 @@ def input_images(caps_directory: str | Path, *, participants_tsv: str | Path | N
             demographics[(row.participant_id, row.session_id)] = (row.get("age", ""), row.get("sex", ""))
     images = []
     for participant, session in pairs:
-        path = _find_image(caps_directory / "subjects" / participant / session, use_uncropped_image)
+        path = _find_image(caps_directory / "subjects" / participant / session, use_uncropped_image, pattern)
         if path is None:
-            raise CAPSError(f"No {'uncropped ' if use_uncropped_image else ''}t1-linear image (*_T1w.nii.gz) for "
-                            f"{participant} {session} under {caps_directory / 'subjects'}; run t1-linear for it or "
-                            "remove it from the participants TSV.")
+            raise CAPSError(f"No {'uncropped ' if use_uncropped_image else ''}{preprocessing} image (matching "
+                            f"{pattern.pattern}) for {participant} {session} under {caps_directory / 'subjects'}; run "
+                            f"{preprocessing} for it or remove it from the participants TSV.")
         age, sex = demographics.get((participant, session), ("", ""))
         images.append(InputImage(participant, session, path, str(age), str(sex)))
     if not images:
-        raise CAPSError(f"No t1-linear image found in {caps_directory}.")
+        raise CAPSError(f"No {preprocessing} image found in {caps_directory}.")
     return images
 
 

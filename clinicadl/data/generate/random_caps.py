@@ -41,7 +41,8 @@ class FromCapsResult:
 
 def generate_random(caps_directory: str | Path, output: str | Path, *, n_subjects: int = 300, mean: float = 0.0,
                     sigma: float = 0.5, participants_tsv: str | Path | None = None, use_uncropped_image: bool = False,
-                    seed: int = 0) -> FromCapsResult:
+                    seed: int = 0, preprocessing: str = "t1-linear", tracer: str | None = None,
+                    suvr_reference_region: str | None = None) -> FromCapsResult:
     """Write ``n_subjects`` AD and ``n_subjects`` CN noisy copies of one input image (module docstring)."""
     import nibabel as nib
 
@@ -57,7 +58,8 @@ def generate_random(caps_directory: str | Path, output: str | Path, *, n_subject
         raise InputError(f"sigma must be >= 0; got {sigma}.")
     output = check_output(output)
     source = input_images(caps_directory, participants_tsv=participants_tsv, use_uncropped_image=use_uncropped_image,
-                          baseline_only=True)[0]
+                          baseline_only=True, preprocessing=preprocessing, tracer=tracer,
+                          suvr_reference_region=suvr_reference_region)[0]
     image = nib.load(source.path)
     data = np.asarray(image.dataobj, dtype=np.float32)
     rows, paths = [], []
@@ -78,6 +80,7 @@ def generate_random(caps_directory: str | Path, output: str | Path, *, n_subject
             "generator": "random", "clinicadl_version": __version__, "seed": int(seed),
             "n_subjects": int(n_subjects), "mean": float(mean), "sigma": float(sigma),
             "source": f"{source.participant_id} {source.session_id}", "use_uncropped_image": bool(use_uncropped_image),
+            "preprocessing": preprocessing,
         })
     return FromCapsResult(output, output / "data.tsv", output / "generate.json", tuple(paths), int(seed),
                           time.perf_counter() - start)

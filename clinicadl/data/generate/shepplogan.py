@@ -19,7 +19,8 @@ space-SheppLogan_phantom.nii.gz`` (a 2D phantom is stored as an N x N x 1 volume
 diagnosis so that ``tsvtools split`` works), ``missing_mods/`` and ``generate.json``. Participants are
 ``sub-CLNC0<i>`` (AD) and ``sub-CLNC1<i>`` (CN) as upstream. Upstream also writes the slice tensors
 (``deeplearning_prepare_data/slice_based/custom/*.pt``) and a ``tensor_extraction`` JSON while its NIfTI files hold
-the single character "0"; here the NIfTI files are real images and ``prepare-data`` makes the tensors.
+the single character "0"; here the NIfTI files are real images and ``prepare-data`` makes the tensors
+(:func:`extract_phantoms`, ``-ej``).
 """
 
 from __future__ import annotations
@@ -210,3 +211,26 @@ def generate_shepplogan(output: str | Path, *, n_subjects: int = 300, image_size
     shape = (image_size, image_size, 1 if dimension == 2 else image_size)
     return ShepploganResult(output, output / "data.tsv", output / "generate.json", paths, shape, int(seed),
                             time.perf_counter() - start)
+
+
+def extract_phantoms(caps_directory: str | Path, extract_json: str, *, dimension: int = 2, n_proc: int = 1) -> Path:
+    """Extract the tensors of a Shepp-Logan CAPS, as upstream's ``generate shepplogan -ej`` does.
+
+    2D phantoms give upstream's slices (axis 2, one channel, no discarded slice), 3D phantoms whole images; the
+    extraction JSON (``custom`` preprocessing, suffix ``_space-SheppLogan_phantom.nii.gz``) is
+    ``<caps>/tensor_extraction/<extract_json>``.
+
+    Returns
+    -------
+    Path
+        The extraction JSON.
+    """
+    from clinicadl.data.extraction import extraction_json_path, extraction_parameters, prepare_data
+
+    if dimension == 2:
+        parameters = extraction_parameters("slice", "custom", custom_suffix=f"_{SUFFIX}", slice_direction=2,
+                                           slice_mode="single", discarded_slices=0, extract_json=extract_json)
+    else:
+        parameters = extraction_parameters("image", "custom", custom_suffix=f"_{SUFFIX}", extract_json=extract_json)
+    prepare_data(caps_directory, parameters, n_proc=n_proc, progress=False)
+    return extraction_json_path(caps_directory, parameters["extract_json"])

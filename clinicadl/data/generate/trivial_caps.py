@@ -39,7 +39,8 @@ def hemisphere_atrophy_mask(shape: tuple[int, ...], affine: np.ndarray, hemisphe
 
 def generate_trivial(caps_directory: str | Path, output: str | Path, *, n_subjects: int = 300,
                      atrophy_percent: float = 60.0, participants_tsv: str | Path | None = None,
-                     use_uncropped_image: bool = False, seed: int = 0) -> FromCapsResult:
+                     use_uncropped_image: bool = False, seed: int = 0, preprocessing: str = "t1-linear",
+                     tracer: str | None = None, suvr_reference_region: str | None = None) -> FromCapsResult:
     """Write ``n_subjects`` AD and ``n_subjects`` CN images with one hemisphere atrophied (module docstring).
 
     ``seed`` is recorded only: the transformation is deterministic.
@@ -56,7 +57,8 @@ def generate_trivial(caps_directory: str | Path, output: str | Path, *, n_subjec
         raise InputError(f"atrophy_percent must lie in [0, 100]; got {atrophy_percent}.")
     output = check_output(output)
     sources = input_images(caps_directory, participants_tsv=participants_tsv, use_uncropped_image=use_uncropped_image,
-                           baseline_only=True)
+                           baseline_only=True, preprocessing=preprocessing, tracer=tracer,
+                           suvr_reference_region=suvr_reference_region)
     if n_subjects < 1 or n_subjects > len(sources):
         raise InputError(f"n_subjects must lie between 1 and the {len(sources)} participants of {caps_directory} "
                          f"(each gives one AD and one CN image); got {n_subjects}.")
@@ -84,7 +86,7 @@ def generate_trivial(caps_directory: str | Path, output: str | Path, *, n_subjec
             "generator": "trivial", "clinicadl_version": __version__, "seed": int(seed),
             "n_subjects": int(n_subjects), "atrophy_percent": float(atrophy_percent),
             "mask": "MNI152 grey-matter probability x hemisphere (AD: left, CN: right)",
-            "use_uncropped_image": bool(use_uncropped_image),
+            "use_uncropped_image": bool(use_uncropped_image), "preprocessing": preprocessing,
         })
     return FromCapsResult(output, output / "data.tsv", output / "generate.json", tuple(paths), int(seed),
                           time.perf_counter() - start)
