@@ -24,6 +24,10 @@ ARCHITECTURE_TASKS: dict[str, tuple[str, ...]] = {
     "SEResNet3D": _PREDICT,
     "UNet3D": ("segmentation",),
     "TinyUNet3D": ("segmentation",),
+    "resnet18": ("classification",),
+    "Stride_Conv5_FC3": _PREDICT,
+    "SqueezeExcitationCNN": ("classification",),
+    "RandomArchitecture": _PREDICT,
 }
 """Architecture name -> tasks, in the order of the registry."""
 
