@@ -27,8 +27,8 @@ def write_data(path):
 
 
 def split(data, seed, *extra):
-    return run_clinicadl("tsvtools", "split", data, "--n_test", "0.25", "--ignore_demographics", "--seed", seed,
-                         *extra)
+    return run_clinicadl("tsvtools", "split", data, "--n_test", "0.25", "--subset_name", "test",
+                         "--ignore_demographics", "--seed", seed, *extra)
 
 
 def participants(path) -> set[str]:
