@@ -70,6 +70,27 @@ TOO_FEW_REPLICATES = (
 )
 
 
+MIN_PARTICIPANTS = 10
+"""Fewest participants a metric must rest on (those of the classes it depends on) for an interval to be printed."""
+
+TOO_FEW_PARTICIPANTS = (
+    "no interval of the expected performance: {metric} rests on {m} test participants (the class(es) it depends "
+    "on), fewer than 10; with so few, the test-set part of the interval does not keep its coverage (validation: "
+    "sensitivity on 8 positives covered 0.915). Test on more participants; the conditional interval is given."
+)
+
+
+def informative_participants(values: CrossedValues) -> int:
+    """Participants of the classes on which the metric depends (whose pseudo-values vary): sensitivity rests on
+    the positives only, BA and the AUC on both classes. 0 when no class varies (every model at the bound)."""
+    total = 0
+    for code in np.unique(values.strata):
+        block = values.pseudo[:, values.strata == code]
+        if np.ptp(block, axis=1).max() > 1e-12:
+            total += block.shape[1]
+    return total
+
+
 def metric_bounds(metric: str) -> tuple[float, float] | None:
     """Range of a metric from the registry (None when unbounded or unknown): drives the scale of the interval."""
     entry = METRICS.get(metric.split("-")[0])
@@ -219,9 +240,13 @@ def interval_from_values(values: CrossedValues, *, confidence_level: float = 0.9
     c_low, c_high = transformed_interval(estimate, 0.0, comp.participant_part, 0.0, comp.df_participant,
                                          confidence_level, scale)
     conditional = ConfidenceInterval(float(c_low), float(c_high))
+    informative = informative_participants(values)
     if r < MIN_REPLICATES:
         interval, estimable = ConfidenceInterval(np.nan, np.nan), False
         reason = TOO_FEW_REPLICATES.format(r=r, df=max(r - 1, 0))
+    elif 0 < informative < MIN_PARTICIPANTS:
+        interval, estimable = ConfidenceInterval(np.nan, np.nan), False
+        reason = TOO_FEW_PARTICIPANTS.format(metric=values.metric, m=informative)
     else:
         low, high = transformed_interval(estimate, comp.replicate_part, comp.participant_part, comp.df_replicate,
                                          comp.df_participant, confidence_level, scale)

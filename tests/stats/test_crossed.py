@@ -203,3 +203,12 @@ def test_scenario_truth_by_quadrature_matches_a_large_simulation():
     assert abs(values.values.mean() - scenario.truth["BA"]) < 4 * se
     res = interval_from_values(values)
     assert res.confidence_interval.low < scenario.truth["BA"] < res.confidence_interval.high
+
+
+def test_a_metric_resting_on_fewer_than_10_participants_gets_no_interval():
+    y, p, groups = study(n=20)  # 8 positives, 12 negatives
+    sensitivity = expected_performance(y, p, metric="sensitivity", groups=groups)
+    assert not sensitivity.estimable and "rests on 8 test participants" in sensitivity.reason
+    assert np.isfinite(sensitivity.conditional_interval.low)
+    assert expected_performance(y, p, metric="specificity", groups=groups).estimable  # 12 negatives
+    assert expected_performance(y, p, metric="BA", groups=groups).estimable  # both classes: 20
