@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,11 @@ FULL_OPTIONS = {"partition": "gpu", "account": "proj", "qos": "normal", "time": 
                 "setup": ["module load cuda"]}
 
 
+NEEDS_SRUN = pytest.mark.skipif(shutil.which("srun") is None,
+                                reason="submitit's SLURM executor needs srun (a machine with SLURM installed)")
+
+
+@NEEDS_SRUN
 def test_make_executor_by_name():
     assert isinstance(make_executor("debug"), DebugExecutor)
     local = make_executor("local", n_jobs=3)
@@ -74,6 +80,7 @@ def test_slurm_options_round_trip_and_sbatch_lines():
     assert check_launcher("local", SlurmOptions()) is None
 
 
+@NEEDS_SRUN
 def test_the_sbatch_script_of_a_replicate_array_matches_the_stored_one():
     executor = SubmititExecutor("/maps/.jobs/logs", FULL_OPTIONS, n_jobs=3)
     expected = (HERE / "test_slurm_expected_sbatch.txt").read_text().strip()
