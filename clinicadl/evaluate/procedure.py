@@ -38,6 +38,7 @@ from clinicadl.evaluate.display import format_number, render_table
 from clinicadl.evaluate.model import EvaluationOptions, assess_model
 from clinicadl.evaluate.procedure_expected import (
     COMPONENT_CAPTION,
+    COMPONENT_INTERVALS_NOTE,
     WHAT_IT_IS,
     component_rows,
     crossed_results,
@@ -229,7 +230,7 @@ def expected_table(procedure: Procedure, table: pd.DataFrame, options: Evaluatio
     if 3 <= procedure.n_replicates < 10:
         notes.append(FEW_REPLICATES_NOTE.format(r=procedure.n_replicates, df=procedure.n_replicates - 1))
     if len(variance):
-        notes.append(COMPONENT_CAPTION.format(replicate=_replicate_sources(procedure)))
+        notes += [COMPONENT_CAPTION.format(replicate=_replicate_sources(procedure)), COMPONENT_INTERVALS_NOTE]
     return expected, variance, notes
 
 

@@ -603,7 +603,7 @@ def variance_table(report: MapsReport) -> Table | None:
     # components that the design cannot separate (split and seed when both vary) are NaN: left out
     rows = [(r.metric, COMPONENT_NAMES.get(r.component, r.component), format_number(r.estimate, 5),
              format_number(r.sd), "NaN" if not np.isfinite(r.fraction) else f"{100 * r.fraction:.0f}%",
-             _ci(r.ci_low, r.ci_high) if np.isfinite(r.ci_low) else "NaN")
+             _ci(r.ci_low, r.ci_high) if np.isfinite(r.ci_low) else "not given (not validated)")
             for r in frame.itertuples() if np.isfinite(r.estimate)]
     crossed = "replicate" in set(frame["component"])
     title = (f"Variance of one trained model's value of {report.name}, by source (shares of that variance)" if crossed

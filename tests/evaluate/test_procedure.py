@@ -44,8 +44,8 @@ def test_procedure_tables_files_and_intervals(tmp_path):
     parts = components.loc[["replicate", "participant", "interaction"], "estimate"]
     assert components.loc["one_model", "estimate"] == pytest.approx(parts.sum())
     assert components.loc[["replicate", "participant", "interaction"], "fraction"].sum() == pytest.approx(1.0)
-    for component in components.itertuples():
-        assert component.ci_low <= max(component.estimate, 0) <= component.ci_high
+    assert components["ci_low"].isna().all()  # intervals of the components are not validated: none printed
+    assert any("covered 0.30-0.97" in note for note in result.notes)
     folder = maps / "evaluation" / "test"
     for name in ("procedure_models", "procedure_expected", "procedure_variance"):
         table = read_results_tsv(folder / f"{name}.tsv")
