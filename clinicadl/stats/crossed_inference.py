@@ -35,6 +35,7 @@ Searle S. R., Casella G., McCulloch C. E. (1992). Variance Components. Wiley, ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -140,44 +141,29 @@ class ExpectedPerformance:
     scale: str
 
 
+@dataclass(frozen=True)
+class Scale:
+    """A scale on which a bounded metric is unbounded: ``g``, its inverse and its first two derivatives."""
+
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    inverse: Callable[[np.ndarray], np.ndarray]
+    derivative: Callable[[np.ndarray], np.ndarray]
+    second_derivative: Callable[[np.ndarray], np.ndarray]
+
+
+SCALES: dict[str, Scale] = {
+    "logit": Scale("logit", special.logit, special.expit, lambda x: 1.0 / (x * (1.0 - x)),
+                   lambda x: (2.0 * x - 1.0) / (x * (1.0 - x)) ** 2),
+    "fisher-z": Scale("fisher-z", np.arctanh, np.tanh, lambda x: 1.0 / (1.0 - x * x),
+                      lambda x: 2.0 * x / (1.0 - x * x) ** 2),
+    "identity": Scale("identity", lambda x: x, lambda z: z, np.ones_like, np.zeros_like),
+}
+"""Scale of a metric by its range: logit on [0, 1], Fisher's z on [-1, 1], none when unbounded."""
+
+
 def _scale(bounds: tuple[float, float] | None) -> str:
-    if bounds == (0.0, 1.0):
-        return "logit"
-    if bounds == (-1.0, 1.0):
-        return "fisher-z"
-    return "identity"
-
-
-def _to_scale(x, scale):
-    if scale == "logit":
-        return special.logit(x)
-    if scale == "fisher-z":
-        return np.arctanh(x)
-    return x
-
-
-def _from_scale(z, scale):
-    if scale == "logit":
-        return special.expit(z)
-    if scale == "fisher-z":
-        return np.tanh(z)
-    return z
-
-
-def _derivative(x, scale):
-    if scale == "logit":
-        return 1.0 / (x * (1.0 - x))
-    if scale == "fisher-z":
-        return 1.0 / (1.0 - x * x)
-    return np.ones_like(x)
-
-
-def _second_derivative(x, scale):
-    if scale == "logit":
-        return (2.0 * x - 1.0) / (x * (1.0 - x)) ** 2
-    if scale == "fisher-z":
-        return 2.0 * x / (1.0 - x * x) ** 2
-    return np.zeros_like(x)
+    return {(0.0, 1.0): "logit", (-1.0, 1.0): "fisher-z"}.get(bounds, "identity")
 
 
 def transformed_interval(estimate, replicate_part, participant_part, df_replicate, df_participant,
@@ -193,11 +179,12 @@ def transformed_interval(estimate, replicate_part, participant_part, df_replicat
     with np.errstate(invalid="ignore", divide="ignore"):
         t_r = np.where(df_replicate > 0, sps.t.ppf(q, np.maximum(df_replicate, 1)), 0.0)
         t_p = sps.t.ppf(q, np.maximum(df_participant, 1))
-        half = np.sqrt(t_r**2 * replicate_part + t_p**2 * participant_part) * _derivative(estimate, scale)
+        g = SCALES[scale]
+        half = np.sqrt(t_r**2 * replicate_part + t_p**2 * participant_part) * g.derivative(estimate)
         # second-order delta method: E g(mean) ~ g(E mean) + g''/2 Var(mean); remove that bias of the centre
         variance = np.asarray(replicate_part) + np.asarray(participant_part)
-        centre = _to_scale(estimate, scale) - 0.5 * _second_derivative(estimate, scale) * variance
-        low, high = _from_scale(centre - half, scale), _from_scale(centre + half, scale)
+        centre = g.forward(estimate) - 0.5 * g.second_derivative(estimate) * variance
+        low, high = g.inverse(centre - half), g.inverse(centre + half)
     inside = np.isfinite(centre) & np.isfinite(half)
     return np.where(inside, low, np.nan), np.where(inside, high, np.nan)
 
