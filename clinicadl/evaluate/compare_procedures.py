@@ -651,7 +651,8 @@ def compare_procedures(
     if design.shared_test and "probability" in chosen:
         from clinicadl.evaluate.procedure_expected import crossed_inputs
 
-        crossed = {m: [crossed_inputs(p, m)[0] for p in procedures] for m in metrics}
+        laid_out = [{} for _ in procedures]  # each procedure's predictions, built once for all metrics
+        crossed = {m: [crossed_inputs(p, m, cache)[0] for p, cache in zip(procedures, laid_out)] for m in metrics}
     for metric in metrics:
         for i, j in combinations(range(len(procedures)), 2):
             base = _base(metric, tables[0], options, design, names[i], names[j])

@@ -42,10 +42,18 @@ def _stat_of(procedure: Procedure, metric: str) -> tuple[str, str | None, tuple[
     return stat, column, UNIT_BOUNDS if column in PER_IMAGE_BOUNDED else None
 
 
-def crossed_inputs(procedure: Procedure, metric: str) -> tuple[CrossedValues, tuple[float, float] | None]:
-    """Values and pseudo-values of every model of ``procedure`` for ``metric``, splits averaged per replicate."""
+def crossed_inputs(procedure: Procedure, metric: str, laid_out: dict | None = None
+                   ) -> tuple[CrossedValues, tuple[float, float] | None]:
+    """Values and pseudo-values of every model of ``procedure`` for ``metric``, splits averaged per replicate.
+
+    ``laid_out`` (a dict the caller keeps across metrics) holds the models' validated predictions per value column,
+    so that they are built once for all metrics rather than once per metric.
+    """
     stat, column, bounds = _stat_of(procedure, metric)
-    models = [to_predictions(m.predictions, column) for m in procedure.models]
+    laid_out = {} if laid_out is None else laid_out
+    if column not in laid_out:
+        laid_out[column] = [to_predictions(m.predictions, column) for m in procedure.models]
+    models = laid_out[column]
     participants = np.unique(procedure.models[0].predictions.frame["participant_id"].to_numpy())
     values = values_from_predictions(models, metric=stat, replicates=[m.replicate for m in procedure.models],
                                      participants=participants)
@@ -55,10 +63,10 @@ def crossed_inputs(procedure: Procedure, metric: str) -> tuple[CrossedValues, tu
 def crossed_results(procedure: Procedure, metrics, options: EvaluationOptions
                     ) -> tuple[dict[str, tuple[ExpectedPerformance, CrossedValues]], list[str]]:
     """The crossed-design result of every metric that is defined for every model and participant."""
-    results, notes = {}, []
+    results, notes, laid_out = {}, [], {}
     for metric in metrics:
         try:
-            values, bounds = crossed_inputs(procedure, metric)
+            values, bounds = crossed_inputs(procedure, metric, laid_out)
             results[metric] = (interval_from_values(values, confidence_level=options.confidence_level,
                                                     bounds=bounds), values)
         except InputError as error:
