@@ -104,3 +104,11 @@ def test_allow_list_is_needed():
     declarations = _declarations()
     for name in INTENTIONAL:
         assert len(set(declarations[name].values())) > 1, f"{name} no longer differs: remove it from INTENTIONAL"
+
+
+def test_no_command_declares_a_flag_twice():
+    """Click lets a later declaration of a flag shadow an earlier one silently; a shared option must not."""
+    for path, command in _commands(cli, "", click.Context(cli)):
+        flags = [flag for parameter in command.params if isinstance(parameter, click.Option)
+                 for flag in (*parameter.opts, *parameter.secondary_opts)]
+        assert len(flags) == len(set(flags)), f"{path}: {sorted(f for f in flags if flags.count(f) > 1)}"
