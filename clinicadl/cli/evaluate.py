@@ -67,8 +67,7 @@ def model(input_path, data_group, splits, selection_metrics, output, **kwargs):
 @options.selection_metrics
 @options.metrics
 @options.n_resamples
-@click.option("--ci_method", type=click.Choice(["percentile", "basic", "bca"]), default="bca", show_default=True,
-              help="Bootstrap interval method of the difference.")
+@options.ci_method
 @options.confidence_level
 @options.unit
 @options.stratify

@@ -22,8 +22,7 @@ def _echo_notes(notes, warns=()):
 @click.argument("maps_path", metavar="MAPS", type=click.Path(exists=True, file_okay=False))
 @click.argument("data_group")
 @options.split
-@click.option("--selection_metrics", "-sm", default="loss", show_default=True,
-              help="Selection metric of the model of each split (best-<m>).")
+@options.selection_metric
 @options.metrics
 @options.n_resamples
 @options.ci_method
@@ -75,9 +74,8 @@ def procedure(maps_path, data_group, splits, selection_metrics, output_dir, metr
               help="Full width of the interval wanted (e.g. 0.1 for +/-0.05): also plan the test participants.")
 @click.option("--pilot", type=click.Path(exists=True, file_okay=False), default=None,
               help="Pilot MAPS whose models' standard errors give the variance (with --data_group).")
-@click.option("--data_group", default=None, help="Test group of the pilot MAPS.")
-@click.option("--selection_metrics", "-sm", default="loss", show_default=True,
-              help="Selection metric of the pilot models.")
+@options.pilot_data_group
+@options.selection_metric
 @options.metrics
 @click.option("--metric_variance", type=click.FloatRange(0, min_open=True), default=None,
               help="Variance of one participant's contribution (p(1-p) for an accuracy p), instead of a pilot.")
@@ -85,8 +83,7 @@ def procedure(maps_path, data_group, splits, selection_metrics, output_dir, metr
               help="Standard error measured on a pilot of --n_pilot participants, instead of a pilot MAPS.")
 @click.option("--n_pilot", type=click.IntRange(min=2), default=None, help="Participants of the pilot.")
 @options.confidence_level
-@click.option("--n_resamples", type=click.IntRange(min=2), default=2000, show_default=True,
-              help="Bootstrap resamples of the pilot's standard errors.")
+@options.n_resamples
 @options.seed
 def plan(gamma, alpha, beta, width, pilot, data_group, selection_metrics, metrics, metric_variance, standard_error,
          n_pilot, confidence_level, n_resamples, seed):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from clinicadl.cli import options
+
 
 @click.command("report")
 @click.argument("maps_paths", metavar="MAPS...", nargs=-1, required=True,
@@ -14,8 +16,7 @@ import click
               help="html: one self-contained page (figures embedded); md: Markdown, figures copied beside it "
                    "into <output stem>_figures/. Default: from the suffix of --output.")
 @click.option("--data_group", default="test", show_default=True, help="Test group predicted by every model.")
-@click.option("--selection_metrics", "-sm", default="loss", show_default=True,
-              help="Selection metric of the model of each split (best-<m>).")
+@options.selection_metric
 @click.option("--compute/--no-compute", default=True, show_default=True,
               help="Compute the results that are missing (evaluate procedure, model or compare, with their "
                    "defaults) and write them into the MAPS; with --no-compute a missing result is an error.")

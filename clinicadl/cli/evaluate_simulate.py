@@ -22,11 +22,10 @@ from clinicadl.cli.launcher_options import add_launcher_options, slurm_values
 @click.option("--from_maps", type=click.Path(exists=True, file_okay=False), default=None,
               help="MAPS trained with --replicates: its split, seed and test-set variances become the truth "
                    "of the 'replicates' scenario.")
-@click.option("--data_group", default=None, help="Test group of --from_maps.")
+@options.pilot_data_group
 @click.option("--metric", default="BA", show_default=True, help="Metric of --from_maps.")
 @options.seed
-@click.option("--n_jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (the numbers do not depend on it).")
+@options.n_jobs
 @click.option("--output_dir", type=click.Path(file_okay=False), default=None,
               help="Cache of finished chunks: an interrupted run resumes, a rerun reads them.")
 @add_launcher_options(detach=False)
@@ -51,7 +50,7 @@ def simulate(scenario, n, n_sim, procedures, from_maps, data_group, metric, seed
     from clinicadl.evaluate.simulate import format_simulation_table, run_simulation
 
     report = run_simulation(scenario, n=n, n_sim=n_sim, procedures=procedures or None, seed=seed,
-                            from_maps=from_maps, data_group=data_group, metric=metric, n_jobs=n_jobs,
+                            from_maps=from_maps, data_group=data_group, metric=metric, n_jobs=n_jobs or 1,
                             cache_dir=output_dir, progress=True, launcher=launcher or "local",
                             slurm=slurm_values(slurm))
     for note in report.notes:

@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import click
 
-n_proc = click.option("--n_proc", "-np", type=click.IntRange(min=1), default=1, show_default=True,
-                      help="Worker processes; the output does not depend on it.")
-seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-                    help="Root seed: the same seed and options give the same bytes.")
+from clinicadl.cli import options
+
 participants_tsv = click.option("--participants_tsv", "-tsv", type=click.Path(exists=True, dir_okay=False),
                                 default=None, help="TSV (participant_id, session_id) of the input images to use; "
                                                    "default: <CAPS>/data.tsv if present, else every session.")
-use_uncropped_image = click.option("--use_uncropped_image", "-uui", is_flag=True, default=False,
-                                   help="Use the uncropped images (without _desc-Crop_).")
 preprocessing = click.option("--preprocessing", type=click.Choice(["t1-linear", "pet-linear"]), default="t1-linear",
                              show_default=True, help="Preprocessing of the input images in CAPS_DIRECTORY.")
-tracer = click.option("--tracer", default=None, help="With --preprocessing pet-linear: tracer of the PET images "
-                                                     "(trc- entity, e.g. 18FFDG).")
-suvr_reference_region = click.option("-suvr", "--suvr_reference_region",
-                                     type=click.Choice(["pons", "cerebellumPons", "pons2", "cerebellumPons2"]),
-                                     default=None, help="With --preprocessing pet-linear: SUVR reference region of "
-                                                        "the PET images (suvr- entity).")
-single_process = click.option("--n_proc", "-np", type=click.IntRange(min=1), default=2, show_default=True,
-                              help="Accepted as upstream; this generator runs in one process and its output does not "
-                                   "depend on it.")
+subjects_per_label = click.option("--n_subjects", type=click.IntRange(min=1), default=300, show_default=True,
+                                  help="Number of subjects per label (AD and CN), as upstream; generate trivial: at "
+                                       "most the number of input participants.")
+participants = click.option("--n_subjects", type=click.IntRange(min=2), default=20, show_default=True,
+                            help="Number of participants (one session each).")
 caps_directory = click.argument("caps_directory", type=click.Path(exists=True, file_okay=False))
 generated_caps_directory = click.argument("generated_caps_directory", type=click.Path())
 
@@ -54,11 +46,9 @@ def generate():
 @click.option("--effect_size", type=click.FloatRange(min=0), default=1.5, show_default=True,
               help="AD - CN difference of the latent severity, in SD; the achievable baseline AUC is "
                    "Phi(effect_size / sqrt(2)) (1.5 -> 0.856).")
-@click.option("--resolution", type=click.IntRange(1, 8), default=2, show_default=True,
-              help="Voxel size in mm (1: Clinica's 169x208x179 grid; 2: 85x104x90; 4: 43x52x45), named in the "
-                   "res- entity of the file names.")
-@seed
-@n_proc
+@options.resolution
+@options.seed
+@options.workers
 def cohort(output_caps, n_participants, sessions, interval_months, effect_size, resolution, seed, n_proc):
     """Realistic longitudinal AD/CN cohort from the MNI152 template, as a t1-linear CAPS.
 
@@ -86,8 +76,7 @@ def cohort(output_caps, n_participants, sessions, interval_months, effect_size, 
 
 @generate.command("shepplogan")
 @generated_caps_directory
-@click.option("--n_subjects", type=click.IntRange(min=1), default=300, show_default=True,
-              help="Number of subjects per label (AD and CN).")
+@subjects_per_label
 @click.option("--image_size", type=click.IntRange(min=8), default=128, show_default=True,
               help="Size in pixels of the square (cubic in 3D) image.")
 @click.option("--dimension", type=click.Choice(["2", "3"]), default="2", show_default=True,
@@ -98,11 +87,9 @@ def cohort(output_caps, n_participants, sessions, interval_months, effect_size, 
               show_default=True, help="Probabilities of subtypes 0, 1, 2 among AD.")
 @click.option("--smoothing/--no-smoothing", default=False, show_default=True,
               help="Blur each phantom with a Gaussian of random width.")
-@click.option("-ej", "--extract_json", default=None,
-              help="Also extract the tensors, as upstream: slices (axis 2, single channel) of 2D phantoms, images of "
-                   "3D ones, described by tensor_extraction/<EXTRACT_JSON>, ready for train.")
-@seed
-@n_proc
+@options.extract_json
+@options.seed
+@options.workers
 def shepplogan(generated_caps_directory, n_subjects, image_size, dimension, cn_subtypes_distribution,
                ad_subtypes_distribution, smoothing, extract_json, seed, n_proc):
     """Shepp-Logan phantoms with three subtypes spread over AD and CN (no input needed).
@@ -133,18 +120,17 @@ def shepplogan(generated_caps_directory, n_subjects, image_size, dimension, cn_s
 @generate.command("random")
 @caps_directory
 @generated_caps_directory
-@click.option("--n_subjects", type=click.IntRange(min=1), default=300, show_default=True,
-              help="Number of subjects per label (AD and CN).")
+@subjects_per_label
 @click.option("--mean", type=float, default=0.0, show_default=True, help="Mean of the Gaussian noise added.")
 @click.option("--sigma", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="Standard deviation of the Gaussian noise added (image intensity units).")
 @participants_tsv
-@use_uncropped_image
+@options.use_uncropped_image
 @preprocessing
-@tracer
-@suvr_reference_region
-@single_process
-@seed
+@options.tracer
+@options.suvr_reference_region
+@options.workers
+@options.seed
 def random(caps_directory, generated_caps_directory, n_subjects, mean, sigma, participants_tsv, use_uncropped_image,
            preprocessing, tracer, suvr_reference_region, n_proc, seed):
     """Noisy copies of ONE input image with random labels: nothing to learn (expected AUC 0.5).
@@ -169,20 +155,19 @@ def random(caps_directory, generated_caps_directory, n_subjects, mean, sigma, pa
 @generate.command("trivial")
 @caps_directory
 @generated_caps_directory
-@click.option("--n_subjects", type=click.IntRange(min=1), default=300, show_default=True,
-              help="Number of subjects per label (AD and CN); at most the number of input participants.")
+@subjects_per_label
 @click.option("--atrophy_percent", type=click.FloatRange(0, 100), default=60.0, show_default=True,
               help="Percentage of grey-matter intensity removed in the atrophied hemisphere.")
 @click.option("--mask_path", type=click.Path(exists=True), default=None,
               help="Accepted as upstream (its folder of atrophy masks); not needed here: the masks come from the "
                    "MNI152 template shipped with clinicadl.")
 @participants_tsv
-@use_uncropped_image
+@options.use_uncropped_image
 @preprocessing
-@tracer
-@suvr_reference_region
-@single_process
-@seed
+@options.tracer
+@options.suvr_reference_region
+@options.workers
+@options.seed
 def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percent, mask_path, participants_tsv,
             use_uncropped_image, preprocessing, tracer, suvr_reference_region, n_proc, seed):
     """Images with one hemisphere atrophied per label: perfectly separable (expected AUC 1).
@@ -208,8 +193,7 @@ def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percen
 
 @generate.command("lesions")
 @click.argument("output_caps", type=click.Path())
-@click.option("--n_subjects", type=click.IntRange(min=2), default=20, show_default=True,
-              help="Number of participants (one session each).")
+@participants
 @click.option("--lesion_load", type=(click.FloatRange(min=0), click.FloatRange(min=0)), default=(2.0, 20.0),
               show_default=True, metavar="MIN MAX", help="Target lesion volume per participant in mL, uniform.")
 @click.option("--contrast", type=click.FloatRange(-1, 1), default=0.4, show_default=True,
@@ -218,10 +202,9 @@ def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percen
               help="Load (mL) above which diagnosis is high_load (else low_load). [default: middle of --lesion_load]")
 @click.option("--lesion_radius", type=(click.FloatRange(min=0.5), click.FloatRange(min=0.5)), default=(2.0, 6.0),
               show_default=True, metavar="MIN MAX", help="Semi-axes of the ellipsoidal lesions in mm, uniform.")
-@click.option("--resolution", type=click.IntRange(1, 8), default=2, show_default=True,
-              help="Voxel size in mm (2: 85x104x90 voxels; 8: 22x26x23 for quick tests).")
-@seed
-@n_proc
+@options.resolution
+@options.seed
+@options.workers
 def lesions(output_caps, n_subjects, lesion_load, contrast, load_threshold, lesion_radius, resolution, seed, n_proc):
     """White-matter lesions (multiple-sclerosis-like) on the MNI template, with their masks.
 
@@ -248,8 +231,7 @@ def lesions(output_caps, n_subjects, lesion_load, contrast, load_threshold, lesi
 
 @generate.command("tumour")
 @click.argument("output_caps", type=click.Path())
-@click.option("--n_subjects", type=click.IntRange(min=2), default=20, show_default=True,
-              help="Number of participants (one session each).")
+@participants
 @click.option("--radius", type=(click.FloatRange(min=1), click.FloatRange(min=1)), default=(8.0, 20.0),
               show_default=True, metavar="MIN MAX", help="Radius of the tumour core in mm, uniform (the load).")
 @click.option("--oedema_ratio", type=click.FloatRange(1, 4), default=1.8, show_default=True,
@@ -258,10 +240,9 @@ def lesions(output_caps, n_subjects, lesion_load, contrast, load_threshold, lesi
               help="Relative intensity drop in the core (half of it in the oedema; negative: hyperintense).")
 @click.option("--volume_threshold", type=click.FloatRange(min=0), default=None,
               help="Core + oedema volume (mL) above which diagnosis is large (else small).")
-@click.option("--resolution", type=click.IntRange(1, 8), default=2, show_default=True,
-              help="Voxel size in mm (2: 85x104x90 voxels).")
-@seed
-@n_proc
+@options.resolution
+@options.seed
+@options.workers
 def tumour(output_caps, n_subjects, radius, oedema_ratio, contrast, volume_threshold, resolution, seed, n_proc):
     """A brain mass with surrounding oedema on the MNI template, with its masks (1 = core, 2 = oedema).
 

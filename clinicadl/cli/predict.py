@@ -17,23 +17,18 @@ from clinicadl.cli.launcher_options import add_launcher_options, slurm_values
               help="CAPS of the images; default: the group's, else the one used in training.")
 @click.option("--use_labels/--no_labels", default=True, show_default=True,
               help="The TSV holds the labels: write metrics and confidence intervals.")
-@click.option("--selection_metrics", "-sm", multiple=True,
-              help="Selection metric(s) of the models (repeat the option); default: all.")
+@options.selection_metrics
 @options.split
-@click.option("--overwrite", "-o", is_flag=True,
-              help="Replace the group (never train or validation) and its predictions.")
+@options.overwrite
 @click.option("--skip_leak_check", is_flag=True,
               help="Allow participants used in training (the result is then not a test).")
-@click.option("--batch_size", "-b", type=click.IntRange(min=1), help="Batch size; default: the training one.")
-@click.option("--n_proc", "-np", type=click.IntRange(min=0), help="Data-loading processes; default: training's.")
-@click.option("--gpu/--no-gpu", default=None, help="Use the GPU; default: as in training.")
-@click.option("--amp/--no-amp", default=None, help="Automatic mixed precision; default: as in training.")
-@click.option("--n_resamples", type=click.IntRange(min=2), default=10_000, show_default=True,
-              help="Bootstrap resamples of the confidence intervals.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seed of the confidence intervals' resampling.")
-@click.option("--n_jobs", type=click.IntRange(min=1), default=None,
-              help="Replicates predicted at once, one job each. [default: 1; with --launcher slurm: all]")
+@options.batch_size
+@options.loader_processes
+@options.gpu
+@options.amp
+@options.n_resamples
+@options.seed
+@options.n_jobs
 @click.option("--save_masks", is_flag=True, default=False,
               help="Segmentation: also write each predicted label map as NIfTI (split-<i>/best-<m>/<group>/masks/).")
 @add_launcher_options(detach=False)

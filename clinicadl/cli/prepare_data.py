@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from clinicadl.cli import options
+
 _MODALITY_HELP = "{t1-linear|pet-linear|flair-linear|custom}"
 
 
@@ -12,18 +14,13 @@ def _common(function):
     decorators = [
         click.argument("caps_directory", type=click.Path(file_okay=False)),
         click.argument("modality", metavar="MODALITY"),
-        click.option("--n_proc", "-np", type=click.IntRange(min=1), default=2, show_default=True,
-                     help="Number of worker processes (one image per task)."),
+        options.workers,
         click.option("--subjects_sessions_tsv", "--tsv_file", "-tsv", type=click.Path(dir_okay=False),
                      default=None, help="TSV with participant_id and session_id columns; default: every session."),
-        click.option("--extract_json", "-ej", default=None,
-                     help="Name of the extraction JSON written in CAPS_DIRECTORY/tensor_extraction/ "
-                          "(default: extract_<timestamp>.json)."),
-        click.option("--use_uncropped_image", "-uui", is_flag=True,
-                     help="Use the uncropped image (no desc-Crop) of t1-linear, pet-linear or flair-linear."),
-        click.option("--tracer", default=None, help="pet-linear: tracer (trc- entity) [default: 18FFDG]."),
-        click.option("--suvr_reference_region", "-suvr", default=None,
-                     help="pet-linear: SUVR reference region (suvr- entity) [default: cerebellumPons2]."),
+        options.extract_json,
+        options.use_uncropped_image,
+        options.tracer,
+        options.suvr_reference_region,
         click.option("--custom_suffix", "-cn", default=None,
                      help="custom: end of the image file names, e.g. '_space-SheppLogan_phantom.nii.gz' "
                           "('*' allowed)."),

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from clinicadl.cli import options
 from clinicadl.cli.launcher_options import launcher_options, slurm_values
 from clinicadl.training.config import LAUNCHER_KEYS, LOSSES, OPTIMIZERS, SECTIONS, default_parameters
 
@@ -81,37 +82,45 @@ def _default(task: str, key: str) -> str:
 
 def _options(task: str) -> list:
     """The options of ``train <task>``: upstream's names (maps.json keys), default None = not given."""
-    d = lambda key: _default(task, key)  # noqa: E731
-    selection_choices = {
-        "classification": "loss, BA, accuracy, F1_score, sensitivity, specificity, PPV, NPV, MCC, MK, LR_plus, "
-                          "LR_minus",
-        "regression": "loss, R2_score, MAE, RMSE",
-        "reconstruction": "loss, MAE, RMSE, PSNR, SSIM",
-        "segmentation": "loss, Dice, IoU, HD95, NSD",
-    }[task]
-    options = [
+    return [
         click.option("-c", "--config_file", type=click.Path(exists=True, dir_okay=False),
                      help="TOML file of options (upstream sections); command-line options override it."),
-        # Computational
-        click.option("--gpu/--no-gpu", default=None, help="Train on the GPU." + d("gpu")),
-        click.option("-np", "--n_proc", type=click.IntRange(min=0),
-                     help="Data-loading processes (0 or 1: in the main process)." + d("n_proc")),
-        click.option("-b", "--batch_size", type=click.IntRange(min=1), help="Batch size." + d("batch_size")),
+        *_computational_options(task),
+        *_model_options(task),
+        *_task_options(task),
+        *_data_options(task),
+        *_optimization_options(task),
+        *_procedure_options(),
+    ]
+
+
+def _computational_options(task: str) -> list:
+    """Computational and reproducibility options (upstream's [Computational] and [Reproducibility])."""
+    d = lambda key: _default(task, key)  # noqa: E731
+    return [
+        options.gpu,
+        options.loader_processes,
+        options.batch_size,
         click.option("--evaluation_steps", "-esteps", type=click.IntRange(min=0),
                      help="Also evaluate every N iterations within an epoch (0: at the end of epochs only)."
                           + d("evaluation_steps")),
         click.option("--fully_sharded_data_parallel", "-fsdp", is_flag=True, default=None,
                      help="Not provided (upstream option, accepted for compatibility)."),
-        click.option("--amp/--no-amp", default=None, help="Automatic mixed precision." + d("amp")),
-        # Reproducibility
-        click.option("--seed", type=click.IntRange(min=0), help="Seed of the training." + d("seed")),
+        options.amp,
+        options.seed,
         click.option("--deterministic/--nondeterministic", default=None,
                      help="Deterministic algorithms: identical seeds give bit-identical results." + d("deterministic")),
         click.option("--compensation", type=click.Choice(["memory", "time"]),
                      help="Kept for compatibility (memory/time trade-off of deterministic mode)." + d("compensation")),
         click.option("--track_exp", "-te", type=click.Choice(["wandb", "mlflow", ""]),
                      help="Not provided (upstream option, accepted for compatibility)."),
-        # Model and architecture
+    ]
+
+
+def _model_options(task: str) -> list:
+    """Model and architecture options (upstream's [Model] and [Architecture])."""
+    d = lambda key: _default(task, key)  # noqa: E731
+    return [
         click.option("-a", "--architecture", help="Network architecture (see 'clinicadl train list_models')."
                      + d("architecture")),
         click.option("--multi_network/--single_network", default=None, help="Not provided (one network per element)."),
@@ -126,16 +135,31 @@ def _options(task: str) -> list:
         click.option("--kl_weight", type=int, help="KL weight (VAE)." + d("kl_weight")),
         click.option("--normalization", type=click.Choice(["batch", "group", "instance"]),
                      help="Normalisation layers." + d("normalization")),
-        # Task
+    ]
+
+
+_SELECTION_CHOICES = {
+    "classification": "loss, BA, accuracy, F1_score, sensitivity, specificity, PPV, NPV, MCC, MK, LR_plus, LR_minus",
+    "regression": "loss, R2_score, MAE, RMSE",
+    "reconstruction": "loss, MAE, RMSE, PSNR, SSIM",
+    "segmentation": "loss, Dice, IoU, HD95, NSD",
+}
+"""The selection metrics that ``train <task> --help`` lists."""
+
+
+def _task_options(task: str) -> list:
+    """Options of the task (upstream's [Classification], [Regression], ... sections) and of transfer learning."""
+    d = lambda key: _default(task, key)  # noqa: E731
+    options_ = [
         click.option("--selection_metrics", "-sm", multiple=True,
-                     help=f"Metric(s) selecting the best model, one folder best-<metric> each ({selection_choices})."
-                          + d("selection_metrics")),
+                     help=f"Metric(s) selecting the best model, one folder best-<metric> each "
+                          f"({_SELECTION_CHOICES[task]})." + d("selection_metrics")),
         click.option("--loss", "-l", type=click.Choice(LOSSES[task]), help="Loss function." + d("loss")),
     ]
     if task not in ("reconstruction", "segmentation"):
-        options.append(click.option("--label", help="Column of the TSV files to learn." + d("label")))
+        options_.append(click.option("--label", help="Column of the TSV files to learn." + d("label")))
     if task == "segmentation":
-        options += [
+        options_ += [
             click.option("--mask_pattern", help="File-name pattern of each session's mask (label map, 0 = background)"
                                                 " in the CAPS." + d("mask_pattern")),
             click.option("--n_labels", type=click.IntRange(min=1), help="Foreground labels 1..n_labels of the masks."
@@ -144,21 +168,26 @@ def _options(task: str) -> list:
                          help="Tolerance (mm) of the normalised surface distance NSD." + d("nsd_tolerance")),
         ]
     if task == "classification":
-        options.append(click.option("--selection_threshold", type=click.FloatRange(0, 1),
-                                    help="Kept for compatibility (multi-network soft voting)." +
-                                    d("selection_threshold")))
-    options += [
-        # Transfer learning
+        options_.append(click.option("--selection_threshold", type=click.FloatRange(0, 1),
+                                     help="Kept for compatibility (multi-network soft voting)." +
+                                     d("selection_threshold")))
+    return [
+        *options_,
         click.option("--transfer_path", "-tp", type=click.Path(exists=True, file_okay=False),
                      help="MAPS whose best model initialises the matching layers."),
         click.option("--transfer_selection_metric", "-tsm", help="Selection metric of the transferred model." +
                      d("transfer_selection_metric")),
         click.option("--nb_unfrozen_layer", "-nul", type=click.IntRange(min=0),
                      help="Kept for compatibility." + d("nb_unfrozen_layer")),
-        # Mode
         click.option("--use_extracted_features", is_flag=True, default=None,
                      help="Not provided: give the extraction JSON of the saved features instead."),
-        # Data
+    ]
+
+
+def _data_options(task: str) -> list:
+    """Data and cross-validation options (upstream's [Data] and [Cross_validation] sections)."""
+    d = lambda key: _default(task, key)  # noqa: E731
+    return [
         click.option("--multi_cohort/--single_cohort", default=None, help="Not provided (multi-cohort training)."),
         click.option("-d", "--diagnoses", multiple=True,
                      help="Diagnoses kept from the TSV files (repeat the option)." + d("diagnoses")),
@@ -180,13 +209,17 @@ def _options(task: str) -> list:
         click.option("--tsv_target_lab", help="Not provided (domain adaptation)."),
         click.option("--tsv_target_unlab", help="Not provided (domain adaptation)."),
         click.option("--preprocessing_dict_target", help="Not provided (domain adaptation)."),
-        # Cross-validation
         click.option("--n_splits", type=click.IntRange(min=0),
                      help="Number of splits of TSV_DIRECTORY (split-<i>/ folders of tsvtools kfold; 0: one split)."
                           + d("n_splits")),
-        click.option("--split", "-s", type=click.IntRange(min=0), multiple=True,
-                     help="Split(s) to train (repeat the option); default: all."),
-        # Optimization
+        options.train_split,
+    ]
+
+
+def _optimization_options(task: str) -> list:
+    """Optimisation options (upstream's [Optimization] section and the options it does not provide)."""
+    d = lambda key: _default(task, key)  # noqa: E731
+    return [
         click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Optimizer." + d("optimizer")),
         click.option("--epochs", type=click.IntRange(min=1), help="Maximum number of epochs." + d("epochs")),
         click.option("--learning_rate", "-lr", type=click.FloatRange(min=0, min_open=True),
@@ -207,7 +240,12 @@ def _options(task: str) -> list:
         click.option("--calculate_emissions/--dont_calculate_emissions",
                      "--emissions_calculator/--no-emissions_calculator", "emissions_calculator", default=None,
                      help="Not provided (upstream's emissions calculator)."),
-        # Learning procedure (ours)
+    ]
+
+
+def _procedure_options() -> list:
+    """Options of the learning procedure (ours) and of its launcher (the [Launcher] TOML section)."""
+    return [
         click.option("--replicates", type=click.IntRange(min=1),
                      help="Train the whole procedure R times with recorded seeds (replicate-<r>/ folders); "
                           "without it, one plain MAPS."),
@@ -216,19 +254,16 @@ def _options(task: str) -> list:
         click.option("--vary", help="Sources of variance re-drawn per replicate, comma-separated, among split, init, "
                                     "order, augmentation, dropout, hpo. [default: split,init,order,augmentation,"
                                     "dropout]"),
-        click.option("--n_jobs", type=click.IntRange(min=1),
-                     help="Replicates trained in parallel. [default: 1; with --launcher slurm: all]"),
-        click.option("--overwrite", is_flag=True, default=None, help="Replace OUTPUT_MAPS_DIRECTORY if it exists."),
+        options.n_jobs,
+        options.overwrite,
         click.option("--hpo_space", type=click.Path(exists=True, dir_okay=False),
                      help="With --vary ...,hpo: TOML whose [Random_Search] section is the search space; every "
                           "replicate runs its own random search seeded by its hpo seed (docs/random-search.md)."),
         click.option("--hpo_trials", type=click.IntRange(min=1),
                      help="With --vary ...,hpo: configurations trained per replicate; the best on validation is "
                           "kept."),
-        # Launcher (ours; the [Launcher] TOML section)
         *launcher_options(),
     ]
-    return options
 
 
 def _option_names(command: click.Command) -> set[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from clinicadl.cli import options
 from clinicadl.cli.launcher_options import add_launcher_options, slurm_values
-from clinicadl.cli.options import split
 
 
 def format_status_table(result) -> str:
@@ -18,11 +18,10 @@ def format_status_table(result) -> str:
 
 @click.command("resume")
 @click.argument("maps", type=click.Path(exists=True, file_okay=False))
-@click.option("--n_jobs", type=click.IntRange(min=1), default=None,
-              help="Replicates trained at once. [default: as recorded by a SLURM training, else 1]")
+@options.n_jobs
 @click.option("--skip_failed", is_flag=True, default=False,
               help="Leave failed replicates as they are; only finish interrupted and pending ones.")
-@split
+@options.split
 @add_launcher_options()
 def resume(maps, n_jobs, skip_failed, splits, launcher, detach, **slurm):
     """Finish the training of MAPS: interrupted, pending and failed replicates are trained again.

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import click
 
-_seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-                     help="Seed of the random draw; recorded in the JSON written with the TSVs.")
+from clinicadl.cli import options
+
 _max_tries = click.option("--max_tries", type=click.IntRange(min=1), default=1000, show_default=True,
                           help="Most draws tried to pass the age/sex thresholds before giving up with an error.")
-_overwrite = click.option("--overwrite", is_flag=True, default=False,
-                          help="Replace the files of an existing output folder (default: refuse).")
 _test_tsv = click.option("--test_tsv", "-tt", type=click.Path(dir_okay=False), default=None,
                          help="TSV of participants to leave out (e.g. the test set) before splitting.")
 
@@ -91,11 +89,10 @@ def _report(result, subset_name):
 
 @tsvtools.command("split", no_args_is_help=True)
 @click.argument("data_tsv", type=click.Path(exists=True, dir_okay=False))
-@click.option("--subset_name", default="validation", show_default=True,
-              help="Name of the set complementary to train (e.g. test when splitting off a test set).")
+@options.subset_name
 @click.option("--n_test", type=float, default=100.0, show_default=True,
               help="Participants put in the <subset_name> set: a count if >= 1, a fraction of the participants if < 1.")
-@_seed
+@options.seed
 @click.option("--p_sex_threshold", "-ps", type=click.FloatRange(0, 1), default=0.80, show_default=True,
               help="Smallest p-value of the chi-square test on sex between the two sets.")
 @click.option("--p_age_threshold", "-pa", type=click.FloatRange(0, 1), default=0.80, show_default=True,
@@ -104,11 +101,10 @@ def _report(result, subset_name):
               help="Draw once without checking the age and sex balance.")
 @click.option("--categorical_split_variable", default=None,
               help="Further column to stratify on, combined with diagnosis.")
-@click.option("--valid_longitudinal/--valid_baseline", "--not_only_keep_baseline", "not_only_keep_baseline",
-              default=False, help="Also write <subset_name>.tsv with all the sessions of the <subset_name> set.")
+@options.valid_longitudinal
 @_test_tsv
 @_max_tries
-@_overwrite
+@options.overwrite
 def split(data_tsv, subset_name, n_test, seed, p_sex_threshold, p_age_threshold, ignore_demographics,
           categorical_split_variable, not_only_keep_baseline, test_tsv, max_tries, overwrite):
     """Split DATA_TSV's participants into train and <subset_name> sets, stratified on diagnosis.
@@ -138,21 +134,19 @@ def split(data_tsv, subset_name, n_test, seed, p_sex_threshold, p_age_threshold,
 @click.argument("data_tsv", type=click.Path(exists=True, dir_okay=False))
 @click.option("--n_splits", type=click.IntRange(min=2), default=5, show_default=True,
               help="Number of folds.")
-@click.option("--subset_name", default="validation", show_default=True,
-              help="Name of the set complementary to train.")
+@options.subset_name
 @click.option("--stratification", default="none", show_default=True,
               help="Column to stratify the folds on (e.g. diagnosis); 'none' for no stratification.")
-@_seed
-@click.option("--valid_longitudinal/--valid_baseline", default=False,
-              help="Also write <subset_name>.tsv with all the sessions of each validation set.")
+@options.seed
+@options.valid_longitudinal
 @click.option("--p_sex_threshold", "-ps", type=click.FloatRange(0, 1), default=None,
               help="If given, re-draw until every fold's sex chi-square p-value reaches it.")
 @click.option("--p_age_threshold", "-pa", type=click.FloatRange(0, 1), default=None,
               help="If given, re-draw until every fold's age t-test p-value reaches it.")
 @_test_tsv
 @_max_tries
-@_overwrite
-def kfold(data_tsv, n_splits, subset_name, stratification, seed, valid_longitudinal, p_sex_threshold,
+@options.overwrite
+def kfold(data_tsv, n_splits, subset_name, stratification, seed, not_only_keep_baseline, p_sex_threshold,
           p_age_threshold, test_tsv, max_tries, overwrite):
     """Split DATA_TSV's participants into --n_splits folds, stratified on --stratification if given.
 
@@ -169,7 +163,7 @@ def kfold(data_tsv, n_splits, subset_name, stratification, seed, valid_longitudi
 
     column = None if stratification.lower() == "none" else stratification
     result = kfold_tsv(data_tsv, n_splits=n_splits, subset_name=subset_name, stratification=column, seed=seed,
-                       valid_longitudinal=valid_longitudinal, p_age_threshold=p_age_threshold,
+                       valid_longitudinal=not_only_keep_baseline, p_age_threshold=p_age_threshold,
                        p_sex_threshold=p_sex_threshold, test_tsv=test_tsv, max_tries=max_tries, overwrite=overwrite)
     _report(result, subset_name)
 

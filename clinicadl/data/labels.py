@@ -279,51 +279,14 @@ def get_labels(
     source_path = _merged_tsv_path(Path(bids_or_tsv), output_directory, merged_tsv)
     merged = read_participants_tsv(source_path)
     notes: list[str] = []
-    diagnosis_column = find_column(merged, DIAGNOSIS_COLUMNS)
-    if diagnosis_column is None:
-        raise InputError(
-            f"{source_path} has no diagnosis column (looked for {', '.join(DIAGNOSIS_COLUMNS)}; found: "
-            f"{', '.join(merged.columns)}); add a diagnosis column."
-        )
-    missing_variables = [v for v in variables_of_interest if v not in merged.columns]
-    if missing_variables:
-        raise InputError(
-            f"{source_path} lacks the variables of interest {', '.join(missing_variables)} "
-            f"(found: {', '.join(merged.columns)}); remove them from --variables_of_interest."
-        )
-    if not diagnoses:
-        raise InputError("no diagnosis asked; give at least one --diagnoses (e.g. --diagnoses AD --diagnoses CN).")
-    n_input = len(merged)
-
-    frame = merged
-    if not keep_smc:
-        for column in ("diagnosis_bl", "diagnosis_sc"):
-            if column in frame.columns:
-                smc = set(frame.loc[frame[column].str.strip() == "SMC", "participant_id"])
-                frame = frame[~frame["participant_id"].isin(smc)]
-    age_column = find_column(frame, AGE_COLUMNS)
-    sex_column = find_column(frame, SEX_COLUMNS)
-    labels = pd.DataFrame({
-        "participant_id": frame["participant_id"],
-        "session_id": frame["session_id"],
-        "diagnosis": frame[diagnosis_column].str.strip(),
-    })
-    if age_column is not None:
-        labels["age"] = frame[age_column]
-    else:
-        notes.append(f"{source_path.name} has no age column ({', '.join(AGE_COLUMNS)}); labels.tsv has none")
-    if sex_column is not None:
-        labels["sex"] = frame[sex_column]
-    else:
-        notes.append(f"{source_path.name} has no sex column; labels.tsv has none")
-    for variable in variables_of_interest:
-        if variable not in labels.columns:
-            labels[variable] = frame[variable]
-
+    diagnosis_column = _check_merged(merged, source_path, diagnoses, variables_of_interest)
+    frame = merged if keep_smc else _without_smc(merged)
+    labels, age_column, sex_column = _label_columns(frame, diagnosis_column, variables_of_interest, source_path,
+                                                    notes)
     labels = labels[labels["diagnosis"].isin(list(diagnoses))]
-
     mods_path = Path(missing_mods) if missing_mods is not None else output_directory / "missing_mods"
-    if missing_mods is not None or mods_path.is_dir():
+    filter_mods = missing_mods is not None or mods_path.is_dir()
+    if filter_mods:
         available = _sessions_with_modality(mods_path, modality)
         keys = list(zip(labels["participant_id"], labels["session_id"]))
         labels = labels[[key in available for key in keys]]
@@ -353,10 +316,10 @@ def get_labels(
         "restriction_tsv": Path(restriction_tsv).name if restriction_tsv is not None else None,
         "variables_of_interest": list(variables_of_interest),
         "remove_smc": not keep_smc,
-        "missing_mods": mods_path.name if (missing_mods is not None or mods_path.is_dir()) else None,
+        "missing_mods": mods_path.name if filter_mods else None,
         "remove_unique_session": remove_unique_session,
         "columns": {"diagnosis": diagnosis_column, "age": age_column, "sex": sex_column},
-        "n_input_sessions": n_input,
+        "n_input_sessions": len(merged),
         "n_sessions": len(labels),
         "n_participants": int(labels["participant_id"].nunique()),
         "n_participants_per_diagnosis": {
@@ -366,6 +329,60 @@ def get_labels(
     }
     json_path = write_json(output_directory / "labels.json", summary)
     return LabelsResult(labels, tsv_path, json_path, source_path, tuple(notes))
+
+
+def _check_merged(merged: pd.DataFrame, source_path: Path, diagnoses: Sequence[str],
+                  variables_of_interest: Sequence[str]) -> str:
+    """The diagnosis column of the merged TSV, once its columns and the diagnoses asked are checked."""
+    diagnosis_column = find_column(merged, DIAGNOSIS_COLUMNS)
+    if diagnosis_column is None:
+        raise InputError(
+            f"{source_path} has no diagnosis column (looked for {', '.join(DIAGNOSIS_COLUMNS)}; found: "
+            f"{', '.join(merged.columns)}); add a diagnosis column."
+        )
+    missing_variables = [v for v in variables_of_interest if v not in merged.columns]
+    if missing_variables:
+        raise InputError(
+            f"{source_path} lacks the variables of interest {', '.join(missing_variables)} "
+            f"(found: {', '.join(merged.columns)}); remove them from --variables_of_interest."
+        )
+    if not diagnoses:
+        raise InputError("no diagnosis asked; give at least one --diagnoses (e.g. --diagnoses AD --diagnoses CN).")
+    return diagnosis_column
+
+
+def _without_smc(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without the participants whose ``diagnosis_bl`` or ``diagnosis_sc`` is SMC (as upstream)."""
+    for column in ("diagnosis_bl", "diagnosis_sc"):
+        if column in frame.columns:
+            smc = set(frame.loc[frame[column].str.strip() == "SMC", "participant_id"])
+            frame = frame[~frame["participant_id"].isin(smc)]
+    return frame
+
+
+def _label_columns(frame: pd.DataFrame, diagnosis_column: str, variables_of_interest: Sequence[str],
+                   source_path: Path, notes: list[str]) -> tuple[pd.DataFrame, str | None, str | None]:
+    """``participant_id session_id diagnosis age sex`` and the variables of interest of ``frame``, with the age
+    and sex columns found (None, with a note appended, when absent)."""
+    age_column = find_column(frame, AGE_COLUMNS)
+    sex_column = find_column(frame, SEX_COLUMNS)
+    labels = pd.DataFrame({
+        "participant_id": frame["participant_id"],
+        "session_id": frame["session_id"],
+        "diagnosis": frame[diagnosis_column].str.strip(),
+    })
+    if age_column is not None:
+        labels["age"] = frame[age_column]
+    else:
+        notes.append(f"{source_path.name} has no age column ({', '.join(AGE_COLUMNS)}); labels.tsv has none")
+    if sex_column is not None:
+        labels["sex"] = frame[sex_column]
+    else:
+        notes.append(f"{source_path.name} has no sex column; labels.tsv has none")
+    for variable in variables_of_interest:
+        if variable not in labels.columns:
+            labels[variable] = frame[variable]
+    return labels, age_column, sex_column
 
 
 def _merged_tsv_path(bids_or_tsv: Path, output_directory: Path, merged_tsv: str | Path | None) -> Path:

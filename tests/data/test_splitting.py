@@ -67,7 +67,7 @@ def test_split_never_leaks_and_keeps_class_counts_within_one_participant():
         n = int(rng.integers(2, 41))
         frame = cohort(rng, n, int(rng.integers(1, 5)))
         n_test = int(rng.integers(1, n))
-        splitter = StratifiedParticipantSplit(n_test, random_state=int(rng.integers(1 << 30)))
+        splitter = StratifiedParticipantSplit(n_test, rng=int(rng.integers(1 << 30)))
         (train, test), = splitter.split(frame, frame["diagnosis"], frame["participant_id"])
         assert sorted(np.concatenate([train, test])) == list(range(len(frame)))
         train_p = set(frame["participant_id"].iloc[train])
@@ -92,7 +92,7 @@ def test_kfold_partitions_participants_with_class_counts_within_one():
         if counts.min() < 2:
             continue
         k = int(rng.integers(2, counts.min() + 1))
-        folds = list(StratifiedParticipantKFold(k, random_state=done).split(
+        folds = list(StratifiedParticipantKFold(k, rng=done).split(
             frame, frame["diagnosis"], frame["participant_id"]))
         assert len(folds) == k
         seen = []
@@ -115,13 +115,13 @@ def test_same_seed_same_indices_different_seed_differs_and_row_order_is_irreleva
     rng = np.random.default_rng(3)
     frame = cohort(rng, 60, 3, balanced=True)
     args = (frame, frame["diagnosis"], frame["participant_id"])
-    a = next(StratifiedParticipantSplit(0.25, random_state=11).split(*args))
-    b = next(StratifiedParticipantSplit(0.25, random_state=11).split(*args))
-    c = next(StratifiedParticipantSplit(0.25, random_state=12).split(*args))
+    a = next(StratifiedParticipantSplit(0.25, rng=11).split(*args))
+    b = next(StratifiedParticipantSplit(0.25, rng=11).split(*args))
+    c = next(StratifiedParticipantSplit(0.25, rng=12).split(*args))
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert not np.array_equal(a[1], c[1])
     shuffled = frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
-    d = next(StratifiedParticipantSplit(0.25, random_state=11).split(
+    d = next(StratifiedParticipantSplit(0.25, rng=11).split(
         shuffled, shuffled["diagnosis"], shuffled["participant_id"]))
     assert set(frame["participant_id"].iloc[a[1]]) == set(shuffled["participant_id"].iloc[d[1]])
 
@@ -163,28 +163,28 @@ def test_sklearn_protocol_cross_val_score_and_check_cv():
     X = rng.normal(size=(len(frame), 3)) + (frame["diagnosis"] == "C0").to_numpy()[:, None]
     y = frame["diagnosis"].to_numpy()
     groups = frame["participant_id"].to_numpy()
-    kfold = StratifiedParticipantKFold(4, random_state=0)
+    kfold = StratifiedParticipantKFold(4, rng=0)
     assert check_cv(kfold) is kfold
     scores = cross_val_score(LogisticRegression(), X, y, cv=kfold, groups=groups)
     assert len(scores) == 4 and np.all((scores >= 0) & (scores <= 1))
-    single = cross_val_score(DummyClassifier(), X, y, cv=StratifiedParticipantSplit(0.25, random_state=0),
+    single = cross_val_score(DummyClassifier(), X, y, cv=StratifiedParticipantSplit(0.25, rng=0),
                              groups=groups)
     assert len(single) == 1
     search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=kfold).fit(X, y, groups=groups)
     assert search.best_params_["C"] in (0.1, 1.0)
     # without groups each row is its own participant, as sklearn's StratifiedKFold
-    assert len(list(StratifiedParticipantKFold(3, random_state=1).split(X, y))) == 3
+    assert len(list(StratifiedParticipantKFold(3, rng=1).split(X, y))) == 3
 
 
 def test_splitter_errors_are_input_errors():
     y = np.array(["AD"] * 6 + ["CN"] * 2)
     groups = np.arange(8)
     with pytest.raises(InputError, match="class CN has 2 participant"):
-        list(StratifiedParticipantKFold(3, random_state=0).split(groups, y, groups))
+        list(StratifiedParticipantKFold(3, rng=0).split(groups, y, groups))
     with pytest.raises(InputError, match="only 8"):
-        list(StratifiedParticipantSplit(8, random_state=0).split(groups, y, groups))
+        list(StratifiedParticipantSplit(8, rng=0).split(groups, y, groups))
     with pytest.raises(InputError, match="less than one participant"):
-        list(StratifiedParticipantSplit(0.1, random_state=0).split(groups, y, groups))
+        list(StratifiedParticipantSplit(0.1, rng=0).split(groups, y, groups))
     with pytest.raises(InputError, match="whole number"):
         resolve_n_test(2.5, 10)
     with pytest.raises(InputError, match="not valid"):
@@ -192,9 +192,9 @@ def test_splitter_errors_are_input_errors():
     with pytest.raises(InputError, match="n_splits"):
         StratifiedParticipantKFold(1)
     with pytest.raises(InputError, match="seed"):
-        list(StratifiedParticipantSplit(2, random_state=np.random.default_rng(0)).split(groups, y, groups))
+        list(StratifiedParticipantSplit(2, rng=np.random.default_rng(0)).split(groups, y, groups))
     with pytest.raises(InputError, match="groups has 3 values"):
-        list(StratifiedParticipantSplit(2, random_state=0).split(groups, y, groups[:3]))
+        list(StratifiedParticipantSplit(2, rng=0).split(groups, y, groups[:3]))
     frame = pd.DataFrame({"participant_id": ["a", "b"], "session_id": ["s", "s"]})
     with pytest.raises(InputError, match="lacks the column diagnosis needed to stratify"):
         participant_split(frame, 1, seed=0)

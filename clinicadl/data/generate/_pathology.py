@@ -77,7 +77,8 @@ class GridAnatomy:
     intensity_gm: float
 
 
-def rng(seed: int, *key: int) -> np.random.Generator:
+def stream(seed: int, *key: int) -> np.random.Generator:
+    """The random stream of ``key`` under the root ``seed``: streams of different keys are independent."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
@@ -125,15 +126,15 @@ def grid_anatomy(resolution: int) -> GridAnatomy:
                        distance, axes, affine, float(template.intensity_gm))
 
 
-def add_nuisance(image: np.ndarray, anatomy: GridAnatomy, generator: np.random.Generator) -> np.ndarray:
+def add_nuisance(image: np.ndarray, anatomy: GridAnatomy, rng: np.random.Generator) -> np.ndarray:
     """A smooth multiplicative bias field and Rician noise, as ``generate cohort`` does."""
     from clinicadl.data.generate._fields import smooth_field
 
-    bias = smooth_field(anatomy.axes, order=BIAS_ORDER, rms=BIAS_RMS, rng=generator)
+    bias = smooth_field(anatomy.axes, order=BIAS_ORDER, rms=BIAS_RMS, rng=rng)
     image = image * np.exp(bias).astype(np.float32)
     sigma = np.float32(NOISE_SD * anatomy.intensity_gm)
-    real = image + sigma * generator.standard_normal(image.shape, dtype=np.float32)
-    imaginary = sigma * generator.standard_normal(image.shape, dtype=np.float32)
+    real = image + sigma * rng.standard_normal(image.shape, dtype=np.float32)
+    imaginary = sigma * rng.standard_normal(image.shape, dtype=np.float32)
     return np.sqrt(real * real + imaginary * imaginary)
 
 
@@ -155,10 +156,10 @@ def case_paths(caps: Path, participants: list[str], resolution: int) -> tuple[tu
     return images, masks
 
 
-def demographics(generator: np.random.Generator) -> tuple[str, str]:
+def demographics(rng: np.random.Generator) -> tuple[str, str]:
     """Age (U(20, 60), one decimal, as text) and sex (M/F with probability 1/2), independent of the pathology."""
-    age = f"{float(generator.uniform(20.0, 60.0)):.1f}"
-    return age, ("M" if generator.random() < 0.5 else "F")
+    age = f"{float(rng.uniform(20.0, 60.0)):.1f}"
+    return age, ("M" if rng.random() < 0.5 else "F")
 
 
 def write_pathology_caps(output: str | Path, *, generator: str, prefix: str, n_subjects: int, resolution: int,

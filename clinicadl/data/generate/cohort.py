@@ -156,7 +156,7 @@ class _Task:
     model: DiseaseModel = field(default_factory=DiseaseModel)
 
 
-def _rng(seed: int, *key: int) -> np.random.Generator:
+def _stream(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
@@ -226,7 +226,7 @@ def generate_cohort(output: str | Path, *, n_participants: int = 100, sessions: 
 
     n_ad = n_participants // 2
     diagnoses = np.array(["AD"] * n_ad + ["CN"] * (n_participants - n_ad))
-    diagnoses = diagnoses[_rng(seed, _DESIGN).permutation(n_participants)]
+    diagnoses = diagnoses[_stream(seed, _DESIGN).permutation(n_participants)]
     width = max(4, len(str(n_participants)))
     with staged_caps(output) as staging:
         tasks = [_Task(i, f"sub-S{i + 1:0{width}d}", str(diagnoses[i]), int(seed), float(effect_size), sessions,
@@ -268,7 +268,7 @@ def _make_participant(task: _Task) -> list[dict]:
 
     model = task.model
     ad = task.diagnosis == "AD"
-    rng = _rng(task.seed, _PARTICIPANT, task.index, 0)
+    rng = _stream(task.seed, _PARTICIPANT, task.index, 0)
     sex = "M" if rng.random() < 0.5 else "F"
     age0 = round(float(rng.uniform(model.age_min, model.age_max)), 1)
     severity0 = float(rng.normal(task.effect_size if ad else 0.0, 1.0))
@@ -281,7 +281,7 @@ def _make_participant(task: _Task) -> list[dict]:
     template = load_template(task.resolution)
     _, affine = output_grid(task.resolution)
     axes = grid_axes_mm(task.resolution)
-    anatomy_rng = _rng(task.seed, _PARTICIPANT, task.index, 1)
+    anatomy_rng = _stream(task.seed, _PARTICIPANT, task.index, 1)
     component_rms = model.deformation_rms_mm / math.sqrt(3.0)  # RMS of the vector length
     displacement = [smooth_field(axes, order=model.deformation_order, rms=component_rms,
                                  rng=anatomy_rng).astype(np.float32) for _ in range(3)]
@@ -300,7 +300,7 @@ def _make_participant(task: _Task) -> list[dict]:
         atrophy = 1.0 - math.exp(-math.exp(model.hippocampus_intercept + model.hippocampus_slope * severity))
         ventricle = math.exp(model.ventricle_slope * severity + model.ventricle_age_slope * (age - 70.0))
         gm_age_loss = min(max(model.gm_age_loss_per_year * (age - model.age_min), 0.0), 1.0)
-        session_rng = _rng(task.seed, _PARTICIPANT, task.index, 2 + k)
+        session_rng = _stream(task.seed, _PARTICIPANT, task.index, 2 + k)
         image = _synthesise(template, subject_mm, atrophy=atrophy, ventricle=ventricle, gm_age_loss=gm_age_loss,
                             model=model, axes=axes, rng=session_rng)
         name = f"{task.participant_id}_{session_id}_{IMAGE_SUFFIX.format(r=task.resolution)}"

@@ -119,8 +119,8 @@ def generate_lesions(output: str | Path, *, n_subjects: int = 20, lesion_load: t
         model=model, start=start)
 
 
-def _rotation(generator: np.random.Generator) -> np.ndarray:
-    q, r = np.linalg.qr(generator.standard_normal((3, 3)))
+def _rotation(rng: np.random.Generator) -> np.ndarray:
+    q, r = np.linalg.qr(rng.standard_normal((3, 3)))
     return q * np.sign(np.diag(r))
 
 
@@ -134,11 +134,11 @@ def lesion_profile(points_mm: np.ndarray, centre: np.ndarray, radii: np.ndarray,
 
 
 def _make_participant(task: _Task) -> dict:
-    from clinicadl.data.generate._pathology import add_nuisance, demographics, grid_anatomy, rng, write_case
+    from clinicadl.data.generate._pathology import add_nuisance, demographics, grid_anatomy, stream, write_case
 
     anatomy = grid_anatomy(task.resolution)
     model = task.model
-    draw = rng(task.seed, 1, task.index, 0)
+    draw = stream(task.seed, 1, task.index, 0)
     age, sex = demographics(draw)
     target = float(draw.uniform(*task.lesion_load))
     voxel_ml = task.resolution**3 / 1000.0
@@ -151,7 +151,7 @@ def _make_participant(task: _Task) -> dict:
     damping = np.minimum(1.0, anatomy.wm / 0.5)
     presence = np.zeros(anatomy.t1.shape, dtype=np.float32)
     n_lesions = 0
-    shape_draw = rng(task.seed, 1, task.index, 1)
+    shape_draw = stream(task.seed, 1, task.index, 1)
     while (presence >= 0.5).sum() * voxel_ml < target and n_lesions < model.max_lesions:
         centre_index = deep[shape_draw.choice(len(deep), p=weights)]
         centre = np.array([axes[c][centre_index[c]] for c in range(3)])
@@ -166,7 +166,7 @@ def _make_participant(task: _Task) -> dict:
         n_lesions += 1
     mask = (presence >= 0.5).astype(np.uint8)
     image = anatomy.t1 * (1.0 - np.float32(task.contrast) * presence)
-    image = add_nuisance(image, anatomy, rng(task.seed, 1, task.index, 2))
+    image = add_nuisance(image, anatomy, stream(task.seed, 1, task.index, 2))
     write_case(Path(task.staging), task.participant_id, task.resolution, image, mask, anatomy.affine)
     load = float(mask.sum() * voxel_ml)
     return {"participant_id": task.participant_id, "session_id": "ses-M000",

@@ -125,11 +125,11 @@ def _make_participant(task: _Task) -> dict:
     from scipy import ndimage
 
     from clinicadl.data.generate._fields import smooth_field
-    from clinicadl.data.generate._pathology import add_nuisance, demographics, grid_anatomy, rng, write_case
+    from clinicadl.data.generate._pathology import add_nuisance, demographics, grid_anatomy, stream, write_case
 
     anatomy = grid_anatomy(task.resolution)
     model = task.model
-    draw = rng(task.seed, 1, task.index, 0)
+    draw = stream(task.seed, 1, task.index, 0)
     age, sex = demographics(draw)
     radius = float(draw.uniform(*task.radius_mm))
     hemisphere = "L" if draw.random() < 0.5 else "R"
@@ -157,7 +157,7 @@ def _make_participant(task: _Task) -> dict:
 
     t1, wm = warp(anatomy.t1), warp(anatomy.wm)
     irregular = smooth_field(axes, order=model.irregularity_order, rms=model.irregularity,
-                             rng=rng(task.seed, 1, task.index, 1)).astype(np.float32)
+                             rng=stream(task.seed, 1, task.index, 1)).astype(np.float32)
     q = r / (np.float32(radius) * (1.0 + np.clip(irregular, -0.5, 0.5)))
     scale = radius / max(model.edge_mm, 1e-6)
     core = _soft(q, 1.0, scale)
@@ -167,7 +167,7 @@ def _make_participant(task: _Task) -> dict:
     labels[core >= 0.5] = 1
     contrast = np.float32(task.contrast)
     image = t1 * (1.0 - contrast * core) * (1.0 - contrast / 2 * oedema)
-    image = add_nuisance(image.astype(np.float32), anatomy, rng(task.seed, 1, task.index, 2))
+    image = add_nuisance(image.astype(np.float32), anatomy, stream(task.seed, 1, task.index, 2))
     write_case(Path(task.staging), task.participant_id, task.resolution, image, labels, anatomy.affine)
     voxel_ml = task.resolution**3 / 1000.0
     core_ml, oedema_ml = float((labels == 1).sum() * voxel_ml), float((labels == 2).sum() * voxel_ml)
