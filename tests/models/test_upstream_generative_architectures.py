@@ -5,6 +5,7 @@ shapes on small inputs, and the VAEs' own training loss."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,15 @@ def test_list_models_shows_the_new_architectures():
     assert result.exit_code == 0 and "866,946,369 parameters" in result.output  # upstream's, at 1@169x208x179
     result = CliRunner().invoke(cli, ["train", "list_models", "-a", "Conv5_FC3_SSDA"])
     assert result.exit_code == 0 and "Conv5_FC3_SSDA" in result.output
+
+
+def test_parity_page_says_every_upstream_architecture_is_registered():
+    from clinicadl import models
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "upstream-parity.md").read_text()
+    table = page.split("## Architectures", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| `")]
+    named = {name: status.strip() for names, status in rows for name in re.findall(r"`(\w+)`", names)}
+    for name in ("Conv5_FC3_SSDA", "CAE_half", "CVAE_3D", "CVAE_3D_half", "CVAE_3D_final_conv", "Vanilla3DdenseVAE",
+                 "Vanilla3DspacialVAE", "VanillaDenseVAE", "VanillaSpatialVAE", "GeneratorUNet"):
+        assert named[name] in ("same", "accepted") and MODELS[name].constructor is getattr(models, name)
