@@ -12,6 +12,11 @@ build_model`` (or importing any submodule) imports torch.
   ``TinyCNN``, ``TinyAE`` (:mod:`~clinicadl.models.tiny`), ``UNet3D``, ``TinyUNet3D`` (segmentation,
   :mod:`~clinicadl.models.unet`), ``DenseNet121``, ``DenseNet3D``, ``SEResNet50``, ``SEResNet3D`` (MONAI,
   :mod:`~clinicadl.models.monai_nets`).
+- ClinicaDL 1.x's generative networks: ``CAE_half`` (:mod:`~clinicadl.models.cae_half`), ``CVAE_3D``,
+  ``CVAE_3D_half``, ``CVAE_3D_final_conv`` (:mod:`~clinicadl.models.cvae`), ``VanillaDenseVAE``,
+  ``VanillaSpatialVAE``, ``Vanilla3DdenseVAE``, ``Vanilla3DspacialVAE`` (:mod:`~clinicadl.models.vanilla_vae`),
+  ``GeneratorUNet`` (:mod:`~clinicadl.models.generator_unet`); the domain-adaptation ``Conv5_FC3_SSDA``
+  (:mod:`~clinicadl.models.ssda`).
 """
 
 from __future__ import annotations
@@ -44,6 +49,16 @@ _LOCATIONS = {
     "DenseNet3D": "monai_nets",
     "SEResNet50": "monai_nets",
     "SEResNet3D": "monai_nets",
+    "CAE_half": "cae_half",
+    "CVAE_3D": "cvae",
+    "CVAE_3D_half": "cvae",
+    "CVAE_3D_final_conv": "cvae",
+    "VanillaDenseVAE": "vanilla_vae",
+    "VanillaSpatialVAE": "vanilla_vae",
+    "Vanilla3DdenseVAE": "vanilla_vae",
+    "Vanilla3DspacialVAE": "vanilla_vae",
+    "GeneratorUNet": "generator_unet",
+    "Conv5_FC3_SSDA": "ssda",
 }
 
 __all__ = sorted(_LOCATIONS)

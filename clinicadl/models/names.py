@@ -6,7 +6,7 @@ a typo is reported in a fraction of a second. A test keeps it equal to :data:`cl
 
 from __future__ import annotations
 
-__all__ = ["ARCHITECTURE_TASKS", "check_architecture"]
+__all__ = ["ARCHITECTURE_TASKS", "NOT_TRAINABLE", "check_architecture"]
 
 _PREDICT = ("classification", "regression")
 
@@ -28,12 +28,33 @@ ARCHITECTURE_TASKS: dict[str, tuple[str, ...]] = {
     "Stride_Conv5_FC3": _PREDICT,
     "SqueezeExcitationCNN": ("classification",),
     "RandomArchitecture": _PREDICT,
+    "Conv5_FC3_SSDA": _PREDICT,
+    "CAE_half": ("reconstruction",),
+    "CVAE_3D": ("reconstruction",),
+    "CVAE_3D_half": ("reconstruction",),
+    "CVAE_3D_final_conv": ("reconstruction",),
+    "Vanilla3DdenseVAE": ("reconstruction",),
+    "Vanilla3DspacialVAE": ("reconstruction",),
+    "VanillaDenseVAE": ("reconstruction",),
+    "VanillaSpatialVAE": ("reconstruction",),
+    "GeneratorUNet": ("reconstruction",),
 }
 """Architecture name -> tasks, in the order of the registry."""
 
+NOT_TRAINABLE: dict[str, str] = {
+    "Conv5_FC3_SSDA": "Conv5_FC3_SSDA is ClinicaDL 1.x's semi-supervised domain adaptation network: each training "
+                      "step needs labelled source images, labelled target-domain images and unlabelled "
+                      "target-domain images (upstream's --ssda_network with --caps_target, --tsv_target_lab and "
+                      "--tsv_target_unlab), and clinicadl train does not provide domain adaptation. The network can "
+                      "be listed ('clinicadl train list_models -a Conv5_FC3_SSDA') and an upstream model of it "
+                      "loaded; to train on one domain, use Conv5_FC3 (the same convolutions and classifier).",
+}
+"""Architectures that are registered but that ``clinicadl train`` cannot train, with the reason and the way out."""
+
 
 def check_architecture(name: str, task: str) -> None:
-    """Refuse an unknown architecture, or one that does not learn ``task``, naming those that do.
+    """Refuse an unknown architecture, one that does not learn ``task`` (naming those that do), or one that
+    ``clinicadl train`` cannot train (:data:`NOT_TRAINABLE`, saying what is missing).
 
     Raises
     ------
@@ -51,3 +72,5 @@ def check_architecture(name: str, task: str) -> None:
                          "(see 'clinicadl train list_models').")
     if name not in suited:
         raise InputError(f"Architecture {name!r} does not do {task}; choose among {', '.join(suited)}.")
+    if name in NOT_TRAINABLE:
+        raise InputError(NOT_TRAINABLE[name])

@@ -18,7 +18,10 @@ from torch import nn
 
 from clinicadl.errors import InputError
 from clinicadl.models.autoencoder import AE_Conv4_FC3, AE_Conv5_FC3
+from clinicadl.models.cae_half import CAE_half
 from clinicadl.models.conv_fc import Conv4_FC3, Conv5_FC3
+from clinicadl.models.cvae import CVAE_3D, CVAE_3D_final_conv, CVAE_3D_half
+from clinicadl.models.generator_unet import GeneratorUNet
 from clinicadl.models.initialization import seeded
 from clinicadl.models.layers import NORMALIZATIONS
 from clinicadl.models.monai_nets import DenseNet3D, DenseNet121, SEResNet3D, SEResNet50
@@ -26,9 +29,11 @@ from clinicadl.models.random_architecture import RandomArchitecture
 from clinicadl.models.resnet import ResNet3D
 from clinicadl.models.resnet18 import resnet18
 from clinicadl.models.squeeze_excitation import SqueezeExcitationCNN
+from clinicadl.models.ssda import Conv5_FC3_SSDA
 from clinicadl.models.stride_conv import Stride_Conv5_FC3
 from clinicadl.models.tiny import TinyAE, TinyCNN
 from clinicadl.models.unet import TinyUNet3D, UNet3D
+from clinicadl.models.vanilla_vae import Vanilla3DdenseVAE, Vanilla3DspacialVAE, VanillaDenseVAE, VanillaSpatialVAE
 
 TASKS: tuple[str, ...] = ("classification", "regression", "reconstruction", "segmentation")
 """Network tasks (``clinicadl train NETWORK_TASK``)."""
@@ -58,6 +63,12 @@ class ModelEntry:
     options : tuple of str
         Further keyword arguments of the constructor, taken from the training parameters (``maps.json``) of
         the same names (e.g. ``convolutions_dict`` of ``RandomArchitecture``).
+    reference_input_size : tuple of int or None
+        Input of the parameter count of :func:`list_models` and :func:`describe_model` when the network does not
+        take :data:`REFERENCE_INPUT_SIZE` (upstream's input size of the network); None: the default.
+    fixed_normalization : str or None
+        The normalisation the network always has (upstream's), whatever ``normalization`` says; None when the
+        network honours ``normalization``.
     """
 
     constructor: Callable[..., nn.Module]
@@ -65,6 +76,8 @@ class ModelEntry:
     description: str
     spatial_dims: tuple[int, ...]
     options: tuple[str, ...] = ()
+    reference_input_size: tuple[int, ...] | None = None
+    fixed_normalization: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +95,9 @@ class ModelInfo:
     spatial_dims : tuple of int
         Supported numbers of spatial dimensions (2 and/or 3).
     n_parameters : int
-        Number of parameters (learnable or not, buffers excluded) for input :data:`REFERENCE_INPUT_SIZE` and,
-        unless the task is reconstruction, :data:`REFERENCE_OUTPUT_SIZE` outputs.
+        Number of parameters (learnable or not, buffers excluded) for input :data:`REFERENCE_INPUT_SIZE` (or the
+        entry's ``reference_input_size``) and, unless the task is reconstruction, :data:`REFERENCE_OUTPUT_SIZE`
+        outputs.
     """
 
     name: str
@@ -94,6 +108,10 @@ class ModelInfo:
 
 
 _PREDICT = ("classification", "regression")
+_RECONSTRUCTION = ("reconstruction",)
+_VAE_LOSS = ("recons_weight", "kl_weight", "loss")
+_REDUCED = (1, 80, 96, 80)
+"""Upstream's input of the networks built for ``size_reduction_factor`` 2."""
 
 MODELS: dict[str, ModelEntry] = {
     "Conv5_FC3": ModelEntry(
@@ -136,6 +154,49 @@ MODELS: dict[str, ModelEntry] = {
     ),
     "SEResNet3D": ModelEntry(
         SEResNet3D, _PREDICT, "MONAI SE-ResNet with one bottleneck per stage (SE-ResNet-14-like).", (2, 3)
+    ),
+    "Conv5_FC3_SSDA": ModelEntry(
+        Conv5_FC3_SSDA, _PREDICT, "ClinicaDL 1.x domain adaptation CNN: Conv5_FC3 convolutions, source, target and "
+        "domain heads (built and loaded; training needs target-domain data, not provided).", (2, 3)
+    ),
+    "CAE_half": ModelEntry(
+        CAE_half, _RECONSTRUCTION, "ClinicaDL 1.x 3D autoencoder: 3 stride-2 blocks (32-128), dense code of "
+        "latent_space_size (parameters for 1@80x96x80).", (3,), ("latent_space_size",), _REDUCED
+    ),
+    "CVAE_3D": ModelEntry(
+        CVAE_3D, _RECONSTRUCTION, "ClinicaDL 1.x 3D VAE: 3 stride-2 convolutions (32-128), dense latent space, "
+        "its own loss (squared error + 5 KL).", (3,), ("latent_space_size",)
+    ),
+    "CVAE_3D_half": ModelEntry(
+        CVAE_3D_half, _RECONSTRUCTION, "ClinicaDL 1.x 3D VAE: CVAE_3D with leaky ReLU and a sigmoid output "
+        "(parameters for 1@80x96x80).", (3,), ("latent_space_size", *_VAE_LOSS), _REDUCED
+    ),
+    "CVAE_3D_final_conv": ModelEntry(
+        CVAE_3D_final_conv, _RECONSTRUCTION, "ClinicaDL 1.x 3D VAE: CVAE_3D_half with instance normalisation and "
+        "a final convolution (parameters for 1@80x96x80).", (3,), ("latent_space_size", *_VAE_LOSS), _REDUCED,
+        "instance"
+    ),
+    "Vanilla3DdenseVAE": ModelEntry(
+        Vanilla3DdenseVAE, _RECONSTRUCTION, "ClinicaDL 1.x 3D VAE, dense latent space: n_conv blocks from "
+        "io_layer_channels, feature_size units (parameters for 1@80x96x80).", (3,),
+        ("latent_space_size", "feature_size", "n_conv", "io_layer_channels", *_VAE_LOSS), _REDUCED
+    ),
+    "Vanilla3DspacialVAE": ModelEntry(
+        Vanilla3DspacialVAE, _RECONSTRUCTION, "ClinicaDL 1.x 3D VAE, spatial latent space: 4 blocks (32-256), "
+        "one latent channel at 1/32 of the size.", (3,), _VAE_LOSS
+    ),
+    "VanillaDenseVAE": ModelEntry(
+        VanillaDenseVAE, _RECONSTRUCTION, "ClinicaDL 1.x 2D VAE, dense latent space: 4 blocks (32-256), "
+        "feature_size units (parameters for 1@128x128).", (2,), ("latent_space_size", "feature_size", *_VAE_LOSS),
+        (1, 128, 128)
+    ),
+    "VanillaSpatialVAE": ModelEntry(
+        VanillaSpatialVAE, _RECONSTRUCTION, "ClinicaDL 1.x 2D VAE, spatial latent space: 4 blocks (32-256), "
+        "one latent channel at 1/16 of the size.", (2,), _VAE_LOSS, (1, 128, 128)
+    ),
+    "GeneratorUNet": ModelEntry(
+        GeneratorUNet, _RECONSTRUCTION, "ClinicaDL 1.x 3D U-Net generator (64-512 channels, instance norm, tanh); "
+        "sizes multiple of 32 (parameters for 1@128x128x128).", (3,), (), (1, 128, 128, 128), "instance"
     ),
     "RandomArchitecture": ModelEntry(
         RandomArchitecture, _PREDICT, "Upstream's random-search CNN: conv blocks and FC layers of convolutions_dict, "
@@ -280,6 +341,13 @@ def build_model(
         return entry.constructor(size, output_size, **kwargs)
 
 
+def _reference_size(entry: ModelEntry) -> tuple[int, ...]:
+    """Input of the parameter count: the entry's own, else :data:`REFERENCE_INPUT_SIZE` (without depth in 2D)."""
+    if entry.reference_input_size is not None:
+        return entry.reference_input_size
+    return REFERENCE_INPUT_SIZE if 3 in entry.spatial_dims else (1, *REFERENCE_INPUT_SIZE[2:])
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of elements of the parameters of ``model`` (buffers such as running statistics excluded)."""
     return sum(p.numel() for p in model.parameters())
@@ -292,7 +360,7 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
 
     Examples
     --------
-    >>> [m.name for m in list_models("reconstruction")]
+    >>> [m.name for m in list_models("reconstruction")][:3]
     ['AE_Conv5_FC3', 'AE_Conv4_FC3', 'TinyAE']
     """
     if task is not None:
@@ -301,9 +369,7 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
     for name, entry in MODELS.items():
         if task is not None and task not in entry.tasks:
             continue
-        reference = list(REFERENCE_INPUT_SIZE)
-        if 3 not in entry.spatial_dims:
-            reference = [reference[0], *reference[2:]]
+        reference = list(_reference_size(entry))
         output_size = None if entry.tasks == ("reconstruction",) else REFERENCE_OUTPUT_SIZE
         with torch.device("meta"):
             model = entry.constructor(reference, output_size, dropout=0.0, normalization="batch")
@@ -359,7 +425,7 @@ def describe_model(name: str, input_size: Sequence[int] | None = None, *, layers
     """
     entry = _entry(name)
     if input_size is None:
-        input_size = REFERENCE_INPUT_SIZE if 3 in entry.spatial_dims else (1, *REFERENCE_INPUT_SIZE[2:])
+        input_size = _reference_size(entry)
     task = entry.tasks[0]
     output_size = None if task == "reconstruction" else REFERENCE_OUTPUT_SIZE
     _, size, output_size = _build_iv(name, input_size, output_size, task, 0.0, "batch")
@@ -371,6 +437,8 @@ def describe_model(name: str, input_size: Sequence[int] | None = None, *, layers
              f"  Tasks: {', '.join(entry.tasks)}",
              f"  Inputs: {' and '.join(f'{d}D' for d in entry.spatial_dims)} (input size C@HxW or C@DxHxW)",
              f"  For input size {size[0]}@{shape}: {count_parameters(model):,} parameters"]
+    if entry.fixed_normalization:
+        lines.append(f"  Normalisation: {entry.fixed_normalization} (fixed, as upstream; --normalization is not used)")
     if layers:
         lines += ["", str(model)]
     return "\n".join(lines)

@@ -206,7 +206,9 @@ def train_split(
             for i, batch in enumerate(bar):
                 with autocast(device, amp):
                     outputs = network(batch["image"].to(device))
-                loss = task_loss(task, criterion, outputs, batch) / accumulation
+                own_loss = getattr(network, "compute_loss", None)  # a VAE's own: reconstruction + KL divergence
+                loss = (own_loss(batch["image"].to(device), outputs) if own_loss else
+                        task_loss(task, criterion, outputs, batch)) / accumulation
                 scaler.scale(loss).backward()
                 if (i + 1) % accumulation == 0 or i + 1 == n_batches:
                     scaler.step(optimizer)
