@@ -53,8 +53,7 @@ from scipy.stats import rankdata  # noqa: E402
 
 from clinicadl.stats import bootstrap, make_predictions  # noqa: E402
 from clinicadl.stats.intervals import BOOTSTRAP_METHODS, basic_interval, percentile_interval  # noqa: E402
-from clinicadl.stats.scenarios import binormal_truth  # noqa: E402
-from clinicadl.stats.simulation import mc_se  # noqa: E402
+from clinicadl.stats.simulation import binormal_truth, mc_se  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TABLE = REPO / "clinicadl" / "stats" / "coverage_table.json"

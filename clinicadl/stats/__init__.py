@@ -56,7 +56,14 @@ from clinicadl.stats.segmentation_metrics import (
     normalized_surface_distance,
     segmentation_values,
 )
-from clinicadl.stats.simulation import IntervalOutcome, Procedure, SimulationResult, TestOutcome, mc_se, simulate
+from clinicadl.stats.simulation import (
+    IntervalOutcome,
+    ProcedureUnderTest,
+    SimulationResult,
+    TestOutcome,
+    mc_se,
+    simulate,
+)
 from clinicadl.stats.variance_components import VarianceComponents, variance_components
 
 __all__ = [
@@ -87,8 +94,8 @@ __all__ = [
     "PairwiseTestResult",
     "Predictions",
     "ProbabilityBetterResult",
-    "Procedure",
     "ProcedureBootstrapResult",
+    "ProcedureUnderTest",
     "ResampledTTestResult",
     "SegmentationValues",
     "SimulationResult",
@@ -143,3 +150,14 @@ __all__ = [
     "two_level_bootstrap",
     "variance_components",
 ]
+
+
+def __getattr__(name: str):
+    """``Procedure``: the former name of :class:`ProcedureUnderTest` (DeprecationWarning; removed next release)."""
+    if name == "Procedure":
+        import warnings
+
+        warnings.warn("clinicadl.stats.Procedure is deprecated: use ProcedureUnderTest (a procedure of learning is "
+                      "clinicadl.evaluate.procedure_inputs.Procedure).", DeprecationWarning, stacklevel=2)
+        return ProcedureUnderTest
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,8 +23,8 @@ from clinicadl.stats.crossed_design import (
     mls_interval,
 )
 from clinicadl.stats.crossed_inference import compare_values, componentwise_pvalue, interval_from_values
-from clinicadl.stats.crossed_scenarios import CrossedComparison, CrossedReplicates
 from clinicadl.stats.delong import delong_components
+from clinicadl.stats.simulation.crossed import CrossedComparison, CrossedReplicates
 
 
 def study(seed=0, r=10, n=60, sd_replicate=0.3):
