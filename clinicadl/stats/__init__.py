@@ -17,13 +17,9 @@ from clinicadl.stats.corrected_ttest import (
     corrected_resampled_ttest,
     naive_resampled_ttest,
 )
+from clinicadl.stats.crossed_comparison import ExpectedDifference, compare_expected_performance
 from clinicadl.stats.crossed_design import CrossedComponents, CrossedValues, crossed_components, crossed_values
-from clinicadl.stats.crossed_inference import (
-    ExpectedDifference,
-    ExpectedPerformance,
-    compare_expected_performance,
-    expected_performance,
-)
+from clinicadl.stats.crossed_interval import ExpectedPerformance, expected_performance
 from clinicadl.stats.delong import DeLongComparison, delong_ci, delong_components, delong_test
 from clinicadl.stats.effective_size import EffectiveCounts, effective_counts
 from clinicadl.stats.five_by_two import five_by_two_f, five_by_two_t

@@ -32,8 +32,9 @@ import numpy as np
 from scipy import special
 from scipy import stats as sps
 
+from clinicadl.stats.crossed_comparison import compare_values
 from clinicadl.stats.crossed_design import CrossedValues, component_intervals, crossed_components, crossed_values
-from clinicadl.stats.crossed_inference import compare_values, interval_from_values
+from clinicadl.stats.crossed_interval import interval_from_values
 from clinicadl.stats.simulation.protocols import IntervalOutcome, ProcedureUnderTest, TestOutcome
 
 REFERENCE = "crossed design: Searle et al. (1992), Owen (2007); clinicadl.stats.crossed_inference"
