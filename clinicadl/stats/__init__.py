@@ -153,7 +153,7 @@ def __getattr__(name: str):
     if name == "Procedure":
         import warnings
 
-        warnings.warn("clinicadl.stats.Procedure is deprecated: use ProcedureUnderTest (a procedure of learning is "
-                      "clinicadl.evaluate.procedure_inputs.Procedure).", DeprecationWarning, stacklevel=2)
+        warnings.warn("clinicadl.stats.Procedure is deprecated: use ProcedureUnderTest (an interval "
+                      "method or test under simulation, not a learning procedure).", DeprecationWarning, stacklevel=2)
         return ProcedureUnderTest
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -152,7 +152,7 @@ __all__ = [
 def __getattr__(name: str):
     """``Procedure``: the former name of :class:`ProcedureUnderTest` (DeprecationWarning; removed next release)."""
     if name == "Procedure":
-        warnings.warn("clinicadl.stats.simulation.Procedure is deprecated: use ProcedureUnderTest (a procedure of "
-                      "learning is clinicadl.evaluate.procedure_inputs.Procedure).", DeprecationWarning, stacklevel=2)
+        warnings.warn("clinicadl.stats.simulation.Procedure is deprecated: use ProcedureUnderTest (an interval "
+                      "method or test under simulation, not a learning procedure).", DeprecationWarning, stacklevel=2)
         return ProcedureUnderTest
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -82,8 +82,8 @@ class TestOutcome:
 class ProcedureUnderTest:
     """A named interval method or test under test: applied to a whole batch of simulated data sets.
 
-    (Called ``Procedure`` before 1.x; not to be confused with a *learning* procedure,
-    :class:`clinicadl.evaluate.procedure_inputs.Procedure`.)
+    Formerly ``Procedure``; not to be confused with a *learning* procedure (the replicates of a training
+    configuration that ``clinicadl evaluate procedure`` assesses).
 
     Attributes
     ----------
