@@ -1,0 +1,123 @@
+"""Statistics of a variance study: oracles (closed forms, scipy) and coverage on simulated studies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from clinicadl.errors import InputError
+from clinicadl.stats.source_scenarios import SourceStudy
+from clinicadl.stats.variance_sources import (
+    SOURCES,
+    detection_rate,
+    estimator_variances,
+    source_sd,
+    split_seed_sd,
+)
+
+
+def _band(n_studies: int, level: float = 0.95) -> tuple[float, float]:
+    se = np.sqrt(level * (1 - level) / n_studies)
+    return level - 3 * se, level + 3 * se
+
+
+def test_source_sd_is_the_chi_square_interval_without_excess_kurtosis():
+    y = np.linspace(0.70, 0.80, 9)  # platykurtic: the kurtosis correction leaves R - 1 df
+    result = source_sd(y, source="init")
+    s2 = y.var(ddof=1)
+    assert result.sd == pytest.approx(np.sqrt(s2), rel=1e-12)
+    assert result.df == 8
+    low = np.sqrt(8 * s2 / sps.chi2.ppf(0.975, 8))
+    high = np.sqrt(8 * s2 / sps.chi2.ppf(0.025, 8))
+    assert (result.low, result.high) == pytest.approx((low, high), rel=1e-12)
+
+
+def test_source_sd_loses_degrees_of_freedom_to_an_outlier():
+    y = np.r_[np.full(9, 0.75) + np.linspace(-0.01, 0.01, 9), 0.60]
+    result = source_sd(y, source="order")
+    assert result.df < 9
+    assert result.high > np.sqrt(9 * y.var(ddof=1) / sps.chi2.ppf(0.025, 9))
+
+
+@pytest.mark.parametrize("bad", [[0.7], [0.7, np.nan, 0.8]])
+def test_source_sd_rejects_too_few_or_missing_scores(bad):
+    with pytest.raises(InputError, match="at least 2 finite"):
+        source_sd(bad, source="init")
+
+
+def test_split_seed_sd_is_unbiased_and_covers_on_the_normal_nested_model():
+    """Closed-form truth: y_sk = a_s + b_sk, a ~ N(0, 0.02^2), b ~ N(0, 0.015^2)."""
+    rng = np.random.default_rng(7)
+    n_studies, s, k = 1500, 6, 4
+    a = 0.02 * rng.standard_normal((n_studies, s, 1))
+    y = 0.75 + a + 0.015 * rng.standard_normal((n_studies, s, k))
+    results = [split_seed_sd(table) for table in y]
+    split_var = np.array([r.split.variance for r in results])
+    seed_var = np.array([r.seed.variance for r in results])
+    assert abs(split_var.mean() - 0.02**2) < 3 * split_var.std() / np.sqrt(n_studies)
+    assert abs(seed_var.mean() - 0.015**2) < 3 * seed_var.std() / np.sqrt(n_studies)
+    low, high = _band(n_studies)
+    split_cover = np.mean([r.split.low <= 0.02 <= r.split.high for r in results])
+    seed_cover = np.mean([r.seed.low <= 0.015 <= r.seed.high for r in results])
+    assert low <= split_cover <= high and low <= seed_cover <= high
+
+
+def test_split_seed_sd_needs_a_table():
+    with pytest.raises(InputError, match="nested"):
+        split_seed_sd(np.ones((1, 5)))
+
+
+def test_estimator_variances_closed_forms():
+    variances = {"init": 0.4, "order": 0.1, "hpo": 0.3}
+    ideal, fix_all, fix_init = estimator_variances(variances, total=1.0, k=10)
+    assert ideal.variance == pytest.approx(0.1) and ideal.fixed == 0
+    assert fix_all.variance == pytest.approx(0.3 + 0.7 / 10) and fix_all.fixed == pytest.approx(0.3)
+    assert fix_init.variance == pytest.approx(0.6 + 0.4 / 10) and fix_init.fixed == pytest.approx(0.6)
+    assert fix_init.name == "FixHOptEst(10, Init)"
+
+
+def test_detection_rate_is_a_coin_flip_at_no_difference_and_saturates_only_for_the_ideal_estimator():
+    variances = {"init": 0.2}
+    ideal, _, fix_init = estimator_variances(variances, total=1.0, k=1000)
+    assert detection_rate(ideal, p_better=[0.5], total=1.0)[0] == pytest.approx(0.5)
+    assert detection_rate(ideal, p_better=[0.75], total=1.0)[0] > 0.999
+    cheap = detection_rate(fix_init, p_better=[0.75], total=1.0)[0]
+    # fixed part 0.8: Phi(Phi^-1(0.75) sqrt(2) / sqrt(2 (0.8 + 0.2 / 1000)))
+    assert cheap == pytest.approx(sps.norm.cdf(sps.norm.ppf(0.75) / np.sqrt(0.8 + 0.2 / 1000)), rel=1e-12)
+    assert cheap < 0.8
+
+
+def test_single_source_intervals_cover_on_a_simulated_study():
+    """Every effect of the real design (shared participants, interaction, sessions, unequal classes): reduced
+    form of the validation (docs/validation.md has 1000 studies per cell)."""
+    study = SourceStudy(n=60)
+    rng = np.random.default_rng(20261203)
+    n_studies, r = 200, 10
+    hits = {"init": 0, "split": 0, "all": 0}
+    for _ in range(n_studies):
+        world = study.world(rng)
+        for name in hits:
+            varying = SOURCES if name == "all" else (name,)
+            result = source_sd(study.scores(world, varying, r, rng), source=name)
+            truth = study.truth(world, varying, rng, n_truth=2000)
+            hits[name] += result.low**2 <= truth <= result.high**2
+    low, high = _band(n_studies)
+    for name, count in hits.items():
+        assert low <= count / n_studies <= high, (name, count / n_studies)
+
+
+def test_nested_intervals_cover_on_a_simulated_study():
+    study = SourceStudy(n=60)
+    rng = np.random.default_rng(20261204)
+    n_studies = 200
+    split_hits = seed_hits = 0
+    for _ in range(n_studies):
+        world = study.world(rng)
+        result = split_seed_sd(study.nested_scores(world, 5, 4, rng))
+        split_truth, seed_truth = study.nested_truth(world, rng, n_splits=200, n_seeds=10)
+        split_hits += result.split.low**2 <= max(split_truth, 0.0) <= result.split.high**2
+        seed_hits += result.seed.low**2 <= seed_truth <= result.seed.high**2
+    low, high = _band(n_studies)
+    assert low <= split_hits / n_studies <= high
+    assert low <= seed_hits / n_studies <= high
