@@ -506,11 +506,10 @@ def _width_and_sensitivity_sections(table: dict) -> list[str]:
 def _choice_sections(table: dict) -> list[str]:
     """The method chosen per cell, the fallback, what it implies and the near-bound part of the study."""
     err = table["settings"]["fallback_mean_abs_error"]
-    lines: list[str] = []
-    lines += ["", "## Method chosen per cell", "",
-              "| metric | " + " | ".join(f"n={n} {'cl' if c else 'ind'}" for c in (False, True)
-                                       for n in sorted({c['n'] for c in table['cells']})) + " |",
-              "|---|" + "---|" * (2 * len({c['n'] for c in table['cells']}))]
+    lines = ["", "## Method chosen per cell", "",
+             "| metric | " + " | ".join(f"n={n} {'cl' if c else 'ind'}" for c in (False, True)
+                                      for n in sorted({c['n'] for c in table['cells']})) + " |",
+             "|---|" + "---|" * (2 * len({c['n'] for c in table['cells']}))]
     for metric in (*CLASSIFICATION, "MAE", "mean", "median"):
         rows = sorted([c for c in table["cells"] if c["metric"] == metric], key=lambda c: (c["clustered"], c["n"]))
         lines.append(f"| {metric} | " + " | ".join(c["chosen"] for c in rows) + " |")
