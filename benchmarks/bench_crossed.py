@@ -39,10 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 from clinicadl.stats import compare_expected_performance, expected_performance  # noqa: E402
 from clinicadl.stats.crossed_design import component_intervals, crossed_values  # noqa: E402
-from clinicadl.stats.crossed_scenarios import CrossedReplicates  # noqa: E402
 from clinicadl.stats.metrics import evaluate_metrics, resolve_metrics  # noqa: E402
 from clinicadl.stats.predictions import make_predictions  # noqa: E402
 from clinicadl.stats.resampling import expand  # noqa: E402
+from clinicadl.stats.simulation.crossed import CrossedReplicates  # noqa: E402
 
 
 def best_of(function, repeat: int) -> float:

@@ -3,7 +3,7 @@
 Cells: n in {10, 20, 30, 50, 100, 200, 500} participants; binormal scores whose sensitivity and
 specificity both equal ``level`` in {0.80, 0.90, 0.95, 0.99} (so accuracy = BA = level and AUC = 0.883,
 0.965, 0.990, 0.9995); prevalence 0.5 and 0.3; one image per participant, or 1-4 sessions per participant
-with ICC 0.6 (:class:`clinicadl.stats.scenarios.BinormalScores`). Metrics: accuracy, BA, sensitivity,
+with ICC 0.6 (:class:`clinicadl.stats.simulation.BinormalScores`). Metrics: accuracy, BA, sensitivity,
 specificity, PPV, NPV, AUC. Every candidate interval of the library is computed on the same data
 sets: the raw bootstrap intervals (percentile, basic, BCa; participant resampling), the
 ``method="analytic"`` ones (Wilson, DeLong; independent rows only) and every near-bound closed form
@@ -42,8 +42,7 @@ from clinicadl.stats.bootstrap import bootstrap_distribution, jackknife_distribu
 from clinicadl.stats.intervals import bootstrap_interval
 from clinicadl.stats.method_choice import choose_method
 from clinicadl.stats.metrics import METRICS, point_estimates, resolve_metrics
-from clinicadl.stats.scenarios import BinormalScores, binormal_truth
-from clinicadl.stats.simulation import mc_se
+from clinicadl.stats.simulation import BinormalScores, binormal_truth, mc_se
 
 SIZES = (10, 20, 30, 50, 100, 200, 500)
 LEVELS = (0.80, 0.90, 0.95, 0.99)

@@ -53,8 +53,7 @@ from scipy.stats import rankdata  # noqa: E402
 
 from clinicadl.stats import bootstrap, make_predictions  # noqa: E402
 from clinicadl.stats.intervals import BOOTSTRAP_METHODS, basic_interval, percentile_interval  # noqa: E402
-from clinicadl.stats.scenarios import binormal_truth  # noqa: E402
-from clinicadl.stats.simulation import mc_se  # noqa: E402
+from clinicadl.stats.simulation import binormal_truth, mc_se  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TABLE = REPO / "clinicadl" / "stats" / "coverage_table.json"
@@ -377,6 +376,14 @@ def check_shortcut(seed: int = 7) -> None:
 
 
 def render_docs(table: dict) -> str:
+    """``docs/coverage.md`` from the study's table: design, coverage per metric, widths, choices, implications."""
+    lines = [*_design_section(table), *_coverage_section(table), *_width_and_sensitivity_sections(table),
+             *_choice_sections(table)]
+    return "\n".join(lines)
+
+
+def _design_section(table: dict) -> list[str]:
+    """How the study was made, its data-generating processes and the check of their truths."""
     s = table["settings"]
     lines = [
         "# Coverage of the confidence intervals: the evidence behind `method=\"auto\"`",
@@ -440,7 +447,12 @@ def render_docs(table: dict) -> str:
     continuous = {**truths("gaussian-errors"), **truths("lognormal-values")}
     for name, value in continuous.items():
         lines.append(f"| {name} | {value:.4f} | {huge['continuous'][name]:.4f} |")
-    lines += [
+    return lines
+
+
+def _coverage_section(table: dict) -> list[str]:
+    """Coverage of every method per metric, n and layout, the chosen one in bold."""
+    lines = [
         "",
         "## Coverage per metric",
         "",
@@ -466,7 +478,12 @@ def render_docs(table: dict) -> str:
             lines.append(f"| {c['n']} | {'yes' if c['clustered'] else 'no'} | " + " | ".join(cols)
                          + f" | {ch} | {c['width'][ch]:.4f} | {c['miss_low'][ch]}/{c['miss_high'][ch]} |")
         lines.append("")
-    lines += ["### Average width per method", "",
+    return lines
+
+
+def _width_and_sensitivity_sections(table: dict) -> list[str]:
+    """Average width per method, and the coverages at prevalence 0.3."""
+    lines = ["### Average width per method", "",
               "Average interval width over the replications, per metric and n (unclustered | clustered).", "",
               "| metric | n | " + " | ".join(METHODS) + " |", "|" + "---|" * (len(METHODS) + 2)]
     for metric in (*CLASSIFICATION, "MAE", "mean", "median"):
@@ -483,11 +500,16 @@ def render_docs(table: dict) -> str:
         cols = [f"{c['coverage'][m]:.3f}" if m in c["coverage"] else "-" for m in METHODS]
         lines.append(f"| {c['metric']} | {c['n']} | {'yes' if c['clustered'] else 'no'} | " + " | ".join(cols)
                      + f" | {c['chosen']} |")
-    err = s["fallback_mean_abs_error"]
-    lines += ["", "## Method chosen per cell", "",
-              "| metric | " + " | ".join(f"n={n} {'cl' if c else 'ind'}" for c in (False, True)
-                                       for n in sorted({c['n'] for c in table['cells']})) + " |",
-              "|---|" + "---|" * (2 * len({c['n'] for c in table['cells']}))]
+    return lines
+
+
+def _choice_sections(table: dict) -> list[str]:
+    """The method chosen per cell, the fallback, what it implies and the near-bound part of the study."""
+    err = table["settings"]["fallback_mean_abs_error"]
+    lines = ["", "## Method chosen per cell", "",
+             "| metric | " + " | ".join(f"n={n} {'cl' if c else 'ind'}" for c in (False, True)
+                                      for n in sorted({c['n'] for c in table['cells']})) + " |",
+             "|---|" + "---|" * (2 * len({c['n'] for c in table['cells']}))]
     for metric in (*CLASSIFICATION, "MAE", "mean", "median"):
         rows = sorted([c for c in table["cells"] if c["metric"] == metric], key=lambda c: (c["clustered"], c["n"]))
         lines.append(f"| {metric} | " + " | ".join(c["chosen"] for c in rows) + " |")
@@ -499,7 +521,7 @@ def render_docs(table: dict) -> str:
         import coverage_near_bound as part2
 
         lines += [*part2.render(table["near_bound"], table["settings"]["confidence_level"], table), ""]
-    return "\n".join(lines)
+    return lines
 
 
 def _cpu_minutes(table: dict) -> float:

@@ -1,7 +1,7 @@
 """Validation study of every interval method and test of the package: writes ``docs/validation.md``.
 
-One command (``make validation``) runs the scenarios of :mod:`clinicadl.stats.scenarios` with
-:func:`clinicadl.stats.simulation.simulate` and writes the coverage, type I error and power tables, their
+One command (``make validation``) runs the scenarios of :mod:`clinicadl.stats.simulation` with
+:func:`clinicadl.stats.simulation.harness.simulate` and writes the coverage, type I error and power tables, their
 Monte-Carlo standard errors, the plots (``docs/validation/*.png``), the references it reproduces, the
 defaults the tables support and the known failures they reproduce. Seeds are fixed: a rerun gives the same
 numbers (finished chunks are cached in ``build/validation-cache``; deleting the cache changes nothing but the
@@ -48,9 +48,9 @@ from pathlib import Path  # noqa: E402
 
 from scipy import stats  # noqa: E402
 
-from clinicadl.stats import crossed_scenarios as cs  # noqa: E402
-from clinicadl.stats import scenarios as sc  # noqa: E402
+from clinicadl.stats import simulation as sc  # noqa: E402
 from clinicadl.stats.simulation import DEPARTURE_SE, SimulationResult, mc_se, simulate, write_atomic  # noqa: E402
+from clinicadl.stats.simulation import crossed as cs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "validation.md"
@@ -194,7 +194,7 @@ def crossed_cells(full: bool = True) -> list[Cell]:
     extreme = cs.CrossedReplicates(n=200, n_replicates=10, sd_replicate=0.6)
     out.append(Cell("crossed", extreme, tuple(cs.crossed_procedure(m) for m in cs.CROSSED_METRICS), 1000, None,
                     "extreme R=10 n=200"))
-    tests = tuple(cs.comparison_procedure(rule) for rule in ("difference", "P(A>B)", "replicates only",
+    tests = tuple(cs.crossed_comparison_procedure(rule) for rule in ("difference", "P(A>B)", "replicates only",
                                                             "t over replicate pairs"))
     for n, r, sd_procedure, reduced in ((50, 10, 0.6, 300), (50, 30, 0.6, None), (200, 10, 0.6, None),
                                         (50, 10, 0.0, None)):
@@ -347,7 +347,7 @@ def run(reduced: bool, n_jobs: int = 1, cache: Path | None = None, progress: boo
         if n_sim is None or (sections is not None and cell.section not in sections):
             continue
         started = time.perf_counter()
-        results = simulate(cell.scenario, cell.procedures, n_sim=n_sim, seed=ROOT_SEED, chunk_size=CHUNK,
+        results = simulate(cell.scenario, cell.procedures, n_sim=n_sim, rng=ROOT_SEED, chunk_size=CHUNK,
                            n_jobs=n_jobs, cache_dir=cache, progress=progress)
         seconds = time.perf_counter() - started
         for result in results:

@@ -1,6 +1,6 @@
 """``clinicadl evaluate simulate``: check the package's intervals and tests by simulation, in the user's regime.
 
-A scenario of :mod:`clinicadl.stats.scenarios` is run with :func:`clinicadl.stats.simulation.simulate`; the
+A scenario of :mod:`clinicadl.stats.simulation` is run with :func:`clinicadl.stats.simulation.simulate`; the
 result is a table of coverage / type I error / power with Monte-Carlo standard errors, and a warning for every
 procedure whose rate departs from its nominal value by more than 3 MC SE. With ``from_maps`` the truth of the
 ``replicates`` scenario (Bouthillier et al.'s two-stage model) is taken from a real MAPS trained with
@@ -26,8 +26,14 @@ from types import MappingProxyType
 from typing import Any
 
 from clinicadl.errors import InputError
-from clinicadl.stats.scenarios import SCENARIOS, default_procedures, make_scenario, nested_cv_available
-from clinicadl.stats.simulation import SimulationResult, simulate
+from clinicadl.stats.simulation import (
+    SCENARIOS,
+    SimulationResult,
+    default_procedures,
+    make_scenario,
+    nested_cv_available,
+    simulate,
+)
 
 __all__ = ["SimulationReport", "format_simulation_table", "run_simulation", "truth_from_maps"]
 
@@ -63,7 +69,7 @@ class SimulationReport:
 
 def truth_from_maps(maps_path: str | Path, data_group: str, *, metric: str = "BA", selection_metric: str = "loss",
                     n_resamples: int = 1000, seed: int = 0) -> tuple[dict[str, float], str]:
-    """Parameters of :class:`~clinicadl.stats.scenarios.TwoStageReplicates` estimated on a MAPS with replicates.
+    """Parameters of :class:`~clinicadl.stats.simulation.TwoStageReplicates` estimated on a MAPS with replicates.
 
     Returns
     -------
@@ -133,7 +139,7 @@ def run_simulation(
     launcher: str = "local",
     slurm: Mapping[str, Any] | None = None,
 ) -> SimulationReport:
-    """Run one scenario of :data:`clinicadl.stats.scenarios.SCENARIOS` with its procedures.
+    """Run one scenario of :data:`clinicadl.stats.simulation.SCENARIOS` with its procedures.
 
     Parameters
     ----------
@@ -195,7 +201,7 @@ def run_simulation(
                              f"{list(by_name)}.")
         chosen = [by_name[name] for name in procedures]
     started = time.perf_counter()
-    results = simulate(built, chosen, n_sim=n_sim, seed=seed, chunk_size=chunk_size, n_jobs=n_jobs,
+    results = simulate(built, chosen, n_sim=n_sim, rng=seed, chunk_size=chunk_size, n_jobs=n_jobs,
                        cache_dir=cache_dir, progress=progress, map_fn=map_fn)
     warnings = tuple(w for w in (r.warning() for r in results) if w)
     return SimulationReport(scenario, built.key, built.description, results, warnings, tuple(notes),

@@ -17,13 +17,9 @@ from clinicadl.stats.corrected_ttest import (
     corrected_resampled_ttest,
     naive_resampled_ttest,
 )
+from clinicadl.stats.crossed_comparison import ExpectedDifference, compare_expected_performance
 from clinicadl.stats.crossed_design import CrossedComponents, CrossedValues, crossed_components, crossed_values
-from clinicadl.stats.crossed_inference import (
-    ExpectedDifference,
-    ExpectedPerformance,
-    compare_expected_performance,
-    expected_performance,
-)
+from clinicadl.stats.crossed_interval import ExpectedPerformance, expected_performance
 from clinicadl.stats.delong import DeLongComparison, delong_ci, delong_components, delong_test
 from clinicadl.stats.effective_size import EffectiveCounts, effective_counts
 from clinicadl.stats.five_by_two import five_by_two_f, five_by_two_t
@@ -56,7 +52,14 @@ from clinicadl.stats.segmentation_metrics import (
     normalized_surface_distance,
     segmentation_values,
 )
-from clinicadl.stats.simulation import IntervalOutcome, Procedure, SimulationResult, TestOutcome, mc_se, simulate
+from clinicadl.stats.simulation import (
+    IntervalOutcome,
+    ProcedureUnderTest,
+    SimulationResult,
+    TestOutcome,
+    mc_se,
+    simulate,
+)
 from clinicadl.stats.variance_components import VarianceComponents, variance_components
 
 __all__ = [
@@ -87,8 +90,8 @@ __all__ = [
     "PairwiseTestResult",
     "Predictions",
     "ProbabilityBetterResult",
-    "Procedure",
     "ProcedureBootstrapResult",
+    "ProcedureUnderTest",
     "ResampledTTestResult",
     "SegmentationValues",
     "SimulationResult",
@@ -143,3 +146,14 @@ __all__ = [
     "two_level_bootstrap",
     "variance_components",
 ]
+
+
+def __getattr__(name: str):
+    """``Procedure``: the former name of :class:`ProcedureUnderTest` (DeprecationWarning; removed next release)."""
+    if name == "Procedure":
+        import warnings
+
+        warnings.warn("clinicadl.stats.Procedure is deprecated: use ProcedureUnderTest (an interval "
+                      "method or test under simulation, not a learning procedure).", DeprecationWarning, stacklevel=2)
+        return ProcedureUnderTest
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

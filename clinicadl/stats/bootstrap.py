@@ -216,17 +216,7 @@ def bootstrap(
     estimate = point_estimates(predictions, requests)
     methods = interval_methods(predictions, requests, method, plan, estimate)
     forms_data = predictions if unit == "participant" else _independent(predictions)
-    closed: dict[int, tuple[float, float, float, str] | None] = {}
-    for j, request in enumerate(requests):
-        if methods[j] == "analytic":
-            closed[j] = analytic_interval(predictions, request, confidence_level)
-        elif methods[j] in CLOSED_FORMS:
-            form = closed_form_interval(forms_data, request, confidence_level, methods[j])
-            closed[j] = None if form is None else (form.low, form.high, form.standard_error, form.method)
-        else:
-            continue
-        if closed[j] is None:  # no closed form on these data (too few values, a class absent)
-            methods[j] = "bca"
+    closed = _closed_form_intervals(predictions, forms_data, requests, methods, confidence_level)
     replicates = bootstrap_distribution(predictions, requests, plan, n_resamples, generator, batch=batch)
     se = standard_error(replicates)
     jackknife = jackknife_distribution(predictions, requests, plan) if "bca" in methods else None
@@ -237,31 +227,13 @@ def bootstrap(
     dropped = np.isnan(replicates).sum(axis=0)
     results = []
     for j, request in enumerate(requests):
-        note = ""
         if closed.get(j) is not None:
             low, high, se_j, used = closed[j]
         else:
             used = methods[j]
             low, high, se_j = bounds[used][0][j], bounds[used][1][j], se[j]
-        if np.isnan(estimate[j]) or dropped[j] == n_resamples:
-            low = high = se_j = float("nan")
-        elif _is_degenerate(low, high, se_j) or not (np.isfinite(low) and np.isfinite(high)):
-            valid = n_resamples - int(dropped[j])
-            if not (np.isfinite(low) and np.isfinite(high)):
-                why = f"the {used} interval is undefined on these data"
-            elif used in BOOTSTRAP_METHODS:
-                why = f"every one of the {valid} valid resamples gives {estimate[j]:.4g}"
-            else:
-                why = f"the {used} interval has no width"
-            form_name = fallback_form(request)
-            form = None if form_name is None else closed_form_interval(forms_data, request, confidence_level,
-                                                                        form_name)
-            if form is not None:
-                note = f"{used} interval not usable ({why}); replaced by the {form.method} interval"
-                low, high, se_j, used = form.low, form.high, form.standard_error, form.method
-            else:
-                note = f"not estimable: {why} and {request.name} has no closed form that holds near its bound"
-                low = high = se_j = float("nan")
+        low, high, se_j, used, note = _usable_interval(
+            (low, high, se_j, used), estimate[j], int(dropped[j]), n_resamples, request, forms_data, confidence_level)
         results.append(
             BootstrapResult(
                 metric=request.name,
@@ -282,6 +254,57 @@ def bootstrap(
             )
         )
     return tuple(results)
+
+
+def _closed_form_intervals(predictions: Predictions, forms_data: Predictions, requests: Sequence[MetricRequest],
+                           methods: list[str], confidence_level: float
+                           ) -> dict[int, tuple[float, float, float, str] | None]:
+    """``(low, high, standard error, method)`` of each metric whose method is a closed form, by metric index.
+
+    A metric with no closed form on these data (too few values, a class absent) falls back to ``"bca"``:
+    ``methods`` is updated in place and its entry is None.
+    """
+    closed: dict[int, tuple[float, float, float, str] | None] = {}
+    for j, request in enumerate(requests):
+        if methods[j] == "analytic":
+            closed[j] = analytic_interval(predictions, request, confidence_level)
+        elif methods[j] in CLOSED_FORMS:
+            form = closed_form_interval(forms_data, request, confidence_level, methods[j])
+            closed[j] = None if form is None else (form.low, form.high, form.standard_error, form.method)
+        else:
+            continue
+        if closed[j] is None:  # no closed form on these data (too few values, a class absent)
+            methods[j] = "bca"
+    return closed
+
+
+def _usable_interval(interval: tuple[float, float, float, str], estimate: float, dropped: int, n_resamples: int,
+                     request: MetricRequest, forms_data: Predictions, confidence_level: float
+                     ) -> tuple[float, float, float, str, str]:
+    """The interval to report, ``(low, high, standard error, method, note)``: NaN when the metric is undefined;
+    a degenerate or undefined interval replaced by the closed form that holds near the bound, or NaN with a note
+    saying why it is not estimable."""
+    low, high, se_j, used = interval
+    note = ""
+    if np.isnan(estimate) or dropped == n_resamples:
+        low = high = se_j = float("nan")
+    elif _is_degenerate(low, high, se_j) or not (np.isfinite(low) and np.isfinite(high)):
+        valid = n_resamples - dropped
+        if not (np.isfinite(low) and np.isfinite(high)):
+            why = f"the {used} interval is undefined on these data"
+        elif used in BOOTSTRAP_METHODS:
+            why = f"every one of the {valid} valid resamples gives {estimate:.4g}"
+        else:
+            why = f"the {used} interval has no width"
+        form_name = fallback_form(request)
+        form = None if form_name is None else closed_form_interval(forms_data, request, confidence_level, form_name)
+        if form is not None:
+            note = f"{used} interval not usable ({why}); replaced by the {form.method} interval"
+            low, high, se_j, used = form.low, form.high, form.standard_error, form.method
+        else:
+            note = f"not estimable: {why} and {request.name} has no closed form that holds near its bound"
+            low = high = se_j = float("nan")
+    return low, high, se_j, used, note
 
 
 def bootstrap_ci(

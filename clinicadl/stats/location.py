@@ -43,8 +43,11 @@ def _location_iv(x, confidence_level, min_size):
     return array
 
 
-def _median_ranks(n, confidence_level):
-    """1-based ranks ``(l, u)`` of the symmetric order-statistic interval and its exact coverage."""
+def median_ranks(n: int, confidence_level: float) -> tuple[int, int, float]:
+    """1-based ranks ``(l, u)`` of the symmetric order-statistic interval of the median and its exact coverage.
+
+    Raises InputError when ``n`` is too small for any such interval at ``confidence_level``.
+    """
     tail = (1 - confidence_level) / 2
     # Largest j with P(B <= j) <= tail, B ~ Binomial(n, 1/2); then l = j + 1 and u = n + 1 - l.
     j = int(stats.binom.ppf(tail, n, 0.5))
@@ -183,7 +186,7 @@ def median_ci(x, *, confidence_level: float = 0.95) -> IntervalResult:
     0.878 [0.580, 1.246]
     """
     array = _location_iv(x, confidence_level, min_size=1)
-    low_rank, high_rank, _ = _median_ranks(array.size, confidence_level)
+    low_rank, high_rank, _ = median_ranks(array.size, confidence_level)
     ordered = np.sort(array)
     return IntervalResult(
         estimate=float(np.median(ordered)),

@@ -39,7 +39,7 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> X = rng.standard_normal((100, 5))
 >>> y = X @ np.ones(5) + rng.standard_normal(100)
->>> result = nested_cv(X, y, LeastSquares(), n_folds=5, n_repeats=20, seed=1)
+>>> result = nested_cv(X, y, LeastSquares(), n_folds=5, n_repeats=20, rng=1)
 >>> result.ci.low < result.estimate < result.ci.high
 True
 >>> result.standard_error >= result.naive_standard_error
@@ -49,6 +49,7 @@ True
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -127,6 +128,23 @@ class LogisticRegression:
     def __call__(self, X: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
         if self.loss not in ("zero_one", "log"):
             raise InputError(f"Unknown logistic loss {self.loss!r}: use 'zero_one' or 'log'.")
+        logits = self.coefficients(X, y, train) @ X.T
+        if self.loss == "zero_one":
+            return ((logits > 0) != (y > 0.5)).astype(float)
+        return np.logaddexp(0.0, logits) - y * logits
+
+    def coefficients(self, X: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
+        """Coefficients of the model fit on each training mask, shape ``(n_models, p)`` (Newton's method).
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Features, shape ``(n, p)`` (a column of ones for an intercept).
+        y : numpy.ndarray
+            0/1 labels, shape ``(n,)``.
+        train : numpy.ndarray
+            Boolean training masks, shape ``(n_models, n)``.
+        """
         weights = train.astype(float)
         n_models, p = train.shape[0], X.shape[1]
         beta = np.zeros((n_models, p))
@@ -140,10 +158,7 @@ class LogisticRegression:
             beta -= step
             if np.max(np.abs(step)) < 1e-10:
                 break
-        logits = beta @ X.T
-        if self.loss == "zero_one":
-            return ((logits > 0) != (y > 0.5)).astype(float)
-        return np.logaddexp(0.0, logits) - y * logits
+        return beta
 
 
 @dataclass(frozen=True)
@@ -200,7 +215,7 @@ class NestedCVResult:
     confidence_level : float
         Nominal coverage.
     seed : int or None
-        Seed of the fold assignments.
+        Seed of the fold assignments (None when a Generator or nothing was given).
     """
 
     estimate: float
@@ -297,6 +312,7 @@ def nested_cv(
     n_folds: int = 10,
     n_repeats: int = 50,
     confidence: float = 0.90,
+    rng: int | np.random.Generator | None = None,
     seed: int | None = None,
 ) -> NestedCVResult:
     """Nested cross-validation estimate and interval of the prediction error (Bates et al. 2023).
@@ -315,8 +331,10 @@ def nested_cv(
         in their experiments; 50 is a floor.
     confidence : float
         Nominal coverage (Bates et al. report 90 % intervals).
+    rng : int, numpy.random.Generator or None
+        Seed of the random partitions (the only randomness of this function); an int is recorded in the result.
     seed : int, optional
-        Seed of the random partitions (the only randomness of this function).
+        Deprecated alias of ``rng`` (DeprecationWarning); removed in the next release.
 
     Returns
     -------
@@ -333,7 +351,12 @@ def nested_cv(
     y = np.asarray(y, dtype=float)
     _check(X, y, n_folds, n_repeats, confidence)
     n = y.size
-    rng = np.random.default_rng(seed)
+    if seed is not None:
+        warnings.warn("nested_cv(seed=...) is deprecated: pass rng=... (an int seed or a numpy Generator).",
+                      DeprecationWarning, stacklevel=2)
+        rng = seed
+    recorded = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
+    rng = np.random.default_rng(rng)
     inner_sum = inner_count = 0.0
     a_terms, b_terms, cv_means, cv_sds = [], [], [], []
     for _ in range(n_repeats):  # repetitions of the design, each one batched fit of all its models
@@ -375,5 +398,5 @@ def nested_cv(
         n_repeats=n_repeats,
         n=n,
         confidence_level=confidence,
-        seed=seed,
+        seed=recorded,
     )

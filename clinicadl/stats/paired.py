@@ -202,23 +202,7 @@ def paired_bootstrap(
         above = (np.sum(replicates >= 0, axis=0) + 1) / (n_valid + 1)
         better = (np.sum(replicates > 0, axis=0) + np.sum(replicates == 0, axis=0) / 2) / n_valid
     estimates_a, estimates_b = point_estimates(a, requests_a), point_estimates(b, requests_b)
-    used, notes = [method] * len(requests_a), [""] * len(requests_a)
-    z = ndtri(0.5 + confidence_level / 2)
-    for j, request in enumerate(requests_a):
-        if not np.isfinite(estimate[j]) or not (np.isfinite(low[j]) and np.isfinite(high[j])):
-            continue
-        if high[j] - low[j] > 1e-12 and se[j] > 0:
-            continue
-        why = f"every one of the {int(n_valid[j])} valid resamples gives a difference of {estimate[j]:.4g}"
-        closed = _paired_proportion_interval(a, b, request.metric.name, request.class_code, confidence_level)
-        if closed is None:
-            notes[j] = f"not estimable: {why}, and no paired closed form applies to {request.name} here"
-            low[j] = high[j] = se[j] = np.nan
-        else:
-            notes[j] = f"{method} interval degenerate ({why}); replaced by Newcombe's paired interval"
-            low[j], high[j] = closed
-            se[j] = (high[j] - low[j]) / (2 * z)
-            used[j] = "newcombe-paired"
+    used, notes = _replace_degenerate(a, b, requests_a, method, estimate, (low, high, se), n_valid, confidence_level)
     return tuple(
         PairedBootstrapResult(
             metric=request.name,
@@ -242,6 +226,32 @@ def paired_bootstrap(
         )
         for j, request in enumerate(requests_a)
     )
+
+
+def _replace_degenerate(a: Predictions, b: Predictions, requests, method: str, estimate: np.ndarray,
+                        bounds: tuple[np.ndarray, np.ndarray, np.ndarray], n_valid: np.ndarray,
+                        confidence_level: float) -> tuple[list[str], list[str]]:
+    """Replace, in place in ``bounds = (low, high, se)``, each degenerate bootstrap interval (no spread) by
+    Newcombe's paired interval, or by NaN where none applies; returns the method used and the note of each metric."""
+    low, high, se = bounds
+    used, notes = [method] * len(requests), [""] * len(requests)
+    z = ndtri(0.5 + confidence_level / 2)
+    for j, request in enumerate(requests):
+        if not np.isfinite(estimate[j]) or not (np.isfinite(low[j]) and np.isfinite(high[j])):
+            continue
+        if high[j] - low[j] > 1e-12 and se[j] > 0:
+            continue
+        why = f"every one of the {int(n_valid[j])} valid resamples gives a difference of {estimate[j]:.4g}"
+        closed = _paired_proportion_interval(a, b, request.metric.name, request.class_code, confidence_level)
+        if closed is None:
+            notes[j] = f"not estimable: {why}, and no paired closed form applies to {request.name} here"
+            low[j] = high[j] = se[j] = np.nan
+        else:
+            notes[j] = f"{method} interval degenerate ({why}); replaced by Newcombe's paired interval"
+            low[j], high[j] = closed
+            se[j] = (high[j] - low[j]) / (2 * z)
+            used[j] = "newcombe-paired"
+    return used, notes
 
 
 def _rank_scores(arrays: dict, pos_label: int) -> dict:

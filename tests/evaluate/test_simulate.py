@@ -12,7 +12,7 @@ from evaluate.test_procedure_maps import write_procedure
 from clinicadl.cli.main import cli
 from clinicadl.errors import InputError
 from clinicadl.evaluate.simulate import format_simulation_table, run_simulation, truth_from_maps
-from clinicadl.stats.scenarios import SCENARIOS
+from clinicadl.stats.simulation import SCENARIOS
 
 
 def run(*args):

@@ -16,7 +16,7 @@ from clinicadl.stats.corrected_ttest import (
     corrected_resampled_ttest,
     naive_resampled_ttest,
 )
-from clinicadl.stats.scenarios import CentroidCV, ResampledDifferences
+from clinicadl.stats.simulation import CentroidCV, ResampledDifferences
 
 ALPHA = 0.05
 

@@ -15,6 +15,7 @@ from scipy.stats import chi2
 
 from clinicadl.errors import InputError
 from clinicadl.stats import compare_expected_performance, crossed_components, crossed_values, expected_performance
+from clinicadl.stats.crossed_comparison import compare_values, componentwise_pvalue
 from clinicadl.stats.crossed_design import (
     CrossedValues,
     component_intervals,
@@ -22,9 +23,9 @@ from clinicadl.stats.crossed_design import (
     kurtosis_df,
     mls_interval,
 )
-from clinicadl.stats.crossed_inference import compare_values, componentwise_pvalue, interval_from_values
-from clinicadl.stats.crossed_scenarios import CrossedComparison, CrossedReplicates
+from clinicadl.stats.crossed_interval import interval_from_values
 from clinicadl.stats.delong import delong_components
+from clinicadl.stats.simulation.crossed import CrossedComparison, CrossedReplicates
 
 
 def study(seed=0, r=10, n=60, sd_replicate=0.3):
@@ -159,7 +160,7 @@ def test_pvalue_inverts_the_interval():
     assert componentwise_pvalue(0.0, 1e-4, 1e-4, 9, 40) == 1.0
     for d in (0.01, 0.03, 0.08):
         p = componentwise_pvalue(d, 2e-4, 1e-4, 9, 40)
-        from clinicadl.stats.crossed_inference import _half_width
+        from clinicadl.stats.crossed_comparison import _half_width
 
         assert _half_width(p, 2e-4, 1e-4, 9, 40) == pytest.approx(d, rel=1e-8)
 

@@ -24,7 +24,7 @@ from clinicadl.stats.effective_size import effective_counts
 from clinicadl.stats.method_choice import coverage_table
 from clinicadl.stats.mover import mover_linear
 from clinicadl.stats.proportion import _interval as proportion_bounds
-from clinicadl.stats.scenarios import BinormalScores, binormal_truth
+from clinicadl.stats.simulation import BinormalScores, binormal_truth
 
 R = 300
 METRICS = ("accuracy", "BA", "sensitivity", "specificity", "PPV", "NPV", "AUC")

@@ -81,7 +81,7 @@ def test_matches_a_plain_transcription_of_algorithm_1():
         beta = np.linalg.lstsq(X_train, y_train, rcond=None)[0]
         return (y_test - X_test @ beta) ** 2
 
-    result = nested_cv(X, y, LeastSquares(), n_folds=5, n_repeats=4, seed=7)
+    result = nested_cv(X, y, LeastSquares(), n_folds=5, n_repeats=4, rng=7)
     rng = np.random.default_rng(7)
     partitions = [fold_assignment(y.size, 5, rng) for _ in range(4)]
     mse, ncv, cv, sd = _plain_nested_cv(X, y, fit, partitions, 5)
@@ -97,14 +97,14 @@ def test_matches_a_plain_transcription_of_algorithm_1():
 
 def test_per_model_learner_equals_the_batched_learner_and_seed_reproduces():
     X, y = _data(4)
-    batched = nested_cv(X, y, LeastSquares(), n_folds=4, n_repeats=3, seed=11)
+    batched = nested_cv(X, y, LeastSquares(), n_folds=4, n_repeats=3, rng=11)
     looped = nested_cv(X, y, PerModelLearner(lambda: LinearRegression(fit_intercept=False),
-                                             lambda truth, pred: (truth - pred) ** 2), n_folds=4, n_repeats=3, seed=11)
+                                             lambda truth, pred: (truth - pred) ** 2), n_folds=4, n_repeats=3, rng=11)
     assert looped.estimate == pytest.approx(batched.estimate, rel=1e-9)
     assert looped.ci.low == pytest.approx(batched.ci.low, rel=1e-9)
-    again = nested_cv(X, y, LeastSquares(), n_folds=4, n_repeats=3, seed=11)
+    again = nested_cv(X, y, LeastSquares(), n_folds=4, n_repeats=3, rng=11)
     assert again == batched
-    assert nested_cv(X, y, LeastSquares(), n_folds=4, n_repeats=3, seed=12).mse != batched.mse
+    assert nested_cv(X, y, LeastSquares(), n_folds=4, n_repeats=3, rng=12).mse != batched.mse
 
 
 def test_fold_assignment_is_balanced():
@@ -149,7 +149,7 @@ def test_coverage_of_err_xy_in_the_setting_of_bates_et_al():
         y = X @ beta + rng.standard_normal(n)
         beta_hat = np.linalg.lstsq(X, y, rcond=None)[0]
         err_xy = 1.0 + np.sum((beta_hat - beta) ** 2)
-        result = nested_cv(X, y, LeastSquares(), n_folds=10, n_repeats=50, confidence=level, seed=s)
+        result = nested_cv(X, y, LeastSquares(), n_folds=10, n_repeats=50, confidence=level, rng=s)
         nested += result.ci.low <= err_xy <= result.ci.high
         naive += result.naive_ci.low <= err_xy <= result.naive_ci.high
         inflation.append(result.inflation)
@@ -158,3 +158,13 @@ def test_coverage_of_err_xy_in_the_setting_of_bates_et_al():
     assert abs(nested - level) <= 3 * se, nested
     assert naive < level - 3 * se, naive
     assert 1.2 < np.mean(inflation) < 1.7  # the paper reports intervals about 1.3-1.6 times the naive width
+
+
+def test_seed_keyword_still_works_with_a_deprecation_warning():
+    X, y = _data(3)
+    expected = nested_cv(X, y, LeastSquares(), n_folds=4, n_repeats=2, rng=5)
+    with pytest.warns(DeprecationWarning, match="rng"):
+        old = nested_cv(X, y, LeastSquares(), n_folds=4, n_repeats=2, seed=5)
+    assert old == expected and old.seed == 5
+    generator = nested_cv(X, y, LeastSquares(), n_folds=4, n_repeats=2, rng=np.random.default_rng(5))
+    assert generator.estimate == expected.estimate and generator.seed is None

@@ -16,12 +16,12 @@ from scipy.special import expit, ndtr
 
 from clinicadl.errors import InputError
 from clinicadl.stats import corrected_resampled_ttest, mean_ci, median_ci, proportion_ci
-from clinicadl.stats import scenarios as sc
+from clinicadl.stats import simulation as sc
 from clinicadl.stats.corrected_ttest import OverconfidentTestWarning, naive_resampled_ttest
 from clinicadl.stats.simulation import (
     ChunkCounts,
     IntervalOutcome,
-    Procedure,
+    ProcedureUnderTest,
     TestOutcome,
     cache_path,
     chunk_sizes,
@@ -46,8 +46,8 @@ def _uniform_noise_interval(batch, rng):
     return IntervalOutcome(p, p - 0.1 * u, p + 0.1 * u)
 
 
-COUNTING = Procedure("counting wilson", "interval", "accuracy", _counting_wilson, 0.95)
-NOISY = Procedure("noisy", "interval", "accuracy", _uniform_noise_interval, 0.95)
+COUNTING = ProcedureUnderTest("counting wilson", "interval", "accuracy", _counting_wilson, 0.95)
+NOISY = ProcedureUnderTest("noisy", "interval", "accuracy", _uniform_noise_interval, 0.95)
 SCENARIO = sc.BernoulliAccuracy(n=50, p=0.7)
 
 
@@ -57,7 +57,7 @@ SCENARIO = sc.BernoulliAccuracy(n=50, p=0.7)
 def test_mc_se_formula_and_summary():
     assert mc_se(0.95, 2000) == pytest.approx(math.sqrt(0.95 * 0.05 / 2000))
     assert mc_se(0.0, 100) == 0.0 and math.isnan(mc_se(0.5, 0))
-    result, = simulate(SCENARIO, [sc.proportion_procedure("wilson")], n_sim=1000, seed=3)
+    result, = simulate(SCENARIO, [sc.proportion_procedure("wilson")], n_sim=1000, rng=3)
     assert result.rate_se == pytest.approx(math.sqrt(result.rate * (1 - result.rate) / 1000))
     assert result.n_sim == 1000 and result.n_undefined == 0 and result.measure == "coverage"
 
@@ -65,7 +65,7 @@ def test_mc_se_formula_and_summary():
 def test_mc_se_matches_the_spread_of_simulated_rates():
     # 200 independent studies of R = 400 each: the SD of their coverages is the MC SE (within sampling error
     # of an SD from 200 values, about 5 % -> 20 % is > 3 SE)
-    rates = [simulate(SCENARIO, [sc.proportion_procedure("wald")], n_sim=400, seed=s)[0].rate for s in range(200)]
+    rates = [simulate(SCENARIO, [sc.proportion_procedure("wald")], n_sim=400, rng=s)[0].rate for s in range(200)]
     p = float(np.mean(rates))
     assert np.std(rates, ddof=1) == pytest.approx(mc_se(p, 400), rel=0.2)
 
@@ -74,9 +74,9 @@ def test_mc_se_matches_the_spread_of_simulated_rates():
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers():
-    a = simulate(SCENARIO, [NOISY], n_sim=600, seed=1)
-    b = simulate(SCENARIO, [NOISY], n_sim=600, seed=1)
-    c = simulate(SCENARIO, [NOISY], n_sim=600, seed=2)
+    a = simulate(SCENARIO, [NOISY], n_sim=600, rng=1)
+    b = simulate(SCENARIO, [NOISY], n_sim=600, rng=1)
+    c = simulate(SCENARIO, [NOISY], n_sim=600, rng=2)
     assert a == b
     assert a[0].mean_width != c[0].mean_width
 
@@ -85,19 +85,19 @@ def test_results_do_not_depend_on_the_number_of_workers():
     # procedures sent to worker processes must be importable there: the package's own (the percentile
     # bootstrap uses the procedure's random stream)
     procedures = [sc.proportion_procedure("percentile", n_resamples=200), sc.proportion_procedure("wilson")]
-    one = simulate(SCENARIO, procedures, n_sim=700, seed=5, chunk_size=100)
-    two = simulate(SCENARIO, procedures, n_sim=700, seed=5, chunk_size=100, n_jobs=2)
+    one = simulate(SCENARIO, procedures, n_sim=700, rng=5, chunk_size=100)
+    two = simulate(SCENARIO, procedures, n_sim=700, rng=5, chunk_size=100, n_jobs=2)
     assert one == two
 
 
 def test_procedures_see_the_same_data_and_own_streams():
     # the data of a chunk do not depend on which procedures run, and a procedure's stream depends on its name,
     # not on its position in the list
-    alone = simulate(SCENARIO, [NOISY], n_sim=500, seed=9)
-    together = simulate(SCENARIO, [sc.proportion_procedure("wald"), NOISY], n_sim=500, seed=9)
+    alone = simulate(SCENARIO, [NOISY], n_sim=500, rng=9)
+    together = simulate(SCENARIO, [sc.proportion_procedure("wald"), NOISY], n_sim=500, rng=9)
     assert alone[0] == together[1]
     wilson, jeffreys = simulate(SCENARIO, [sc.proportion_procedure("wilson"), sc.proportion_procedure("jeffreys")],
-                                n_sim=500, seed=9)
+                                n_sim=500, rng=9)
     assert wilson.bias == jeffreys.bias  # same point estimates: same data sets
 
 
@@ -108,7 +108,7 @@ def test_run_chunk_is_a_pure_function_of_its_arguments():
     assert first != run_chunk(sc.BernoulliAccuracy(n=51, p=0.7), [NOISY], 4, 3, 120)  # the key enters the seed
     total = sum((run_chunk(SCENARIO, [NOISY], 4, c, s)[0] for c, s in enumerate(chunk_sizes(330, 100))),
                 ChunkCounts(0, 0, 0))
-    result, = simulate(SCENARIO, [NOISY], n_sim=330, seed=4, chunk_size=100)
+    result, = simulate(SCENARIO, [NOISY], n_sim=330, rng=4, chunk_size=100)
     assert total.n == 330 and result.rate == total.hits / 330
 
 
@@ -124,12 +124,12 @@ def test_chunk_sizes():
 
 def test_cache_resumes_and_never_recomputes_finished_chunks(tmp_path):
     CALLS.clear()
-    first = simulate(SCENARIO, [COUNTING], n_sim=500, seed=0, chunk_size=100, cache_dir=tmp_path)
+    first = simulate(SCENARIO, [COUNTING], n_sim=500, rng=0, chunk_size=100, cache_dir=tmp_path)
     assert sum(CALLS) == 500
     files = sorted(tmp_path.rglob("chunk-*.json"))
     assert len(files) == 5 and files[2] == cache_path(tmp_path, SCENARIO, COUNTING, 0, 2, 100)
     CALLS.clear()
-    assert simulate(SCENARIO, [COUNTING], n_sim=500, seed=0, chunk_size=100, cache_dir=tmp_path) == first
+    assert simulate(SCENARIO, [COUNTING], n_sim=500, rng=0, chunk_size=100, cache_dir=tmp_path) == first
     assert CALLS == []
     # an interrupted run: two chunks missing, one corrupt (a crash while writing leaves no partial file,
     # but a damaged disk might): exactly those are recomputed, with the same numbers
@@ -137,12 +137,12 @@ def test_cache_resumes_and_never_recomputes_finished_chunks(tmp_path):
     files[3].unlink()
     files[4].write_text("{not json")
     CALLS.clear()
-    assert simulate(SCENARIO, [COUNTING], n_sim=500, seed=0, chunk_size=100, cache_dir=tmp_path) == first
+    assert simulate(SCENARIO, [COUNTING], n_sim=500, rng=0, chunk_size=100, cache_dir=tmp_path) == first
     assert CALLS == [100, 100, 100]
     assert not list(tmp_path.rglob("*.tmp"))
     # another seed is another cache entry
     CALLS.clear()
-    simulate(SCENARIO, [COUNTING], n_sim=100, seed=1, chunk_size=100, cache_dir=tmp_path)
+    simulate(SCENARIO, [COUNTING], n_sim=100, rng=1, chunk_size=100, cache_dir=tmp_path)
     assert CALLS == [100]
 
 
@@ -150,14 +150,14 @@ def test_cache_resumes_and_never_recomputes_finished_chunks(tmp_path):
 
 
 def test_count_outcome_intervals_and_tests():
-    procedure = Procedure("x", "interval", "accuracy", _uniform_noise_interval)
+    procedure = ProcedureUnderTest("x", "interval", "accuracy", _uniform_noise_interval)
     outcome = IntervalOutcome(np.array([0.7, 0.6, 0.9, np.nan]), np.array([0.6, 0.4, 0.8, np.nan]),
                               np.array([0.8, 0.65, 0.95, np.nan]))
     counts = count_outcome(outcome, {}, SCENARIO, procedure)  # truth 0.7
     assert (counts.n, counts.undefined, counts.hits, counts.miss_low, counts.miss_high) == (4, 1, 1, 1, 1)
     assert counts.width_sum == pytest.approx(0.2 + 0.25 + 0.15)
     assert counts.error_sum == pytest.approx(0.0 - 0.1 + 0.2)
-    test = Procedure("t", "test", "difference", _uniform_noise_interval, nominal=0.05)
+    test = ProcedureUnderTest("t", "test", "difference", _uniform_noise_interval, nominal=0.05)
     counts = count_outcome(TestOutcome(np.array([0.01, 0.05, 0.2, np.nan])), {}, SCENARIO, test)
     assert (counts.n, counts.undefined, counts.hits) == (4, 1, 2)
     with pytest.raises(TypeError, match="TestOutcome"):
@@ -165,19 +165,19 @@ def test_count_outcome_intervals_and_tests():
 
 
 def test_per_data_set_truth_is_used_when_the_batch_has_one():
-    procedure = Procedure("x", "interval", "error_xy", _uniform_noise_interval)
+    procedure = ProcedureUnderTest("x", "interval", "error_xy", _uniform_noise_interval)
     outcome = IntervalOutcome(np.zeros(2), np.array([0.0, 0.0]), np.array([1.0, 1.0]))
     counts = count_outcome(outcome, {"truth:error_xy": np.array([0.5, 2.0])}, sc.LogisticCV(), procedure)
     assert counts.hits == 1 and counts.miss_high == 1
 
 
 def test_warnings_name_the_failure_and_power_has_no_nominal_rate():
-    naive, = simulate(sc.ResampledDifferences(), [sc.ttest_procedure("naive")], n_sim=2000, seed=1)
+    naive, = simulate(sc.ResampledDifferences(), [sc.ttest_procedure("naive")], n_sim=2000, rng=1)
     assert naive.measure == "type I error" and naive.misses_nominal
     assert "over-rejects" in naive.warning() and "0.05" in naive.warning()
-    corrected, = simulate(sc.ResampledDifferences(), [sc.ttest_procedure("corrected")], n_sim=2000, seed=1)
+    corrected, = simulate(sc.ResampledDifferences(), [sc.ttest_procedure("corrected")], n_sim=2000, rng=1)
     assert corrected.warning() is None
-    power, = simulate(sc.ResampledDifferences(delta=0.5), [sc.ttest_procedure("corrected")], n_sim=500, seed=1)
+    power, = simulate(sc.ResampledDifferences(delta=0.5), [sc.ttest_procedure("corrected")], n_sim=500, rng=1)
     assert power.measure == "power" and math.isnan(power.nominal_rate) and power.warning() is None
     assert power.rate > 0.05 + 3 * mc_se(0.05, 500)
 
@@ -186,7 +186,7 @@ def test_invalid_input():
     with pytest.raises(InputError, match="unique"):
         simulate(SCENARIO, [NOISY, NOISY], n_sim=10)
     with pytest.raises(InputError, match="kind"):
-        Procedure("x", "estimate", "accuracy", _uniform_noise_interval)
+        ProcedureUnderTest("x", "estimate", "accuracy", _uniform_noise_interval)
     with pytest.raises(InputError, match="Scenario"):
         simulate(object(), [NOISY], n_sim=10)
     with pytest.raises(InputError, match="Unknown scenario"):
@@ -286,7 +286,7 @@ def test_el_jurdi_dice_half_width_at_n_100():
     assert stats.t.ppf(0.975, 99) * 2.78 / 10 == pytest.approx(0.5516, abs=5e-5)
     results = simulate(sc.BetaValues(n=100), [sc.values_procedure("mean", "t"),
                                                sc.values_procedure("mean", "percentile", n_resamples=1000)],
-                       n_sim=500, seed=7)
+                       n_sim=500, rng=7)
     for result in results:
         half_width = 100 * result.mean_width / 2
         assert half_width == pytest.approx(0.55, abs=0.02)  # bootstrap slightly narrower (n - 1 vs n, z vs t)
@@ -307,7 +307,7 @@ def test_partial_procedures_pickle_for_workers():
 def test_simulated_coverage_agrees_with_the_exact_binomial_coverage(scenario):
     # the harness against a closed form: sum_k P(K = k) 1{p in CI(k)} (averaged over p with a spread)
     methods = ("wilson", "clopper-pearson", "jeffreys", "wald")
-    results = simulate(scenario, [sc.proportion_procedure(m) for m in methods], n_sim=4000, seed=11)
+    results = simulate(scenario, [sc.proportion_procedure(m) for m in methods], n_sim=4000, rng=11)
     for method, result in zip(methods, results, strict=True):
         exact = scenario.exact_coverage(method)
         assert abs(result.rate - exact) <= 3 * mc_se(exact, 4000), (method, result.rate, exact)
@@ -322,8 +322,8 @@ def test_a_job_array_task_fills_the_cache_that_simulate_reads(tmp_path):
         run_and_store_chunk(SCENARIO, [COUNTING], 6, chunk, size, tmp_path)
     assert sum(CALLS) == 250
     CALLS.clear()
-    from_cache = simulate(SCENARIO, [COUNTING], n_sim=250, seed=6, chunk_size=100, cache_dir=tmp_path)
-    assert CALLS == [] and from_cache == simulate(SCENARIO, [COUNTING], n_sim=250, seed=6, chunk_size=100)
+    from_cache = simulate(SCENARIO, [COUNTING], n_sim=250, rng=6, chunk_size=100, cache_dir=tmp_path)
+    assert CALLS == [] and from_cache == simulate(SCENARIO, [COUNTING], n_sim=250, rng=6, chunk_size=100)
 
 
 def test_two_models_and_five_by_two_procedures_equal_the_package_tests():
@@ -345,3 +345,26 @@ def test_two_models_and_five_by_two_procedures_equal_the_package_tests():
         assert f.pvalue[i] == five_by_two_f(cv["differences"][i].reshape(5, 2)).pvalue
     assert sc.TwoModels(shift=0.5).truth["difference"] == pytest.approx(
         float(ndtr(1.69 / math.sqrt(2)) - ndtr(1.19 / math.sqrt(2))))
+
+
+# ------------------------------------------------------------------------------- former names (one release)
+
+
+def test_seed_keyword_and_procedure_name_still_work_with_a_deprecation_warning():
+    expected = simulate(SCENARIO, [NOISY], n_sim=200, rng=4)
+    with pytest.warns(DeprecationWarning, match="rng"):
+        assert simulate(SCENARIO, [NOISY], n_sim=200, seed=4) == expected
+    generator = simulate(SCENARIO, [NOISY], n_sim=200, rng=np.random.default_rng(0))
+    assert generator[0].seed == np.random.default_rng(0).integers(2**63 - 1)  # the root seed drawn is recorded
+    import clinicadl.stats
+
+    with pytest.warns(DeprecationWarning, match="ProcedureUnderTest"):
+        assert clinicadl.stats.Procedure is ProcedureUnderTest
+    with pytest.warns(DeprecationWarning, match="moved to clinicadl.stats.simulation"):
+        from clinicadl.stats.scenarios import BernoulliAccuracy
+    assert BernoulliAccuracy is sc.BernoulliAccuracy
+    with pytest.warns(DeprecationWarning, match="crossed_comparison_procedure"):
+        from clinicadl.stats.crossed_scenarios import comparison_procedure
+    assert comparison_procedure is sc.crossed_comparison_procedure
+    with pytest.raises(InputError, match="root seed"):
+        simulate(SCENARIO, [NOISY], n_sim=10, rng=-1)

@@ -26,7 +26,8 @@ DRIVERS = {
                                "with LocalExecutor(2) as pool:\n"
                                "    jobs = [pool.submit(time.sleep, 60) for _ in range(2)]\n"
                                "    [job.result() for job in jobs]",
-    "simulations": "import time, clinicadl.stats.simulation as s\ns._work = time.sleep\nlist(s._execute([60, 60], 2))",
+    "simulations": "import time, clinicadl.stats.simulation.harness as s\ns._work = time.sleep\n"
+                   "list(s._execute([60, 60], 2))",
 }
 
 
