@@ -7,7 +7,7 @@ import pytest
 from scipy import stats as sps
 
 from clinicadl.errors import InputError
-from clinicadl.stats.source_scenarios import SourceStudy
+from clinicadl.stats.simulation.sources import SourceStudy
 from clinicadl.stats.variance_sources import (
     SOURCES,
     detection_rate,

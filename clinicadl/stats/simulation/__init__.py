@@ -25,6 +25,8 @@ Families
   ``Err_XY`` (Bates et al. 2023).
 - crossed design (:mod:`~clinicadl.stats.simulation.crossed`): R models scored on one shared test set, and two
   procedures compared on it (run by ``scripts/validation.py``).
+- variance study (:mod:`~clinicadl.stats.simulation.sources`): models re-drawing one source of variance at a time
+  on a shared test set, with a known per-source variance (:mod:`clinicadl.stats.variance_sources`).
 
 Examples
 --------
