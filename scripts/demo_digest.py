@@ -6,7 +6,8 @@ Usage::
     python scripts/demo_digest.py clinicadl_demo other_demo      # compare two runs; exit 1 on any difference
 
 Every ``*.tsv`` of the demo folder is compared (predictions, metrics with their intervals, procedure tables,
-replicates.tsv): files with dates or run times (``maps.json``, logs, ``report.html``) are left out.
+replicates.tsv); the wall-clock ``time`` column of the training logs is dropped before hashing, and files with
+dates or run times (``maps.json``, logs, ``report.html``) are left out.
 """
 
 from __future__ import annotations
@@ -15,11 +16,26 @@ import hashlib
 import sys
 from pathlib import Path
 
+TIMED_COLUMNS = {"training.tsv": "time"}
+"""Columns that hold wall-clock times, by file name."""
+
+
+def content(path: Path) -> bytes:
+    """The bytes of a TSV, without its wall-clock column if it has one."""
+    data = path.read_bytes()
+    column = TIMED_COLUMNS.get(path.name)
+    if column is None:
+        return data
+    rows = [line.split(b"\t") for line in data.split(b"\n")]
+    if column.encode() not in rows[0]:
+        return data
+    drop = rows[0].index(column.encode())
+    return b"\n".join(b"\t".join(r[:drop] + r[drop + 1:]) for r in rows)
+
 
 def digests(folder: Path) -> dict[str, str]:
     """SHA-256 of every TSV under ``folder``, by path relative to it."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*.tsv"))}
+    return {str(p.relative_to(folder)): hashlib.sha256(content(p)).hexdigest() for p in sorted(folder.rglob("*.tsv"))}
 
 
 def main(argv: list[str]) -> int:
