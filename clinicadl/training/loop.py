@@ -17,9 +17,13 @@ from typing import Any
 
 import torch
 
-from clinicadl.predict.inference import autocast, build_network, infer, make_loader
-from clinicadl.predict.outputs import make_criterion, task_loss
-from clinicadl.predict.tables import compute_metrics
+from clinicadl.runtime.criterion import make_criterion, task_loss
+from clinicadl.runtime.device import autocast
+from clinicadl.runtime.inference import infer
+from clinicadl.runtime.loaders import make_loader
+from clinicadl.runtime.metric_names import task_metrics
+from clinicadl.runtime.metrics import compute_metrics
+from clinicadl.runtime.network import build_network
 from clinicadl.training.checkpointing import (
     checkpoint_path,
     get_rng_state,
@@ -27,7 +31,6 @@ from clinicadl.training.checkpointing import (
     save_checkpoint,
     set_rng_state,
 )
-from clinicadl.training.config import task_metrics
 from clinicadl.training.early_stopping import BestModels, EarlyStopping
 from clinicadl.training.logs import TrainingLogger, log_row
 from clinicadl.training.partitions import Partition
@@ -86,7 +89,7 @@ def _transfer(parameters: Mapping[str, Any], network: torch.nn.Module, split: in
     """Copy the weights of a MAPS's model whose names and shapes match (``transfer_path``)."""
     from clinicadl.errors import MAPSError
     from clinicadl.models.checkpoint import load_model_state
-    from clinicadl.predict.inference import _state_dict, model_path
+    from clinicadl.runtime.checkpoints import model_path, state_dict
 
     source = Path(parameters["transfer_path"])
     path = model_path(source, split, parameters["transfer_selection_metric"])
@@ -96,7 +99,7 @@ def _transfer(parameters: Mapping[str, Any], network: torch.nn.Module, split: in
         raise MAPSError(f"transfer_path {source} has no {path.relative_to(source)}; give a trained MAPS and an "
                         "existing transfer_selection_metric.")
     own = network.state_dict()
-    state = {k: v for k, v in _state_dict(load_model_state(path)).items() if k in own and own[k].shape == v.shape}
+    state = {k: v for k, v in state_dict(load_model_state(path)).items() if k in own and own[k].shape == v.shape}
     if not state:
         raise MAPSError(f"No weight of {path} matches the network {parameters['architecture']}; transfer learning "
                         "needs layers of the same names and shapes.")
