@@ -60,8 +60,12 @@ class ReplicatesFailedError(ClinicaDLError):
         self.result = result
 
 
-def finish_procedure(maps: Path, records: Mapping[int, ReplicateRecord], *, root_seed: int, varied: tuple[str, ...],
-            trained: Sequence[int], submitted: bool = False) -> ProcedureResult:
+def finish_procedure(maps: Path, records: Mapping[int, ReplicateRecord], *, root_seed: int,
+                     varied: tuple[str, ...], trained: Sequence[int], submitted: bool = False) -> ProcedureResult:
+    """The result of a training of replicates; raise :class:`ReplicatesFailedError` when some failed.
+
+    With ``submitted`` (cluster jobs not waited for), failed replicates are reported in the result only.
+    """
     result = ProcedureResult(
         maps_path=maps,
         replicated=True,

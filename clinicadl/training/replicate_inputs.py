@@ -16,12 +16,12 @@ __all__ = [
     "RESERVED_KEYS",
     "TrainFn",
     "check_int",
-    "check_launcher",
     "check_vary",
     "prepare_output",
     "replicate_parameters",
     "resolve_train_fn",
     "shared_parameters",
+    "slurm_options",
 ]
 
 RESERVED_KEYS: tuple[str, ...] = ("seed", "seeds", "replicate", "replicates", "root_seed", "varied_sources")
@@ -32,12 +32,14 @@ TrainFn = Callable[..., None]
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:
+    """``value`` when it is an integer >= ``minimum``, else :class:`~clinicadl.errors.InputError` naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InputError(f"{name} must be an integer >= {minimum}, got {plain(value)}.")
     return value
 
 
 def resolve_train_fn(train_fn: TrainFn | None) -> TrainFn:
+    """The given trainer (checked callable), or :func:`clinicadl.training.trainer.train_replicate`."""
     if train_fn is not None:
         if not callable(train_fn):
             raise InputError(f"train_fn must be callable, got {plain(train_fn)}.")
@@ -64,6 +66,7 @@ def shared_parameters(parameters: Any) -> dict[str, Any]:
 
 
 def check_vary(vary: Sequence[str] | str | None) -> tuple[str, ...]:
+    """The sources varied across replicates (a comma-separated string accepted; default ``DEFAULT_VARIED``)."""
     if vary is None:
         return DEFAULT_VARIED
     if isinstance(vary, str):
@@ -87,7 +90,7 @@ def prepare_output(output_maps: Path, overwrite: bool) -> None:
         shutil.rmtree(output_maps)
 
 
-def check_launcher(launcher: str, slurm: Any, *, replicated: bool, executor) -> Any:
+def slurm_options(launcher: str, slurm: Any, *, replicated: bool, executor) -> Any:
     """Validated SLURM options (None for a local launcher); a cluster launcher needs replicates."""
     from clinicadl.training.launcher import check_launcher
 
@@ -100,6 +103,7 @@ def check_launcher(launcher: str, slurm: Any, *, replicated: bool, executor) -> 
 
 def replicate_parameters(shared: Mapping[str, Any], replicate: int, seeds: Mapping[str, int], root_seed: int | None,
                           varied: Sequence[str] | None) -> dict[str, Any]:
+    """The ``maps.json`` parameters of one replicate: the shared ones, its index and its seeds."""
     parameters = {**shared, "replicate": replicate, "seed": seeds["init"], "seeds": dict(seeds)}
     if root_seed is not None:
         parameters["root_seed"] = root_seed

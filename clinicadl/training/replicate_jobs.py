@@ -38,6 +38,7 @@ _MAX_ERROR_CHARS = 300
 
 
 def one_line(error: BaseException) -> str:
+    """The error in one line (for the ``error`` column of ``replicates.tsv``), at most 300 characters."""
     from clinicadl.errors import os_error_message
 
     if isinstance(error, OSError) and error.errno is not None:
@@ -145,8 +146,8 @@ def _settle(maps: Path, job, r: int) -> None:
 
 
 def run_replicates(maps: Path, records: dict[int, ReplicateRecord], to_run: Sequence[int], *,
-                    shared: Mapping[str, Any], root_seed: int, varied: tuple[str, ...], n_jobs: int,
-                    train_fn: TrainFn, progress: bool, executor, wait: bool = True) -> dict[int, ReplicateRecord]:
+                   shared: Mapping[str, Any], root_seed: int, varied: tuple[str, ...], n_jobs: int,
+                   train_fn: TrainFn, progress: bool, executor, wait: bool = True) -> dict[int, ReplicateRecord]:
     """Train the replicates ``to_run`` and return the records of ``replicates.tsv`` afterwards.
 
     A local executor gets at most ``n_jobs`` replicates at once (a worker that dies then breaks only the

@@ -30,10 +30,12 @@ that finish at the same moment never lose an update. An advisory lock on ``<maps
 process from driving the same MAPS at once; ``.jobs/replicate-<r>.lock`` stops two jobs from training
 the same replicate.
 
-*Launchers.* Local workers (:class:`~clinicadl.training.launcher.LocalExecutor`) get at most ``n_jobs``
-replicates at once. A cluster executor (``launcher="slurm"``) gets every replicate as one job array; the
-job ids and logs are recorded in ``.jobs/replicate-<r>.json`` and the launcher in ``.jobs/launcher.json``
-(see :mod:`clinicadl.training.jobs`, and ``clinicadl train status``).
+*Where each part lives.* The file format of ``replicates.tsv``, its lock and the MAPS lock:
+:mod:`clinicadl.maps.replicates` and :mod:`clinicadl.maps.locks` (bound to the sources of variance by
+:mod:`clinicadl.training.replicate_table`); checks of the inputs: :mod:`clinicadl.training.replicate_inputs`; the
+jobs and launchers: :mod:`clinicadl.training.replicate_jobs`; the result: :mod:`clinicadl.training.procedure_result`;
+``clinicadl train resume``: :mod:`clinicadl.training.resume`. This module holds the driver
+:func:`train_procedure` and re-exports the names of all of them.
 
 *Failures.* A replicate that raises is marked ``failed`` and the others go on; at the end
 :class:`ReplicatesFailedError` lists the failed ones. Finished replicates are kept, and
@@ -59,12 +61,12 @@ from clinicadl.training.replicate_inputs import (
     RESERVED_KEYS,
     TrainFn,
     check_int,
-    check_launcher,
     check_vary,
     prepare_output,
     replicate_parameters,
     resolve_train_fn,
     shared_parameters,
+    slurm_options,
 )
 from clinicadl.training.replicate_jobs import ERROR_LOG, ReplicateRunner, replicate_executor, run_replicates
 from clinicadl.training.replicate_table import TSV_COLUMNS, read_replicates_tsv, write_replicates_tsv
@@ -174,7 +176,7 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
     varied = check_vary(vary)
     n_jobs = check_int("n_jobs", n_jobs, 1)
     train_fn = resolve_train_fn(train_fn)
-    slurm = check_launcher(launcher, slurm, replicated=replicates is not None, executor=executor)
+    slurm = slurm_options(launcher, slurm, replicated=replicates is not None, executor=executor)
     output_maps = Path(output_maps)
     prepare_output(output_maps, overwrite)
 
@@ -192,10 +194,10 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
         write_replicates_tsv(output_maps, records)
         executor = replicate_executor(output_maps, executor, launcher, slurm, n_jobs)
         records = run_replicates(output_maps, records, list(records), shared=shared, root_seed=root_seed,
-                                  varied=varied, n_jobs=n_jobs, train_fn=train_fn, progress=progress,
-                                  executor=executor, wait=wait)
+                                 varied=varied, n_jobs=n_jobs, train_fn=train_fn, progress=progress,
+                                 executor=executor, wait=wait)
         return finish_procedure(output_maps, records, root_seed=root_seed, varied=varied, trained=list(records),
-                       submitted=not wait and bool(getattr(executor, "records_jobs", False)))
+                                submitted=not wait and bool(getattr(executor, "records_jobs", False)))
 
 
 def _write_root_json(maps: Path, shared: Mapping[str, Any], count: int, root_seed: int,

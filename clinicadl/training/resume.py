@@ -18,7 +18,7 @@ from clinicadl.maps.maps_json import is_maps, maps_json_path, read_maps_json
 from clinicadl.maps.replicates import REPLICATES_TSV, ReplicateRecord, has_replicates, replicate_dir
 from clinicadl.training.jobs import job_state, read_job_record, read_launcher
 from clinicadl.training.procedure_result import ProcedureResult, finish_procedure
-from clinicadl.training.replicate_inputs import RESERVED_KEYS, TrainFn, check_int, check_launcher, resolve_train_fn
+from clinicadl.training.replicate_inputs import RESERVED_KEYS, TrainFn, check_int, resolve_train_fn, slurm_options
 from clinicadl.training.replicate_jobs import replicate_executor, run_replicates
 from clinicadl.training.replicate_table import read_replicates_tsv, update_replicates_tsv
 from clinicadl.training.seeds import DEFAULT_VARIED, SOURCES, check_sources, replicate_seeds
@@ -120,7 +120,7 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
             raise InputError(f"{maps} holds replicates, which are resumed whole (a replicate is done when all its "
                              "splits are); remove --split.")
         parameters["split"] = sorted({int(split) for split in splits})
-    slurm = check_launcher(launcher, slurm, replicated="replicates" in parameters, executor=executor)
+    slurm = slurm_options(launcher, slurm, replicated="replicates" in parameters, executor=executor)
     if "replicates" not in parameters:
         if has_replicates(maps):
             raise MAPSError(f"{maps_json_path(maps)} has no 'replicates' entry but {REPLICATES_TSV} exists; restore "
@@ -144,10 +144,10 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
         if to_run:
             executor = replicate_executor(maps, executor, launcher, slurm, n_jobs)
             records = run_replicates(maps, records, to_run, shared=shared, root_seed=root_seed, varied=varied,
-                                      n_jobs=n_jobs, train_fn=train_fn, progress=progress, executor=executor,
-                                      wait=wait)
+                                     n_jobs=n_jobs, train_fn=train_fn, progress=progress, executor=executor,
+                                     wait=wait)
         return finish_procedure(maps, records, root_seed=root_seed, varied=varied, trained=to_run,
-                       submitted=not wait and bool(getattr(executor, "records_jobs", False)))
+                                submitted=not wait and bool(getattr(executor, "records_jobs", False)))
 
 
 def _check_done_on_disk(maps: Path, records: dict[int, ReplicateRecord]) -> dict[int, ReplicateRecord]:

@@ -28,7 +28,7 @@ from clinicadl.maps.writer import (
     write_maps_json,
     write_training_groups,
 )
-from clinicadl.training.partitions import Partition, partitions
+from clinicadl.training.partitions import SplitSessions, partitions
 
 __all__ = ["TRANSIENT_KEYS", "split_is_complete", "train_replicate"]
 
@@ -135,7 +135,7 @@ def train_replicate(
         network = build_network(parameters, seed=int(seeds["init"]))
         write_information_log(maps, repr(network), extra={"Seeds": dict(seeds)})
     device = select_device(bool(parameters["gpu"]))
-    parts: list[Partition] = partitions(parameters, split_seed=int(seeds["split"]) if resample_split else None)
+    parts: list[SplitSessions] = partitions(parameters, split_seed=int(seeds["split"]) if resample_split else None)
     label = parameters.get("label") if parameters["network_task"] != "reconstruction" else None
     write_training_groups(maps, [(p.split, p.train, p.validation) for p in parts],
                           caps_directory=parameters["caps_directory"], label=label)
