@@ -50,13 +50,15 @@ def predict(input_maps_directory, data_group, participants_tsv, caps_directory, 
     whose logs go to MAPS/.jobs/predict-logs/).
     """
     from clinicadl.evaluate.model import EvaluationOptions
+    from clinicadl.evaluate.prediction_intervals import intervals_step
     from clinicadl.predict.predict import predict as run_predict
 
     arguments = dict(
         caps_directory=caps_directory, participants_tsv=participants_tsv,
         selection_metrics=selection_metrics or None, splits=splits or None, overwrite=overwrite,
         skip_leak_check=skip_leak_check, use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu,
-        amp=amp, evaluation=EvaluationOptions(n_resamples=n_resamples, seed=seed), save_masks=save_masks,
+        amp=amp, save_masks=save_masks,
+        after_predicting=intervals_step(EvaluationOptions(n_resamples=n_resamples, seed=seed), use_labels=use_labels),
     )
     if launcher is None and n_jobs is None and not slurm_values(slurm):
         results = run_predict(input_maps_directory, data_group, **arguments)

@@ -12,7 +12,6 @@ they vary (:func:`pairing_problems`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,8 @@ import pandas as pd
 
 from clinicadl.errors import InputError, MAPSError
 from clinicadl.maps import ModelPredictions, find_models, maps_version, read_group_data, read_model_predictions
-from clinicadl.training.replicates import REPLICATES_TSV, read_replicates_tsv, replicate_dir
+from clinicadl.maps.maps_json import is_maps, read_maps_json
+from clinicadl.maps.replicates import REPLICATES_TSV, has_replicates, read_replicates_tsv, replicate_dir
 from clinicadl.training.seeds import SOURCES
 
 KEYS = ["participant_id", "session_id"]
@@ -145,11 +145,6 @@ VALIDATION_GROUP = "validation"
 """The data group of the held-out folds written by ``train``: a cross-validation design, one fold per model."""
 
 
-def has_replicates(path: str | Path) -> bool:
-    """Whether ``path`` is a MAPS with replicates (it holds ``replicates.tsv``)."""
-    return (Path(path) / REPLICATES_TSV).is_file()
-
-
 def _count_participants(folder: Path, group: str, split: int) -> int | None:
     try:
         return int(read_group_data(folder, group, split=split)["participant_id"].nunique())
@@ -159,8 +154,8 @@ def _count_participants(folder: Path, group: str, split: int) -> int | None:
 
 def _declared_varied(maps: Path) -> tuple[str, ...] | None:
     try:
-        block = json.loads((maps / "maps.json").read_text(encoding="utf-8")).get("replicates")
-    except (OSError, ValueError):
+        block = read_maps_json(maps).get("replicates")
+    except (MAPSError, OSError):
         return None
     if isinstance(block, dict) and isinstance(block.get("varied_sources"), list):
         return tuple(s for s in SOURCES if s in block["varied_sources"])
@@ -169,8 +164,8 @@ def _declared_varied(maps: Path) -> tuple[str, ...] | None:
 
 def _plain_seeds(maps: Path) -> dict[str, int]:
     try:
-        parameters = json.loads((maps / "maps.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        parameters = read_maps_json(maps)
+    except (MAPSError, OSError):
         return {}
     seeds = parameters.get("seeds")
     if isinstance(seeds, dict):
@@ -214,14 +209,14 @@ def load_procedure(
         raise InputError(f"{maps} is not a folder: give a MAPS (with replicates or not).")
     notes: list[str] = []
     if has_replicates(maps):
-        records = read_replicates_tsv(maps)
+        records = read_replicates_tsv(maps, sources=SOURCES)
         not_done = {r: rec.status for r, rec in sorted(records.items()) if rec.status != "done"}
         if not_done:
             listed = ", ".join(f"{r} ({s})" for r, s in not_done.items())
             notes.append(f"{maps}: replicates not finished and left out: {listed}; `clinicadl train resume` "
                          "finishes them.")
         folders = {r: replicate_dir(maps, r) for r, rec in sorted(records.items()) if rec.status == "done"}
-        gone = [r for r, folder in folders.items() if not (folder / "maps.json").is_file()]
+        gone = [r for r, folder in folders.items() if not is_maps(folder)]
         if gone:
             notes.append(f"{maps}: replicates {', '.join(map(str, gone))} are recorded done but their folders are "
                          "missing; they are left out (`clinicadl train resume` trains them again).")

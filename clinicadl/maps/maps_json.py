@@ -28,13 +28,19 @@ from clinicadl.errors import MAPSError
 
 __all__ = [
     "INVERTED_KEYS",
+    "MAPS_JSON",
     "RENAMED_KEYS",
+    "is_maps",
     "label_names",
+    "maps_json_path",
     "prediction_mode",
     "read_maps_json",
     "translate_old_keys",
     "write_maps_json",
 ]
+
+MAPS_JSON = "maps.json"
+"""The parameters file at the root of a MAPS (and of each ``replicate-<r>/`` and ``groups/<group>/``)."""
 
 RENAMED_KEYS: Mapping[str, str] = {
     "model": "architecture",
@@ -71,9 +77,19 @@ def translate_old_keys(parameters: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+def maps_json_path(folder: str | Path) -> Path:
+    """``<folder>/maps.json``."""
+    return Path(folder) / MAPS_JSON
+
+
+def is_maps(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a ``maps.json`` (a MAPS, a replicate of one, or a group folder)."""
+    return maps_json_path(folder).is_file()
+
+
 def _maps_json_file(path: str | Path) -> Path:
     path = Path(path)
-    return path / "maps.json" if path.is_dir() else path
+    return maps_json_path(path) if path.is_dir() else path
 
 
 def read_maps_json(path: str | Path) -> dict[str, Any]:

@@ -4,27 +4,19 @@ Reads the prediction TSVs of a ClinicaDL 1.x MAPS, the per-image values of a 2.0
 prediction TSV, checks them once, and returns a :class:`ModelPredictions` whose ``frame`` has one row
 per image (``participant_id``, ``session_id``), sorted by participant then session.
 
-Image level from slices, patches or regions
--------------------------------------------
-``<group>_image_level_prediction.tsv`` is preferred. When it is absent, or lacks
-``participant_id``/``session_id`` (upstream writes only ``image_id``, 0 on every row, in slice, patch
-and roi modes), the image level is rebuilt from ``<group>_<mode>_level_prediction.tsv`` by soft voting:
-the unweighted mean of the class probabilities of the rows of each (participant_id, session_id),
-``predicted_label`` being the class of highest mean probability (lowest code on ties). Regression
-predictions and per-image values are averaged the same way. Row order is never relied upon.
+The checks and the image level from slices, patches or regions are in :mod:`clinicadl.maps.image_level`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from clinicadl.errors import InputError, MAPSError
+from clinicadl.maps.image_level import MODES, PROBA_COLUMN, PROBABILITY_TOLERANCE, image_level
 from clinicadl.maps.layout import (
     details_tsv_path,
     group_dir,
@@ -36,7 +28,7 @@ from clinicadl.maps.layout import (
 )
 from clinicadl.maps.maps_json import label_names, prediction_mode, read_maps_json
 from clinicadl.maps.metrics_tsv import read_metrics_tsv
-from clinicadl.maps.tables import ID_COLUMNS, read_tsv, require_columns
+from clinicadl.maps.tables import ID_COLUMNS, read_tsv
 
 __all__ = [
     "MODES",
@@ -51,16 +43,6 @@ __all__ = [
 TASKS = ("classification", "regression", "per_image")
 """Kinds of predictions: class probabilities, continuous predictions, or per-image metric values."""
 
-MODES = ("image", "slice", "patch", "roi")
-"""Upstream modes: the unit one row of a mode-level prediction file describes."""
-
-PROBABILITY_TOLERANCE = 1e-3
-"""Largest accepted distance between the sum of the class probabilities of a row and 1."""
-
-_BOUND_TOLERANCE = 1e-6  # float32 softmax outputs may exceed 1 by a rounding error
-_PROBA_RE = re.compile(r"^proba(\d+)$")
-_LABEL_COLUMNS = ("true_label", "predicted_label")
-_NOT_VALUES = ("epoch", "cohort")  # columns of per-image tables that are not metric values
 _NETWORK_TASKS = {
     "classification": "classification",
     "regression": "regression",
@@ -138,230 +120,11 @@ class ModelPredictions:
     @property
     def probability_columns(self) -> tuple[str, ...]:
         """``proba0 ... proba<K-1>`` for classification, else empty."""
-        return tuple(column for column in self.frame.columns if _PROBA_RE.match(column))
+        return tuple(column for column in self.frame.columns if PROBA_COLUMN.match(column))
 
 
 # --------------------------------------------------------------------------------------------------
 # Parsing one table into image-level predictions
-
-
-def _images(frame: pd.DataFrame, mask: np.ndarray | pd.Series, limit: int = 3) -> str:
-    rows = frame.loc[np.asarray(mask), list(ID_COLUMNS)].drop_duplicates().head(limit)
-    return ", ".join(f"{p} {s}" for p, s in rows.itertuples(index=False, name=None))
-
-
-def _infer_task(columns: Sequence[str]) -> str:
-    if any(_PROBA_RE.match(column) for column in columns):
-        return "classification"
-    if any(column in columns for column in _LABEL_COLUMNS):
-        return "regression"
-    return "per_image"
-
-
-def _mode_column(columns: Sequence[str]) -> str | None:
-    for mode in MODES:
-        if f"{mode}_id" in columns:
-            return f"{mode}_id"
-    return None
-
-
-def _numeric(frame: pd.DataFrame, columns: Iterable[str], path: Path) -> pd.DataFrame:
-    """Columns converted to float; a cell that is present but not a number is an error."""
-    converted = {}
-    for column in columns:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() & frame[column].notna()
-        if bad.any():
-            example = frame.loc[bad, column].iloc[0]
-            raise InputError(
-                f"{path}: column {column!r} holds {int(bad.sum())} non-numeric values (first: {example!r} "
-                f"for {_images(frame, bad, 1)}); fix or re-create the file."
-            )
-        converted[column] = values.astype(float)
-    return pd.DataFrame(converted, index=frame.index)
-
-
-def _check_finite(values: pd.DataFrame, frame: pd.DataFrame, path: Path) -> None:
-    for column in values.columns:
-        bad = ~np.isfinite(values[column].to_numpy())
-        if bad.any():
-            raise InputError(
-                f"{path}: column {column!r} has {int(bad.sum())} NaN or infinite values (first images: "
-                f"{_images(frame, bad)}); predictions must be complete, re-run `clinicadl predict`."
-            )
-
-
-def _probability_columns(columns: Sequence[str], path: Path, labels: tuple[str, ...]) -> list[str]:
-    indices = sorted(int(match.group(1)) for column in columns if (match := _PROBA_RE.match(column)))
-    if indices != list(range(len(indices))):
-        raise InputError(
-            f"{path} has the probability columns {', '.join(f'proba{i}' for i in indices)}; expected "
-            f"proba0 ... proba{len(indices) - 1} without gaps."
-        )
-    if labels and len(labels) != len(indices):
-        raise InputError(
-            f"{path} has {len(indices)} probability columns but maps.json label_code names {len(labels)} "
-            f"classes ({', '.join(labels)}); the predictions do not belong to this MAPS."
-        )
-    if len(indices) < 2:
-        raise InputError(
-            f"{path} has {len(indices)} probability column; classification needs proba0 and proba1."
-        )
-    return [f"proba{i}" for i in indices]
-
-
-def _classification_values(frame: pd.DataFrame, path: Path, labels: tuple[str, ...]) -> pd.DataFrame:
-    probabilities = _probability_columns(list(frame.columns), path, labels)
-    require_columns(frame, [*ID_COLUMNS, *_LABEL_COLUMNS], path, fix="classification predictions need them")
-    values = _numeric(frame, [*_LABEL_COLUMNS, *probabilities], path)
-    _check_finite(values, frame, path)
-    n_classes = len(probabilities)
-    for column in _LABEL_COLUMNS:
-        codes = values[column].to_numpy()
-        bad = (codes != np.round(codes)) | (codes < 0) | (codes >= n_classes)
-        if bad.any():
-            raise InputError(
-                f"{path}: column {column!r} has {int(bad.sum())} values that are not class codes "
-                f"0..{n_classes - 1} "
-                f"(first: {codes[bad][0]!r} for {_images(frame, bad, 1)}); fix or re-create the file."
-            )
-    matrix = values[probabilities].to_numpy()
-    outside = ((matrix < -_BOUND_TOLERANCE) | (matrix > 1 + _BOUND_TOLERANCE)).any(axis=1)
-    if outside.any():
-        raise InputError(
-            f"{path}: {int(outside.sum())} rows have probabilities outside [0, 1] (first images: "
-            f"{_images(frame, outside)}); the proba columns must hold softmax outputs, not logits."
-        )
-    off = np.abs(matrix.sum(axis=1) - 1.0) > PROBABILITY_TOLERANCE
-    if off.any():
-        raise InputError(
-            f"{path}: {int(off.sum())} rows have probabilities that do not sum to 1 within "
-            f"{PROBABILITY_TOLERANCE:g} (first images: {_images(frame, off)}); the proba columns must "
-            "hold one softmax output per class."
-        )
-    return values
-
-
-def _regression_values(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    require_columns(frame, [*ID_COLUMNS, *_LABEL_COLUMNS], path, fix="regression predictions need them")
-    values = _numeric(frame, _LABEL_COLUMNS, path)
-    _check_finite(values, frame, path)
-    return values
-
-
-def _per_image_values(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    require_columns(frame, ID_COLUMNS, path)
-    columns = [
-        column
-        for column in frame.columns
-        if column not in ID_COLUMNS and not column.endswith("_id") and column not in _NOT_VALUES
-    ]
-    if not columns:
-        raise InputError(
-            f"{path} has no prediction or per-image value column (found: {', '.join(frame.columns)}); "
-            "expected true_label, predicted_label (+ proba0...) or per-image metric columns."
-        )
-    values = _numeric(frame, columns, path)
-    finite = np.isfinite(values.to_numpy())
-    kept = [column for column, any_finite in zip(columns, finite.any(axis=0), strict=True) if any_finite]
-    dropped = tuple(column for column in columns if column not in kept)
-    if not kept:
-        raise InputError(
-            f"{path}: the per-image value columns {', '.join(columns)} hold no finite value; "
-            "re-run the test of the model."
-        )
-    return values[kept], dropped
-
-
-def _constant_per_image(values: pd.Series, keys: pd.DataFrame, path: Path) -> None:
-    counts = values.groupby([keys[c] for c in ID_COLUMNS]).nunique()
-    varying = counts[counts > 1]
-    if len(varying):
-        examples = ", ".join(f"{p} {s}" for p, s in varying.index[:3])
-        raise InputError(
-            f"{path}: true_label differs between the rows of {len(varying)} images (first: {examples}); "
-            "all slices/patches/regions of an image must carry the image's label."
-        )
-
-
-def _soft_vote(
-    keys: pd.DataFrame, values: pd.DataFrame, task: str, path: Path
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Image-level values: mean per (participant_id, session_id), labels checked constant."""
-    if task in ("classification", "regression"):
-        _constant_per_image(values["true_label"], keys, path)
-    grouped = values.groupby([keys[c] for c in ID_COLUMNS], sort=True)
-    means = grouped.mean()
-    if task == "classification":
-        probabilities = [column for column in values.columns if _PROBA_RE.match(column)]
-        means["true_label"] = grouped["true_label"].first()
-        means["predicted_label"] = np.argmax(means[probabilities].to_numpy(), axis=1).astype(float)
-    elif task == "regression":
-        means["true_label"] = grouped["true_label"].first()
-    index = means.index.to_frame(index=False)
-    return index, means.reset_index(drop=True)
-
-
-def _image_level(
-    table: pd.DataFrame, path: Path, *, task: str | None = None, labels: tuple[str, ...] = ()
-) -> tuple[pd.DataFrame, str, str, tuple[str, ...], tuple[str, ...]]:
-    """Check one prediction table and bring it to image level.
-
-    Returns the frame, the task, the mode read from the ``<mode>_id`` column (``"image"`` without one),
-    the class names and the dropped per-image columns.
-    """
-    inferred = _infer_task(list(table.columns))
-    task = task or inferred
-    require_columns(table, ID_COLUMNS, path)
-    missing_ids = table[list(ID_COLUMNS)].isna().any(axis=1).to_numpy()
-    if missing_ids.any():
-        raise InputError(
-            f"{path}: {int(missing_ids.sum())} rows have an empty participant_id or session_id "
-            f"(first at data row {int(np.argmax(missing_ids)) + 1}); every row must name its image."
-        )
-    if task == "classification" and inferred != "classification":
-        raise InputError(
-            f"{path} has no probability columns proba0 ... proba<K-1> (found: {', '.join(table.columns)}); "
-            "classification predictions need true_label, predicted_label and one proba column per class."
-        )
-    dropped: tuple[str, ...] = ()
-    if task == "classification":
-        values = _classification_values(table, path, labels)
-        labels = labels or tuple(str(i) for i in range(len(values.columns) - 2))
-    elif task == "regression":
-        values = _regression_values(table, path)
-        labels = ()
-    else:
-        values, dropped = _per_image_values(table, path)
-        labels = ()
-    keys = table.loc[:, list(ID_COLUMNS)].astype(str)
-    mode_column = _mode_column(list(table.columns))
-    mode = mode_column[: -len("_id")] if mode_column else "image"
-    if mode != "image":
-        duplicated = table.duplicated([*ID_COLUMNS, mode_column], keep=False)
-        if duplicated.any():
-            raise InputError(
-                f"{path}: {int(duplicated.sum())} rows repeat a ({', '.join(ID_COLUMNS)}, {mode_column}) "
-                f"triple (first images: {_images(table, duplicated)}); keep one row per {mode}."
-            )
-        keys, values = _soft_vote(keys, values, task, path)
-    else:
-        duplicated = keys.duplicated(keep=False)
-        if duplicated.any():
-            raise InputError(
-                f"{path}: {int(duplicated.sum())} rows repeat an image "
-                f"(first: {_images(table, duplicated)}); "
-                "an image-level file needs one row per participant_id, session_id."
-            )
-    frame = pd.concat([keys.reset_index(drop=True), values.reset_index(drop=True)], axis=1)
-    if task == "classification":
-        frame[list(_LABEL_COLUMNS)] = frame[list(_LABEL_COLUMNS)].astype(np.int64)
-        probabilities = [column for column in values.columns if _PROBA_RE.match(column)]
-        frame = frame.loc[:, [*ID_COLUMNS, *_LABEL_COLUMNS, *probabilities]]
-    elif task == "regression":
-        frame = frame.loc[:, [*ID_COLUMNS, *_LABEL_COLUMNS]]
-    frame = frame.sort_values(list(ID_COLUMNS), kind="stable").reset_index(drop=True)
-    return frame, task, mode, labels, dropped
 
 
 def read_prediction_tsv(path: str | Path) -> ModelPredictions:
@@ -390,7 +153,7 @@ def read_prediction_tsv(path: str | Path) -> ModelPredictions:
         not summing to 1, true label varying within an image, repeated images.
     """
     path = Path(path)
-    frame, task, mode, labels, dropped = _image_level(read_tsv(path), path)
+    frame, task, mode, labels, dropped = image_level(read_tsv(path), path)
     return ModelPredictions(
         frame=frame, task=task, labels=labels, source=path, mode=mode, dropped_columns=dropped
     )
@@ -445,7 +208,7 @@ def _read_v1(
                 + "; run `clinicadl predict` on this group."
             )
         table, source = read_tsv(mode_file), mode_file
-    frame, task, _, labels, dropped = _image_level(table, source, task=task, labels=labels)
+    frame, task, _, labels, dropped = image_level(table, source, task=task, labels=labels)
     metrics_file = folder / f"{data_group}_image_level_metrics.tsv"
     metrics = read_metrics_tsv(metrics_file) if metrics_file.is_file() else {}
     return frame, task, labels, source, mode, metrics, metrics_file if metrics else None, dropped
@@ -460,7 +223,7 @@ def _read_v2(
             f"{details} not found: a ClinicaDL 2.0 MAPS keeps per-image values there; "
             "re-run the test of this model on the group."
         )
-    frame, task, _, _, dropped = _image_level(read_tsv(details), details, task="per_image")
+    frame, task, _, _, dropped = image_level(read_tsv(details), details, task="per_image")
     aggregated = details.parent / "aggregated.tsv"
     metrics = read_metrics_tsv(aggregated) if aggregated.is_file() else {}
     return frame, task, (), details, "image", metrics, aggregated if metrics else None, dropped

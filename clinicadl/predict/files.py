@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from clinicadl.atomic import atomic_write_text
-from clinicadl.predict.tables import compute_metrics, metrics_table, soft_vote
+from clinicadl.predict.tables import metrics_table, soft_vote
+from clinicadl.runtime.metrics import compute_metrics
 
 __all__ = ["write_model_predictions"]
 

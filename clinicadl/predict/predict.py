@@ -1,9 +1,10 @@
-"""``clinicadl predict``: predictions of every trained model of a MAPS on a data group, with their intervals.
+"""``clinicadl predict``: predictions of every trained model of a MAPS on a data group.
 
 For each split x selection metric (x replicate, in a replicate MAPS), the model ``split-<i>/best-<m>/model.pth.tar``
-predicts the group; the files go to ``split-<i>/best-<m>/<group>/`` in upstream's names, then
-:func:`clinicadl.evaluate.model.evaluate_model` writes the participant-level confidence intervals of each model
-(``<group>_image_level_metrics_ci.tsv``).
+predicts the group; the files go to ``split-<i>/best-<m>/<group>/`` in upstream's names. This package never
+computes intervals: a caller that wants them passes a step (:class:`AfterPredicting`) run on each MAPS once its
+predictions are written, as :func:`clinicadl.evaluate.prediction_intervals.predict_with_intervals` does with the
+participant-level confidence intervals of each model (``<group>_image_level_metrics_ci.tsv``).
 
 A new group is defined by ``participants_tsv`` and written to ``groups/<group>/``. It may not share a participant
 with ``groups/train+validation.tsv`` (data leakage) unless ``skip_leak_check``; the training groups ``train`` and
@@ -22,17 +23,18 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
 from clinicadl.errors import InputError, MAPSError
 from clinicadl.maps.groups import read_group_tsv
-from clinicadl.maps.maps_json import read_maps_json
+from clinicadl.maps.maps_json import is_maps, maps_json_path, read_maps_json
+from clinicadl.maps.replicates import finished_replicate_folders
 from clinicadl.maps.tables import read_tsv, require_columns
 from clinicadl.maps.writer import TRAINING_GROUPS, group_folder, remove_group, write_description_log, write_group
 
-__all__ = ["PredictionResult", "predict", "predict_models", "replicate_folders"]
+__all__ = ["AfterPredicting", "PredictionResult", "predict", "predict_models", "replicate_folders"]
 
 _N_LISTED = 3
 
@@ -58,19 +60,22 @@ class PredictionResult:
     written: tuple[Path, ...]
 
 
-def replicate_folders(maps_dir: str | Path) -> list[Path]:
-    """The MAPS to predict with: the ``replicate-<r>/`` folders with status ``done``, or the MAPS itself."""
-    maps = Path(maps_dir)
-    table = maps / "replicates.tsv"
-    if not table.is_file():
-        return [maps]
-    frame = read_tsv(table, strings=True)
-    require_columns(frame, ["replicate", "status"], table)
-    done = [maps / f"replicate-{int(r)}" for r, s in zip(frame["replicate"], frame["status"]) if s == "done"]
-    if not done:
-        raise MAPSError(f"{table} lists no finished replicate (status done); finish training first "
-                        "('clinicadl train resume').")
-    return done
+replicate_folders = finished_replicate_folders
+"""The MAPS to predict with (:func:`clinicadl.maps.replicates.finished_replicate_folders`)."""
+
+
+class AfterPredicting(Protocol):
+    """A step run on each MAPS (each replicate) once its models predicted a group, e.g. their intervals.
+
+    ``step(maps, group, models)`` returns the files it wrote; ``step.is_done(folder, group)`` tells whether the
+    model whose outputs are in ``folder`` (``split-<i>/best-<m>/<group>/``) already went through it, so that a
+    run that was killed in between is finished by the same command. It is pickled to the jobs of
+    :func:`~clinicadl.training.replicate_predictions.predict_replicates`.
+    """
+
+    def __call__(self, maps: Path, group: str, models: Sequence[tuple[int, str]]) -> list[Path]: ...
+
+    def is_done(self, folder: Path, group: str) -> bool: ...
 
 
 def _resolve_caps(value: str | Path, maps: Path) -> Path:
@@ -161,16 +166,17 @@ def _same_participants(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return set(map(tuple, a[keys].astype(str).to_numpy())) == set(map(tuple, b[keys].astype(str).to_numpy()))
 
 
-def _model_complete(maps: Path, group: str, split: int, metric: str, mode: str, with_intervals: bool) -> bool:
+def _model_complete(maps: Path, group: str, split: int, metric: str, mode: str,
+                    after: AfterPredicting | None) -> bool:
     folder = maps / f"split-{split}" / f"best-{metric}" / group
     if not (folder / f"{group}_{mode}_level_prediction.tsv").is_file():
         return False
-    return not with_intervals or (folder / f"{group}_image_level_metrics_ci.tsv").is_file()
+    return after is None or after.is_done(folder, group)
 
 
 def _group_frames(
     maps: Path, parameters: Mapping[str, Any], group: str, models: list[tuple[int, str]], *, participants_tsv,
-    caps_directory, overwrite: bool, skip_leak_check: bool, use_labels: bool, with_intervals: bool,
+    caps_directory, overwrite: bool, skip_leak_check: bool, use_labels: bool, after: AfterPredicting | None,
 ) -> _GroupPlan:
     """The images of the group for each split, the CAPS to read them from, and what is left to predict.
 
@@ -185,9 +191,9 @@ def _group_frames(
             raise MAPSError(f"Group {group!r} is made by training and is never redefined; choose another group name "
                             "for these participants.")
         frames = {s: read_group_tsv(group_folder(maps, group, split=s) / "data.tsv") for s in splits}
-        caps = caps_directory or read_maps_json(group_folder(maps, group, split=splits[0]) / "maps.json").get(
+        caps = caps_directory or read_maps_json(maps_json_path(group_folder(maps, group, split=splits[0]))).get(
             "caps_directory", parameters["caps_directory"])
-        todo = [m for m in models if not _model_complete(maps, group, *m, parameters["mode"], with_intervals)]
+        todo = [m for m in models if not _model_complete(maps, group, *m, parameters["mode"], after)]
         return _GroupPlan(maps, dict(parameters), models, frames, _resolve_caps(caps, maps), todo=todo)
     folder = group_folder(maps, group)
     exists = (folder / "data.tsv").is_file()
@@ -203,13 +209,13 @@ def _group_frames(
                             "replace it, or choose another name.")
     if exists and participants_tsv is not None:  # the same participants: the given file may add their labels
         frame = given
-        caps = caps_directory or read_maps_json(folder / "maps.json").get("caps_directory",
+        caps = caps_directory or read_maps_json(maps_json_path(folder)).get("caps_directory",
                                                                           parameters["caps_directory"])
         if label and label not in read_group_tsv(folder / "data.tsv").columns:
             register = frame
     elif exists:
         frame = read_group_tsv(folder / "data.tsv")
-        caps = caps_directory or read_maps_json(folder / "maps.json").get("caps_directory",
+        caps = caps_directory or read_maps_json(maps_json_path(folder)).get("caps_directory",
                                                                           parameters["caps_directory"])
     else:
         if participants_tsv is None:
@@ -228,7 +234,7 @@ def _group_frames(
                       register, replace, created=not exists)
     if exists:  # a group made by an earlier run: predict only what it lacks (a crash), or refuse to redo it
         mode = parameters["mode"]
-        plan.todo = [m for m in models if not _model_complete(maps, group, *m, mode, with_intervals)]
+        plan.todo = [m for m in models if not _model_complete(maps, group, *m, mode, after)]
     return plan
 
 
@@ -245,8 +251,11 @@ def predict_models(
     """
     from clinicadl.data.datasets import CapsDataset
     from clinicadl.predict.files import write_model_predictions
-    from clinicadl.predict.inference import infer, load_trained_network, make_loader, select_device
-    from clinicadl.training.config import task_metrics
+    from clinicadl.runtime.checkpoints import load_trained_network
+    from clinicadl.runtime.device import select_device
+    from clinicadl.runtime.inference import infer
+    from clinicadl.runtime.loaders import make_loader
+    from clinicadl.runtime.metric_names import task_metrics
 
     maps = Path(maps_dir)
     task, mode = parameters["network_task"], parameters["mode"]
@@ -308,12 +317,11 @@ def predict(
     gpu: bool | None = None,
     amp: bool | None = None,
     progress: bool = True,
-    evaluation=None,
-    evaluate: bool = True,
     save_masks: bool = False,
     skip_complete: bool = False,
+    after_predicting: AfterPredicting | None = None,
 ) -> list[PredictionResult]:
-    """Predict a data group with every trained model of a MAPS and write upstream's files and our intervals.
+    """Predict a data group with every trained model of a MAPS and write upstream's files.
 
     Parameters
     ----------
@@ -332,19 +340,19 @@ def predict(
     skip_leak_check : bool
         Allow participants seen in training (the result is then not a test of the model).
     use_labels : bool
-        Labels are known: write metrics and intervals (``--use_labels/--no_labels``).
+        Labels are known: write metrics (``--use_labels/--no_labels``).
     batch_size, n_proc, gpu, amp : optional
         Override the training values of ``maps.json``.
-    evaluation : EvaluationOptions, optional
-        Options of the intervals (default :class:`~clinicadl.evaluate.model.EvaluationOptions`).
-    evaluate : bool
-        Write the confidence-interval file of each model (needs labels).
     save_masks : bool
         Segmentation: also write each predicted label map as NIfTI in ``split-<i>/best-<m>/<group>/masks/``
         (``<participant>_<session>_pred_dseg.nii.gz``, on the image's grid).
     skip_complete : bool
         When every model already predicted the group, return nothing instead of refusing (the jobs of
         :func:`~clinicadl.training.replicate_predictions.predict_replicates`, one per replicate).
+    after_predicting : AfterPredicting, optional
+        A step run on each MAPS once its predictions are written (its files are added to ``written``); a model
+        is complete once it went through it. :func:`clinicadl.evaluate.prediction_intervals.predict_with_intervals`
+        passes the one that writes each model's confidence intervals.
 
     Returns
     -------
@@ -360,34 +368,40 @@ def predict(
         A participants TSV without the label column (with labels) or with unknown classes.
     """
     maps = Path(maps_dir)
-    if not (maps / "maps.json").is_file():
-        raise MAPSError(f"{maps} is not a MAPS (no maps.json); give the output folder of 'clinicadl train'.")
-    if not data_group or "/" in data_group or data_group.startswith("."):
-        raise InputError(f"Invalid data group name {data_group!r}; use a plain name such as test.")
-    with_intervals = evaluate and use_labels
+    _check_request(maps, data_group)
     plans = []
     for folder in replicate_folders(maps):  # every check of every replicate before anything is written
         parameters = read_maps_json(folder)
         models = _splits_and_metrics(folder, splits, selection_metrics)
         plans.append(_group_frames(folder, parameters, data_group, models, participants_tsv=participants_tsv,
                                    caps_directory=caps_directory, overwrite=overwrite,
-                                   skip_leak_check=skip_leak_check, use_labels=use_labels,
-                                   with_intervals=with_intervals))
+                                   skip_leak_check=skip_leak_check, use_labels=use_labels, after=after_predicting))
     if not overwrite and not skip_complete:
-        if all(plan.todo == [] for plan in plans):
-            where = plans[0].maps if len(plans) == 1 else maps
-            raise MAPSError(f"Group {data_group!r} already exists in {where} and every model has predicted it; add "
-                            "--overwrite to compute the predictions again.")
+        _refuse_if_complete(maps, data_group, plans)
     return [
         _predict_one(plan, data_group, overwrite=overwrite, use_labels=use_labels, batch_size=batch_size,
-                     n_proc=n_proc, gpu=gpu, amp=amp, progress=progress, evaluation=evaluation,
-                     evaluate=evaluate, save_masks=save_masks)
+                     n_proc=n_proc, gpu=gpu, amp=amp, progress=progress, after=after_predicting,
+                     save_masks=save_masks)
         for plan in plans if overwrite or plan.todo != []
     ]
 
 
+def _check_request(maps: Path, data_group: str) -> None:
+    if not is_maps(maps):
+        raise MAPSError(f"{maps} is not a MAPS (no maps.json); give the output folder of 'clinicadl train'.")
+    if not data_group or "/" in data_group or data_group.startswith("."):
+        raise InputError(f"Invalid data group name {data_group!r}; use a plain name such as test.")
+
+
+def _refuse_if_complete(maps: Path, data_group: str, plans: Sequence[_GroupPlan]) -> None:
+    if all(plan.todo == [] for plan in plans):
+        where = plans[0].maps if len(plans) == 1 else maps
+        raise MAPSError(f"Group {data_group!r} already exists in {where} and every model has predicted it; add "
+                        "--overwrite to compute the predictions again.")
+
+
 def _predict_one(plan: _GroupPlan, group: str, *, overwrite, use_labels, batch_size, n_proc, gpu, amp, progress,
-                 evaluation, evaluate, save_masks=False) -> PredictionResult:
+                 after: AfterPredicting | None, save_masks=False) -> PredictionResult:
     maps, parameters = plan.maps, plan.parameters
     models = plan.models if plan.todo is None or overwrite else plan.todo
     if plan.replace:
@@ -402,20 +416,10 @@ def _predict_one(plan: _GroupPlan, group: str, *, overwrite, use_labels, batch_s
         if plan.register is not None:  # registered once its predictions exist
             label = parameters.get("label") if use_labels else None
             write_group(maps, group, plan.register, caps_directory=plan.caps, label=label)
-        if evaluate and use_labels:
-            written += model_intervals(maps, group, models, evaluation)
+        if after is not None:
+            written += after(maps, group, models)
     except BaseException:
         if plan.created:  # a new group: nothing of it is left behind
             remove_group(maps, group)
         raise
     return PredictionResult(maps, group, table, tuple(written))
-
-
-def model_intervals(maps: Path, group: str, models: Sequence[tuple[int, str]], evaluation=None) -> list[Path]:
-    """Participant-level confidence intervals of each model on the group (``evaluate model``)."""
-    from clinicadl.evaluate.model import EvaluationOptions, evaluate_model
-
-    result = evaluate_model(maps, group, splits=sorted({s for s, _ in models}),
-                            selection_metrics=sorted({m for _, m in models}),
-                            options=evaluation or EvaluationOptions())
-    return list(result.written)

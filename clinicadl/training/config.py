@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from clinicadl.errors import InputError
+from clinicadl.runtime.metric_names import TASKS, check_task, task_metrics
 
 __all__ = [
     "LAUNCHER_KEYS",
@@ -43,7 +44,6 @@ __all__ = [
     "task_metrics",
 ]
 
-TASKS = ("classification", "regression", "reconstruction", "segmentation")
 
 _TASK_SECTION = {"classification": "Classification", "regression": "Regression", "reconstruction": "Reconstruction",
                  "segmentation": "Segmentation"}
@@ -111,42 +111,8 @@ LOSSES = {
 SAMPLERS = ("random", "weighted")
 NORMALIZATIONS = ("batch", "group", "instance")
 
-_CLASSIFICATION_METRICS = ("BA", "accuracy", "F1_score", "sensitivity", "specificity", "PPV", "NPV", "MCC", "MK",
-                           "LR_plus", "LR_minus")
-_METRICS = {
-    "classification": _CLASSIFICATION_METRICS,
-    "regression": ("R2_score", "MAE", "RMSE"),
-    "reconstruction": ("MAE", "RMSE", "PSNR", "SSIM"),
-    "segmentation": ("Dice", "IoU", "HD95", "NSD"),
-}
 LOWER_IS_BETTER = frozenset({"loss", "MAE", "RMSE", "LR_minus", "HD95"})
 """Metrics (and the loss) for which a lower value is better; all others are better higher."""
-
-
-def task_metrics(task: str, n_classes: int = 2) -> tuple[str, ...]:
-    """Upstream's metric names for a task, in upstream's order, ``loss`` last.
-
-    For more than two classes the class-specific classification metrics take a ``-<k>`` suffix.
-
-    Examples
-    --------
-    >>> task_metrics("regression")
-    ('R2_score', 'MAE', 'RMSE', 'loss')
-    >>> task_metrics("classification", 3)[:4]
-    ('BA', 'accuracy', 'F1_score-0', 'F1_score-1')
-    """
-    _check_task(task)
-    if task != "classification" or n_classes <= 2:
-        return (*_METRICS[task], "loss")
-    names: list[str] = []
-    for name in _METRICS[task]:
-        names.extend([name] if name in ("BA", "accuracy") else [f"{name}-{k}" for k in range(n_classes)])
-    return (*names, "loss")
-
-
-def _check_task(task: str) -> None:
-    if task not in TASKS:
-        raise InputError(f"Unknown network task {task!r}; choose one of {', '.join(TASKS)}.")
 
 
 def default_parameters(task: str) -> dict[str, Any]:
@@ -158,7 +124,7 @@ def default_parameters(task: str) -> dict[str, Any]:
     >>> p["label"], p["architecture"], "selection_threshold" in p
     ('age', 'Conv5_FC3', False)
     """
-    _check_task(task)
+    check_task(task)
     parameters: dict[str, Any] = {}
     for section, values in SECTIONS.items():
         if section in _TASK_SECTION.values() and section != _TASK_SECTION[task]:
@@ -227,7 +193,7 @@ def read_toml(path: str | Path, task: str | None = None) -> dict[str, Any]:
         raise InputError(f"{path}: unknown section(s) {', '.join(f'[{n}]' for n in unknown)}; the sections are "
                          f"{', '.join(f'[{n}]' for n in known)}.")
     if task is not None:
-        _check_task(task)
+        check_task(task)
     skipped = {section for name, section in _TASK_SECTION.items() if task is not None and name != task}
     flat: dict[str, Any] = {}
     where: dict[str, str] = {}
@@ -411,7 +377,7 @@ def check_inputs_early(parameters: Mapping[str, Any], *, network_task: str, caps
     from clinicadl.models.names import check_architecture
     from clinicadl.training.partitions import read_pool, split_indices
 
-    _check_task(network_task)
+    check_task(network_task)
     check_architecture(str(parameters["architecture"]), network_task)
     caps = check_caps(caps_directory)
     path = caps / "tensor_extraction" / str(preprocessing_json)
@@ -454,7 +420,7 @@ def resolve_parameters(
     from clinicadl.data.extraction import check_parameters, load_extraction_json
     from clinicadl.training.partitions import read_pool, split_indices
 
-    _check_task(network_task)
+    check_task(network_task)
     resolved = dict(parameters)
     check_augmentations(resolved.get("data_augmentation"))
     _check_architecture(resolved["architecture"], network_task)

@@ -42,6 +42,7 @@ import numpy as np
 
 from clinicadl.atomic import atomic_write_text
 from clinicadl.errors import InputError
+from clinicadl.maps.replicates import HPO_JSON
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -66,7 +67,8 @@ DISTRIBUTIONS = ("choice", "uniform", "log_uniform", "int_uniform")
 
 TRIALS_TSV = "trials.tsv"
 HPO_FOLDER = "hpo"
-SELECTED_JSON = "hpo.json"
+SELECTED_JSON = HPO_JSON
+"""The hyper-parameters chosen for one replicate (:data:`clinicadl.maps.replicates.HPO_JSON`)."""
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from clinicadl.atomic import atomic_write_text
 from clinicadl.errors import MAPSError
+from clinicadl.maps.locks import JOBS_DIR, exclusive_lock, is_locked, jobs_dir, try_lock
 
 __all__ = [
     "JOBS_DIR",
@@ -43,13 +42,7 @@ __all__ = [
     "write_launcher",
 ]
 
-JOBS_DIR = ".jobs"
 LAUNCHER_JSON = "launcher.json"
-
-
-def jobs_dir(maps: str | Path) -> Path:
-    """``<maps>/.jobs``."""
-    return Path(maps) / JOBS_DIR
 
 
 @dataclass(frozen=True)
@@ -151,62 +144,3 @@ def job_state(record: JobRecord) -> str:
     if record.host and record.host != socket.gethostname():
         return "unknown"
     return "alive" if _pid_alive(record.pid) else "ended"
-
-
-@contextmanager
-def exclusive_lock(path: str | Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path`` (created if needed), waiting for it (no-op without ``fcntl``)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        yield
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def try_lock(path: str | Path) -> Iterator[bool]:
-    """Try to hold an exclusive ``flock`` on ``path`` without waiting; yield whether it is held."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        yield True
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
-def is_locked(path: str | Path) -> bool:
-    """Whether another process holds a lock on ``path`` (False when the file does not exist; nothing created)."""
-    try:
-        import fcntl
-    except ImportError:
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False

@@ -12,14 +12,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from clinicadl.predict.inference import autocast, build_network, infer, make_loader
-from clinicadl.predict.outputs import make_criterion, task_loss
-from clinicadl.predict.tables import compute_metrics
+from clinicadl.runtime.criterion import make_criterion, task_loss
+from clinicadl.runtime.device import autocast
+from clinicadl.runtime.inference import infer
+from clinicadl.runtime.loaders import make_loader
+from clinicadl.runtime.metric_names import task_metrics
+from clinicadl.runtime.metrics import compute_metrics
+from clinicadl.runtime.network import build_network
 from clinicadl.training.checkpointing import (
     checkpoint_path,
     get_rng_state,
@@ -27,10 +32,9 @@ from clinicadl.training.checkpointing import (
     save_checkpoint,
     set_rng_state,
 )
-from clinicadl.training.config import task_metrics
 from clinicadl.training.early_stopping import BestModels, EarlyStopping
 from clinicadl.training.logs import TrainingLogger, log_row
-from clinicadl.training.partitions import Partition
+from clinicadl.training.partitions import SplitSessions
 from clinicadl.training.seeds import torch_generator
 
 __all__ = ["EPOCH_END_HOOK", "epoch_line", "train_split"]
@@ -41,7 +45,7 @@ EPOCH_END_HOOK: Callable[[int, int], None] | None = None
 """Called as ``hook(split, epoch)`` after each epoch's checkpoint is written (tests simulate interruptions)."""
 
 
-def _datasets(parameters: Mapping[str, Any], partition: Partition, seeds: Mapping[str, int]):
+def _datasets(parameters: Mapping[str, Any], partition: SplitSessions, seeds: Mapping[str, int]):
     from clinicadl.data.datasets import CapsDataset
 
     task = parameters["network_task"]
@@ -86,7 +90,7 @@ def _transfer(parameters: Mapping[str, Any], network: torch.nn.Module, split: in
     """Copy the weights of a MAPS's model whose names and shapes match (``transfer_path``)."""
     from clinicadl.errors import MAPSError
     from clinicadl.models.checkpoint import load_model_state
-    from clinicadl.predict.inference import _state_dict, model_path
+    from clinicadl.runtime.checkpoints import model_path, state_dict
 
     source = Path(parameters["transfer_path"])
     path = model_path(source, split, parameters["transfer_selection_metric"])
@@ -96,7 +100,7 @@ def _transfer(parameters: Mapping[str, Any], network: torch.nn.Module, split: in
         raise MAPSError(f"transfer_path {source} has no {path.relative_to(source)}; give a trained MAPS and an "
                         "existing transfer_selection_metric.")
     own = network.state_dict()
-    state = {k: v for k, v in _state_dict(load_model_state(path)).items() if k in own and own[k].shape == v.shape}
+    state = {k: v for k, v in state_dict(load_model_state(path)).items() if k in own and own[k].shape == v.shape}
     if not state:
         raise MAPSError(f"No weight of {path} matches the network {parameters['architecture']}; transfer learning "
                         "needs layers of the same names and shapes.")
@@ -136,22 +140,36 @@ def _report_epoch(where, epoch, n_epochs, train, valid, selection_metrics, progr
     _logger.info(line)
 
 
-def train_split(
-    parameters: Mapping[str, Any], maps_dir: str | Path, partition: Partition, seeds: Mapping[str, int], *,
-    device: torch.device, progress: bool = True,
-) -> None:
-    """Train one split into ``maps_dir/split-<i>``, resuming from its checkpoint when there is one.
+@dataclass(frozen=True)
+class _SplitRun:
+    """Everything one split's training loop works with (the network, optimizer... change in place)."""
 
-    Writes ``best-<m>/model.pth.tar`` for each selection metric (when it improves on the validation set),
-    ``training_logs/training.tsv`` and TensorBoard events, and ``tmp/checkpoint.pth.tar`` after each epoch (with
-    ``finished`` true at the end; the caller removes ``tmp/`` once the split's outputs are complete).
-    """
-    from tqdm.auto import tqdm
+    parameters: Mapping[str, Any]
+    split: int
+    split_dir: Path
+    device: torch.device
+    train_set: Any
+    train_loader: Any
+    eval_loaders: list
+    order: torch.Generator
+    network: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: Any
+    criterion: torch.nn.Module
+    stopper: EarlyStopping
+    best: BestModels
+    names: tuple[str, ...]
+    where: str
 
-    from clinicadl.models.checkpoint import save_model
+    @property
+    def amp(self) -> bool:
+        return bool(self.parameters["amp"])
 
-    split_dir = Path(maps_dir) / f"split-{partition.split}"
-    checkpoint = checkpoint_path(split_dir)
+
+def _build_run(parameters: Mapping[str, Any], maps_dir: str | Path, partition: SplitSessions,
+               seeds: Mapping[str, int], device: torch.device) -> _SplitRun:
+    """Datasets, loaders, network (weights seeded by ``init``), optimizer and the rest, in a fixed order."""
     task = parameters["network_task"]
     amp = bool(parameters["amp"])
     names = task_metrics(task, max(len(parameters.get("label_code") or {}), 2))
@@ -171,75 +189,119 @@ def train_split(
     scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.1)
                  if parameters["adaptive_learning_rate"] else None)
     scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
-    criterion = make_criterion(task, parameters["loss"])
-    stopper = EarlyStopping(int(parameters["patience"]), float(parameters["tolerance"]))
-    best = BestModels(parameters["selection_metrics"])
-    epoch, rows, finished, elapsed = 0, [], False, 0.0
-    if checkpoint.is_file():
-        state = load_checkpoint(checkpoint)
-        network.load_state_dict(state["network"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        if scheduler is not None and state.get("scheduler"):
-            scheduler.load_state_dict(state["scheduler"])
-        stopper.load_state_dict(state["early_stopping"])
-        best.load_state_dict(state["best"])
-        epoch, rows, finished, elapsed = state["epoch"], list(state["rows"]), state["finished"], state["elapsed"]
-        set_rng_state(state["rng"], order)
-    else:
-        torch.manual_seed(int(seeds["dropout"]))
-    n_batches = len(train_loader)
-    logger = TrainingLogger(split_dir / "training_logs", rows, purge_step=epoch * n_batches)
-    accumulation = int(parameters["accumulation_steps"])
-    evaluation_steps = int(parameters["evaluation_steps"])
-    start = time.perf_counter() - elapsed
     replicate = parameters.get("replicate")
     where = (f"replicate-{replicate} " if replicate is not None else "") + f"split-{partition.split}"
-    n_epochs = int(parameters["epochs"])
+    return _SplitRun(
+        parameters, partition.split, Path(maps_dir) / f"split-{partition.split}", device, train_set, train_loader,
+        eval_loaders, order, network, optimizer, scheduler, scaler, make_criterion(task, parameters["loss"]),
+        EarlyStopping(int(parameters["patience"]), float(parameters["tolerance"])),
+        BestModels(parameters["selection_metrics"]), names, where,
+    )
+
+
+def _restore(run: _SplitRun, checkpoint: Path, seeds: Mapping[str, int]) -> tuple[int, list, bool, float]:
+    """Resume from the checkpoint (``epoch, rows, finished, elapsed``), or seed dropout for a fresh start."""
+    if not checkpoint.is_file():
+        torch.manual_seed(int(seeds["dropout"]))
+        return 0, [], False, 0.0
+    state = load_checkpoint(checkpoint)
+    run.network.load_state_dict(state["network"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scaler.load_state_dict(state["scaler"])
+    if run.scheduler is not None and state.get("scheduler"):
+        run.scheduler.load_state_dict(state["scheduler"])
+    run.stopper.load_state_dict(state["early_stopping"])
+    run.best.load_state_dict(state["best"])
+    set_rng_state(state["rng"], run.order)
+    return state["epoch"], list(state["rows"]), state["finished"], state["elapsed"]
+
+
+def _train_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool) -> None:
+    """One pass over the training loader (gradient accumulation, evaluation every ``evaluation_steps``)."""
+    from tqdm.auto import tqdm
+
+    parameters, network, optimizer, scaler = run.parameters, run.network, run.optimizer, run.scaler
+    task, device, amp = parameters["network_task"], run.device, run.amp
+    n_batches = len(run.train_loader)
+    accumulation = int(parameters["accumulation_steps"])
+    evaluation_steps = int(parameters["evaluation_steps"])
+    run.train_set.set_epoch(epoch)
+    network.train()
+    optimizer.zero_grad(set_to_none=True)
+    bar = tqdm(run.train_loader, desc=f"{run.where} epoch {epoch + 1}/{int(parameters['epochs'])}", leave=False,
+               disable=not progress)
+    for i, batch in enumerate(bar):
+        with autocast(device, amp):
+            outputs = network(batch["image"].to(device))
+        own_loss = getattr(network, "compute_loss", None)  # a VAE's own: reconstruction + KL divergence
+        loss = (own_loss(batch["image"].to(device), outputs) if own_loss else
+                task_loss(task, run.criterion, outputs, batch)) / accumulation
+        scaler.scale(loss).backward()
+        if (i + 1) % accumulation == 0 or i + 1 == n_batches:
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+        if progress:  # reading the loss synchronises a GPU: only for a visible bar
+            bar.set_postfix(loss=f"{float(loss.detach()) * accumulation:.4g}")
+        if evaluation_steps and (i + 1) % evaluation_steps == 0 and i + 1 < n_batches:
+            metrics_train, metrics_valid = _evaluate(network, run.eval_loaders, parameters, device, amp, run.names)
+            logger.log(log_row(epoch, i, time.perf_counter() - start, metrics_train, metrics_valid),
+                       epoch * n_batches + i)
+
+
+def _end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool) -> bool:
+    """Evaluate, log, save the best models, step the scheduler and early stopping; return whether to stop."""
+    from clinicadl.models.checkpoint import save_model
+
+    parameters = run.parameters
+    n_batches = len(run.train_loader)
+    metrics_train, metrics_valid = _evaluate(run.network, run.eval_loaders, parameters, run.device, run.amp,
+                                             run.names)
+    logger.log(log_row(epoch, n_batches - 1, time.perf_counter() - start, metrics_train, metrics_valid),
+               epoch * n_batches + n_batches - 1)
+    _report_epoch(run.where, epoch, int(parameters["epochs"]), metrics_train, metrics_valid,
+                  parameters["selection_metrics"], progress)
+    for metric in run.best.update(metrics_valid):
+        save_model(run.split_dir / f"best-{metric}" / "model.pth.tar", run.network, epoch=epoch,
+                   name=parameters["architecture"])
+    if run.scheduler is not None:
+        run.scheduler.step(metrics_valid["loss"])
+    return run.stopper.step(metrics_valid["loss"])
+
+
+def _save(run: _SplitRun, checkpoint: Path, logger: TrainingLogger, epoch: int, finished: bool, start: float) -> None:
+    """The checkpoint after an epoch: every state the next epoch needs, the logs so far and the sampler's state."""
+    save_checkpoint(checkpoint, {
+        "network": run.network.state_dict(), "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict() if run.scheduler is not None else {},
+        "scaler": run.scaler.state_dict(), "early_stopping": run.stopper.state_dict(), "best": run.best.state_dict(),
+        "epoch": epoch, "rows": logger.rows, "finished": finished,
+        "elapsed": time.perf_counter() - start, "rng": get_rng_state(run.order),
+    })
+
+
+def train_split(
+    parameters: Mapping[str, Any], maps_dir: str | Path, partition: SplitSessions, seeds: Mapping[str, int], *,
+    device: torch.device, progress: bool = True,
+) -> None:
+    """Train one split into ``maps_dir/split-<i>``, resuming from its checkpoint when there is one.
+
+    Writes ``best-<m>/model.pth.tar`` for each selection metric (when it improves on the validation set),
+    ``training_logs/training.tsv`` and TensorBoard events, and ``tmp/checkpoint.pth.tar`` after each epoch (with
+    ``finished`` true at the end; the caller removes ``tmp/`` once the split's outputs are complete).
+    """
+    run = _build_run(parameters, maps_dir, partition, seeds, device)
+    checkpoint = checkpoint_path(run.split_dir)
+    epoch, rows, finished, elapsed = _restore(run, checkpoint, seeds)
+    logger = TrainingLogger(run.split_dir / "training_logs", rows, purge_step=epoch * len(run.train_loader))
+    start = time.perf_counter() - elapsed
     try:
         while not finished and epoch < int(parameters["epochs"]):
-            train_set.set_epoch(epoch)
-            network.train()
-            optimizer.zero_grad(set_to_none=True)
-            bar = tqdm(train_loader, desc=f"{where} epoch {epoch + 1}/{n_epochs}", leave=False,
-                       disable=not progress)
-            for i, batch in enumerate(bar):
-                with autocast(device, amp):
-                    outputs = network(batch["image"].to(device))
-                own_loss = getattr(network, "compute_loss", None)  # a VAE's own: reconstruction + KL divergence
-                loss = (own_loss(batch["image"].to(device), outputs) if own_loss else
-                        task_loss(task, criterion, outputs, batch)) / accumulation
-                scaler.scale(loss).backward()
-                if (i + 1) % accumulation == 0 or i + 1 == n_batches:
-                    scaler.step(optimizer)
-                    scaler.update()
-                    optimizer.zero_grad(set_to_none=True)
-                if progress:  # reading the loss synchronises a GPU: only for a visible bar
-                    bar.set_postfix(loss=f"{float(loss.detach()) * accumulation:.4g}")
-                if evaluation_steps and (i + 1) % evaluation_steps == 0 and i + 1 < n_batches:
-                    metrics_train, metrics_valid = _evaluate(network, eval_loaders, parameters, device, amp, names)
-                    logger.log(log_row(epoch, i, time.perf_counter() - start, metrics_train, metrics_valid),
-                               epoch * n_batches + i)
-            metrics_train, metrics_valid = _evaluate(network, eval_loaders, parameters, device, amp, names)
-            logger.log(log_row(epoch, n_batches - 1, time.perf_counter() - start, metrics_train, metrics_valid),
-                       epoch * n_batches + n_batches - 1)
-            _report_epoch(where, epoch, n_epochs, metrics_train, metrics_valid, parameters["selection_metrics"],
-                          progress)
-            for metric in best.update(metrics_valid):
-                save_model(split_dir / f"best-{metric}" / "model.pth.tar", network, epoch=epoch,
-                           name=parameters["architecture"])
-            if scheduler is not None:
-                scheduler.step(metrics_valid["loss"])
-            stop = stopper.step(metrics_valid["loss"])
+            _train_epoch(run, epoch, logger, start, progress)
+            stop = _end_epoch(run, epoch, logger, start, progress)
             epoch += 1
             finished = stop or epoch >= int(parameters["epochs"])
-            save_checkpoint(checkpoint, {
-                "network": network.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else {},
-                "scaler": scaler.state_dict(), "early_stopping": stopper.state_dict(), "best": best.state_dict(),
-                "epoch": epoch, "rows": logger.rows, "finished": finished,
-                "elapsed": time.perf_counter() - start, "rng": get_rng_state(order),
-            })
+            _save(run, checkpoint, logger, epoch, finished, start)
             if EPOCH_END_HOOK is not None:
                 EPOCH_END_HOOK(partition.split, epoch - 1)
     finally:

@@ -24,14 +24,14 @@ from clinicadl.data.labels import baseline_sessions, sort_sessions
 from clinicadl.errors import InputError
 from clinicadl.maps.tables import read_tsv
 
-__all__ = ["Partition", "partitions", "read_pool", "split_indices"]
+__all__ = ["SplitSessions", "partitions", "read_pool", "split_indices"]
 
 VALIDATION_SUBSET = "validation"
 
 
 @dataclass(frozen=True, eq=False)
-class Partition:
-    """Training and validation sessions of one split."""
+class SplitSessions:
+    """The training and validation sessions of one split."""
 
     split: int
     train: pd.DataFrame
@@ -145,7 +145,7 @@ def _sides(parameters: Mapping[str, Any], train: pd.DataFrame, validation: pd.Da
     return train, validation
 
 
-def partitions(parameters: Mapping[str, Any], *, split_seed: int | None = None) -> list[Partition]:
+def partitions(parameters: Mapping[str, Any], *, split_seed: int | None = None) -> list[SplitSessions]:
     """The partitions of the splits to train.
 
     Parameters
@@ -162,7 +162,7 @@ def partitions(parameters: Mapping[str, Any], *, split_seed: int | None = None) 
         out = []
         for split in indices:
             folder = _folder(parameters, split)
-            out.append(Partition(split, _read(_train_file(folder, parameters), parameters),
+            out.append(SplitSessions(split, _read(_train_file(folder, parameters), parameters),
                                  _read(_validation_file(folder, parameters), parameters)))
         return out
     from clinicadl.data.splitting import participant_kfold, participant_split
@@ -177,4 +177,4 @@ def partitions(parameters: Mapping[str, Any], *, split_seed: int | None = None) 
         given = _read(_validation_file(_folder(parameters, 0), parameters), parameters)
         drawn = [participant_split(pool, given["participant_id"].nunique(), label=label, seed=int(split_seed),
                                    source=source)]
-    return [Partition(split, *_sides(parameters, *drawn[split])) for split in indices]
+    return [SplitSessions(split, *_sides(parameters, *drawn[split])) for split in indices]

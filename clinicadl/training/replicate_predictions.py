@@ -59,15 +59,16 @@ def predict_replicates(maps_dir: str | Path, data_group: str, *, launcher: str =
         As :func:`~clinicadl.predict.predict.predict`; a job that fails is reported in one line naming its
         replicate (and its log on SLURM).
     """
-    from clinicadl.predict.predict import replicate_folders
+    from clinicadl.maps.maps_json import is_maps
+    from clinicadl.maps.replicates import finished_replicate_folders
     from clinicadl.training.launcher import make_executor, map_array, wait_first
 
     maps = Path(maps_dir)
-    if not (maps / "maps.json").is_file():
+    if not is_maps(maps):
         raise MAPSError(f"{maps} is not a MAPS (no maps.json); give the output folder of 'clinicadl train'.")
     if not data_group or "/" in data_group or data_group.startswith("."):
         raise InputError(f"Invalid data group name {data_group!r}; use a plain name such as test.")
-    folders = replicate_folders(maps)
+    folders = finished_replicate_folders(maps)
     if executor is None:
         n_jobs = n_jobs or (len(folders) if launcher == "slurm" else 1)
         executor = make_executor(launcher, maps / ".jobs" / "predict-logs", slurm, n_jobs=n_jobs)

@@ -106,12 +106,15 @@ def training_status(maps: str | Path) -> TrainingStatus:
     MAPSError
         Not a MAPS, or an unreadable ``replicates.tsv``.
     """
-    from clinicadl.training.replicates import LOCK_FILE, REPLICATES_TSV, read_replicates_tsv, replicate_dir
+    from clinicadl.maps.locks import LOCK_FILE
+    from clinicadl.maps.maps_json import is_maps
+    from clinicadl.maps.replicates import has_replicates, replicate_dir
+    from clinicadl.training.replicate_table import read_replicates_tsv
 
     maps = Path(maps)
-    if not (maps / "maps.json").is_file():
+    if not is_maps(maps):
         raise MAPSError(f"{maps} is not a MAPS (no maps.json); give the output folder of 'clinicadl train'.")
-    if not (maps / REPLICATES_TSV).is_file():
+    if not has_replicates(maps):
         disk = maps_disk_state(maps)
         state = "alive" if is_locked(maps / LOCK_FILE) else ""
         if state:

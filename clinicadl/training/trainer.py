@@ -3,6 +3,10 @@
 :func:`train_replicate` trains every split of one replicate. ``replicates.train_procedure`` calls it once per
 replicate (``replicate-<r>/``), or once on OUTPUT_MAPS itself for a plain training. It is resumable: a split whose
 outputs are complete is skipped, an interrupted one resumes from its checkpoint.
+
+Layers: a split is complete once its models have their intervals on the validation group, so the trainer calls
+:func:`clinicadl.evaluate.prediction_intervals.model_intervals` (lazily, inside :func:`train_replicate`): the one
+import of this package from ``evaluate``, kept until the trainer receives that step from its caller.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from clinicadl.errors import MAPSError
-from clinicadl.maps.maps_json import read_maps_json
+from clinicadl.maps.maps_json import is_maps, read_maps_json
 from clinicadl.maps.training_state import split_is_complete
 from clinicadl.maps.writer import (
     write_environment,
@@ -24,7 +28,7 @@ from clinicadl.maps.writer import (
     write_maps_json,
     write_training_groups,
 )
-from clinicadl.training.partitions import Partition, partitions
+from clinicadl.training.partitions import SplitSessions, partitions
 
 __all__ = ["TRANSIENT_KEYS", "split_is_complete", "train_replicate"]
 
@@ -112,14 +116,16 @@ def train_replicate(
     groups with each best model (upstream's files), write the participant-level intervals of each model on the
     validation group (``evaluate model``), then remove ``tmp/``.
     """
-    from clinicadl.predict.inference import build_network, select_device
-    from clinicadl.predict.predict import model_intervals, predict_models
+    from clinicadl.evaluate.prediction_intervals import model_intervals  # the one upward import (module docstring)
+    from clinicadl.predict.predict import predict_models
+    from clinicadl.runtime.device import select_device
+    from clinicadl.runtime.network import build_network
     from clinicadl.training.loop import train_split
 
     maps = Path(maps_dir)
     maps.mkdir(parents=True, exist_ok=True)
     content = _maps_parameters(parameters, seeds)
-    if (maps / "maps.json").is_file():
+    if is_maps(maps):
         _check_same_training(maps, content)
     else:
         write_maps_json(maps, content)
@@ -129,7 +135,7 @@ def train_replicate(
         network = build_network(parameters, seed=int(seeds["init"]))
         write_information_log(maps, repr(network), extra={"Seeds": dict(seeds)})
     device = select_device(bool(parameters["gpu"]))
-    parts: list[Partition] = partitions(parameters, split_seed=int(seeds["split"]) if resample_split else None)
+    parts: list[SplitSessions] = partitions(parameters, split_seed=int(seeds["split"]) if resample_split else None)
     label = parameters.get("label") if parameters["network_task"] != "reconstruction" else None
     write_training_groups(maps, [(p.split, p.train, p.validation) for p in parts],
                           caps_directory=parameters["caps_directory"], label=label)

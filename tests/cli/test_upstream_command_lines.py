@@ -129,7 +129,7 @@ def test_upstreams_extra_optimizers_build_and_step(optimizer):
 def test_upstreams_extra_losses_are_accepted_and_computed(task, loss):
     import torch
 
-    from clinicadl.predict.outputs import make_criterion, task_loss
+    from clinicadl.runtime.criterion import make_criterion, task_loss
     from clinicadl.training.config import load_config
 
     assert load_config(task, {"loss": loss})["loss"] == loss

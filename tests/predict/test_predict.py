@@ -64,7 +64,7 @@ def test_predict_library_reads_back(maps):
 
     paths, folder = maps
     results = predict(folder, "test", participants_tsv=paths["test"], splits=[1], selection_metrics=["loss"],
-                      evaluate=False, progress=False)
+                      progress=False)
     assert len(results) == 1 and set(results[0].metrics["split"]) == {1}
     model = read_model_predictions(folder, "test", split=1, selection_metric="loss")
     assert len(model.frame) == 4
@@ -123,13 +123,13 @@ def test_replicate_maps_predicts_finished_replicates(maps, tmp_path):
         shutil.copytree(folder, root / f"replicate-{replicate}")
     pd.DataFrame({"replicate": [0, 1], "status": ["done", "failed"]}).to_csv(root / "replicates.tsv", sep="\t",
                                                                              index=False)
-    results = predict(root, "test", participants_tsv=paths["test"], selection_metrics=["loss"], evaluate=False,
+    results = predict(root, "test", participants_tsv=paths["test"], selection_metrics=["loss"],
                       progress=False)
     assert [r.maps_dir.name for r in results] == ["replicate-0"]
     assert (root / "replicate-0" / "split-1" / "best-loss" / "test" / "test_image_level_prediction.tsv").is_file()
     assert not (root / "replicate-1" / "groups" / "test").exists()
     with pytest.raises(MAPSError, match="split"):
-        predict(root, "test2", participants_tsv=paths["test"], splits=[7], evaluate=False)
+        predict(root, "test2", participants_tsv=paths["test"], splits=[7])
 
 
 def test_not_a_maps(tmp_path):
@@ -150,7 +150,7 @@ def test_upstream_maps_predictions_are_reproduced(tmp_path, monkeypatch):
         path.chmod(0o755 if path.is_dir() else 0o644)
     monkeypatch.chdir(root)  # the MAPS records caps_sl relative to this folder
     predict(tmp_path / "maps", "again", participants_tsv=root / "labels" / "split" / "test_baseline.tsv", gpu=False,
-            n_proc=1, progress=False, evaluate=False)
+            n_proc=1, progress=False)
     folder = tmp_path / "maps" / "split-0" / "best-loss"
     ours = pd.read_csv(folder / "again" / "again_slice_level_prediction.tsv", sep="\t")
     theirs = pd.read_csv(folder / "test-heldout" / "test-heldout_slice_level_prediction.tsv", sep="\t")
@@ -190,7 +190,7 @@ def test_a_crashed_predict_is_finished_by_the_same_command(maps):
 
 
 def test_a_replicate_that_fails_leaves_the_others_whole_and_a_rerun_finishes(maps, tmp_path):
-    from clinicadl.predict.predict import predict
+    from clinicadl.evaluate.prediction_intervals import predict_with_intervals as predict
 
     paths, folder = maps
     root = tmp_path / "procedure"

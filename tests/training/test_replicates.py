@@ -25,13 +25,13 @@ from click.testing import CliRunner
 
 from clinicadl.cli.main import LazyGroup
 from clinicadl.errors import ClinicaDLError, InputError, MAPSError
-from clinicadl.training import replicates as replicates_module
+from clinicadl.maps.locks import maps_lock
+from clinicadl.training import resume as resume_module
 from clinicadl.training.replicates import (
     ERROR_LOG,
     REPLICATES_TSV,
     TSV_COLUMNS,
     ReplicatesFailedError,
-    _maps_lock,
     resume_maps,
     train_procedure,
 )
@@ -329,7 +329,7 @@ def test_a_maps_being_trained_cannot_be_resumed_by_a_second_process(tmp_path):
     maps = tmp_path / "maps"
     train(maps)
     (maps / "replicate-0" / "split-0" / "done").unlink()
-    with _maps_lock(maps):
+    with maps_lock(maps):
         with pytest.raises(MAPSError, match="another clinicadl process"):
             resume_maps(maps, train_fn=fake_train)
         with pytest.raises(MAPSError, match="another clinicadl process"):
@@ -408,7 +408,7 @@ def test_cli_resume_prints_statuses_and_exits_1_while_replicates_fail(tmp_path, 
     monkeypatch.setenv("FAKE_FAIL", "2")
     with pytest.raises(ReplicatesFailedError):
         train(maps)
-    monkeypatch.setattr(replicates_module, "_resolve_train_fn", lambda train_fn: fake_train)
+    monkeypatch.setattr(resume_module, "resolve_train_fn", lambda train_fn: fake_train)
     group = LazyGroup(name="train", lazy={"resume": "clinicadl.cli.train_resume:resume"})
     runner = CliRunner()
 

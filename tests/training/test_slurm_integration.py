@@ -157,6 +157,7 @@ def digests(folder: Path) -> dict[str, str]:
 
 def test_cancelled_array_job_resumes_to_the_uninterrupted_local_run(slurm_cluster, data, monkeypatch):
     from clinicadl.evaluate.model import EvaluationOptions
+    from clinicadl.evaluate.prediction_intervals import intervals_step
     from clinicadl.predict.predict import predict
     from clinicadl.training.jobs import read_job_record
     from clinicadl.training.launcher import LocalExecutor, make_executor
@@ -190,7 +191,7 @@ def test_cancelled_array_job_resumes_to_the_uninterrupted_local_run(slurm_cluste
     train_procedure(parameters, reference, replicates=4, root_seed=3, executor=LocalExecutor(2, n_threads=1),
                     progress=False)
     options = dict(participants_tsv=paths["test"], gpu=False, n_proc=0,
-                   evaluation=EvaluationOptions(n_resamples=200))
+                   after_predicting=intervals_step(EvaluationOptions(n_resamples=200)))
     predict(reference / "replicate-1", "test", progress=False, **options)
 
     def settled():

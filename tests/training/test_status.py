@@ -9,9 +9,11 @@ from click.testing import CliRunner
 
 from clinicadl.cli.main import cli
 from clinicadl.errors import MAPSError
+from clinicadl.maps.locks import maps_lock
 from clinicadl.training import slurm as slurm_module
 from clinicadl.training.jobs import JobRecord, write_job_record
-from clinicadl.training.replicates import ReplicateRecord, _maps_lock, _write_tsv
+from clinicadl.training.replicate_table import write_replicates_tsv
+from clinicadl.training.replicates import ReplicateRecord
 from clinicadl.training.seeds import DEFAULT_VARIED, replicate_seeds
 from clinicadl.training.status import format_status, training_status
 
@@ -27,7 +29,7 @@ def make_maps(tmp_path, statuses, errors=None):
             model.parent.mkdir(parents=True)
             model.write_bytes(b"weights")
             (maps / f"replicate-{r}" / "maps.json").write_text("{}")
-    _write_tsv(maps, {r: ReplicateRecord(r, s, replicate_seeds(0, r, DEFAULT_VARIED), errors.get(r, ""))
+    write_replicates_tsv(maps, {r: ReplicateRecord(r, s, replicate_seeds(0, r, DEFAULT_VARIED), errors.get(r, ""))
                       for r, s in enumerate(statuses)})
     return maps
 
@@ -65,7 +67,7 @@ def test_without_squeue_the_state_is_unknown_not_interrupted(tmp_path, monkeypat
 
 def test_a_local_run_is_alive_while_a_process_holds_the_maps(tmp_path):
     maps = make_maps(tmp_path, ["done", "running"])
-    with _maps_lock(maps):
+    with maps_lock(maps):
         assert training_status(maps).replicates[1].job_state == "alive"
     row = training_status(maps).replicates[1]
     assert row.job_state == "ended" and row.interrupted and row.job_id == ""

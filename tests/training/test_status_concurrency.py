@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from clinicadl.training.replicates import (
-    ReplicateRecord,
-    ReplicateRunner,
-    _update_tsv,
-    _write_tsv,
-    read_replicates_tsv,
-)
+from clinicadl.training.replicate_table import update_replicates_tsv, write_replicates_tsv
+from clinicadl.training.replicates import ReplicateRecord, ReplicateRunner, read_replicates_tsv
 from clinicadl.training.seeds import DEFAULT_VARIED, replicate_seeds
 
 N_JOBS = 4
@@ -25,7 +20,8 @@ pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_meth
 def _maps(tmp_path: Path, count: int = N_JOBS) -> Path:
     maps = tmp_path / "maps"
     maps.mkdir()
-    _write_tsv(maps, {r: ReplicateRecord(r, "pending", replicate_seeds(0, r, DEFAULT_VARIED)) for r in range(count)})
+    write_replicates_tsv(maps, {r: ReplicateRecord(r, "pending", replicate_seeds(0, r, DEFAULT_VARIED))
+                                for r in range(count)})
     return maps
 
 
@@ -34,7 +30,7 @@ def _hammer(maps: Path, replicate: int, barrier, errors) -> None:
     try:
         for i in range(ROUNDS):
             barrier.wait(timeout=60)
-            _update_tsv(maps, {replicate: ("running" if i % 2 else "failed", f"round {i} of {replicate}")})
+            update_replicates_tsv(maps, {replicate: ("running" if i % 2 else "failed", f"round {i} of {replicate}")})
     except Exception as error:  # reported to the test
         errors.put(repr(error))
 
