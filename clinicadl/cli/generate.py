@@ -185,8 +185,8 @@ def random(caps_directory, generated_caps_directory, n_subjects, mean, sigma, pa
 @click.option("--atrophy_percent", type=click.FloatRange(0, 100), default=60.0, show_default=True,
               help="Percentage of grey-matter intensity removed in the atrophied hemisphere.")
 @click.option("--mask_path", type=click.Path(exists=True), default=None,
-              help="Accepted as upstream (its folder of atrophy masks); not needed here: the masks come from the "
-                   "MNI152 template shipped with clinicadl.")
+              help="Upstream's folder of atrophy masks, mask-1.nii (AD) and mask-2.nii (CN); default: hemisphere "
+                   "masks made from the MNI152 template (nothing is downloaded).")
 @participants_tsv
 @options.use_uncropped_image
 @preprocessing
@@ -200,7 +200,8 @@ def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percen
 
     CAPS_DIRECTORY is a t1-linear (or pet-linear) CAPS in MNI space (e.g. from `generate cohort`). Each input
     baseline image gives an AD image (left hemisphere grey matter reduced by atrophy_percent %) and a CN image
-    (right hemisphere), named sub-TRIV<i>. The masks come from the MNI152 template; nothing is downloaded.
+    (right hemisphere), named sub-TRIV<i>. The masks come from the MNI152 template (nothing is downloaded), or from
+    --mask_path as upstream.
 
     \b
     Example:
@@ -211,9 +212,7 @@ def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percen
     result = generate_trivial(caps_directory, generated_caps_directory, n_subjects=n_subjects,
                               atrophy_percent=atrophy_percent, participants_tsv=participants_tsv,
                               use_uncropped_image=use_uncropped_image, seed=seed, preprocessing=preprocessing,
-                              tracer=tracer, suvr_reference_region=suvr_reference_region)
-    if mask_path is not None:
-        click.echo(f"Note: --mask_path {mask_path} is not used: the masks come from the MNI152 template.")
+                              tracer=tracer, suvr_reference_region=suvr_reference_region, mask_path=mask_path)
     click.echo(f"Written: {len(result.image_paths)} images in {result.caps_directory}")
 
 

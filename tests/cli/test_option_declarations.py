@@ -31,7 +31,7 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--variables_of_interest": (("tsvtools get-metadata",),),
     "--n_test": (("tsvtools prepare-experiment",),),  # prepare-experiment: the test side; split: the <subset> side
     "--sigma": (("generate hypometabolic",),),  # hypometabolic: the smoothing of the mask; random: the noise
-    "--mask_path": (("generate hypometabolic",),),  # hypometabolic: the pathology mask; trivial: unused
+    "--mask_path": (("generate hypometabolic",),),  # hypometabolic: one mask file; trivial: upstream's folder
     "--dti_space": (("prepare-data slice",),),  # slice: -ds is --discarded_slices (see docs/upstream-parity.md)
     # one model per split (procedure, plan, report) takes one metric, default loss; rest: several, default all
     "--selection_metrics": (*PER_TASK, ("evaluate procedure", "evaluate plan", "evaluate report")),

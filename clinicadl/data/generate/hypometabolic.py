@@ -62,31 +62,16 @@ def pathology_mask(shape: tuple[int, ...], affine: np.ndarray, pathology: str) -
     return (inside & (grey >= GREY_MATTER_THRESHOLD)).reshape(shape)
 
 
-def _local_mask(mask_path: str, shape: tuple[int, ...], affine: np.ndarray) -> np.ndarray:
-    import nibabel as nib
-    from scipy import ndimage
-
-    try:
-        image = nib.load(mask_path)
-        data = np.asarray(image.dataobj, dtype=np.float32)
-    except Exception as error:  # nibabel raises several types for a bad file
-        raise InputError(f"{mask_path} cannot be read as a NIfTI mask ({error}); give a .nii(.gz) file.") from None
-    if data.ndim != 3:
-        raise InputError(f"{mask_path} has {data.ndim} dimensions; a pathology mask is a 3D NIfTI.")
-    to_mask = np.linalg.inv(image.affine) @ affine
-    index = np.indices(shape, dtype=np.float64).reshape(3, -1)
-    voxels = to_mask[:3, :3] @ index + to_mask[:3, 3:4]
-    return ndimage.map_coordinates(data, voxels, order=0, mode="constant", cval=0.0).reshape(shape) != 0
-
-
 @lru_cache(maxsize=4)
 def hypometabolism_factor(shape: tuple[int, ...], affine_bytes: bytes, pathology: str, anomaly_degree: float,
                           sigma: float, mask_path: str | None) -> np.ndarray:
     """The factor an image is multiplied by: ``1 - degree/100`` in the mask, 1 elsewhere, blurred by ``sigma``."""
     from scipy import ndimage
 
+    from clinicadl.data.generate._nifti import mask_on_grid
+
     affine = np.frombuffer(affine_bytes, dtype=np.float64).reshape(4, 4)
-    mask = _local_mask(mask_path, shape, affine) if mask_path else pathology_mask(shape, affine, pathology)
+    mask = mask_on_grid(mask_path, shape, affine) if mask_path else pathology_mask(shape, affine, pathology)
     factor = np.where(mask, 1.0 - anomaly_degree / 100.0, 1.0)
     return ndimage.gaussian_filter(factor, sigma=sigma).astype(np.float32) if sigma > 0 else factor.astype(np.float32)
 
