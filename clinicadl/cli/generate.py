@@ -1,5 +1,5 @@
 """``clinicadl generate``: synthetic data sets written as CAPS (cohort, shepplogan, random, trivial, lesions,
-tumour)."""
+tumour, hypometabolic, artifacts)."""
 
 from __future__ import annotations
 
@@ -48,14 +48,14 @@ def generate():
     """Make synthetic data sets, written as CAPS.
 
     \b
-    cohort      realistic longitudinal AD/CN T1 images with a chosen achievable AUC
-    shepplogan  2D/3D Shepp-Logan phantoms with subtypes (no input; fast tests)
-    random      noisy copies of one image, labels carry no information (AUC 0.5)
-    trivial     images with one hemisphere atrophied per label (AUC 1)
-    lesions     white-matter lesions (multiple-sclerosis-like) with their masks
-    tumour      a mass with oedema with their masks
+    cohort         realistic longitudinal AD/CN T1 images with a chosen achievable AUC
+    shepplogan     2D/3D Shepp-Logan phantoms with subtypes (no input; fast tests)
+    random         noisy copies of one image, labels carry no information (AUC 0.5)
+    trivial        images with one hemisphere atrophied per label (AUC 1)
+    lesions        white-matter lesions (multiple-sclerosis-like) with their masks
+    tumour         a mass with oedema with their masks
     hypometabolic  PET images with the hypometabolism of a dementia (ad, bvftd, lvppa, nfvppa, pca, svppa)
-    artifacts   images with motion, contrast and noise artefacts
+    artifacts      images with motion, contrast and noise artefacts
     """
 
 

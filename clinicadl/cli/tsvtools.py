@@ -1,4 +1,5 @@
-"""``clinicadl tsvtools``: participant TSVs (labels, splits, k-folds, demographics) in ClinicaDL 1.x's layout."""
+"""``clinicadl tsvtools``: participant TSVs (labels, splits, k-folds, demographics, metadata, progression) in
+ClinicaDL 1.x's layout, with upstream's commands and options."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ def tsvtools():
     """Prepare participant TSVs: labels, train/test splits, k-folds and demographics.
 
     \b
-    get-labels  Sessions of the diagnoses of interest, from a Clinica merged TSV or a data.tsv
-    split       One participant-level, stratified train/<subset> split (folder split/)
-    kfold       K participant-level, stratified folds (folder <k>_fold/)
-    analysis    Demographics per diagnosis of a TSV or of each TSV of a split folder
+    get-labels          Sessions of the diagnoses of interest, from a Clinica merged TSV or a data.tsv
+    split               One participant-level, stratified train/<subset> split (folder split/)
+    kfold               K participant-level, stratified folds (folder <k>_fold/)
+    analysis            Demographics per diagnosis of a TSV or of each TSV of a split folder
     prepare-experiment  A test split, then a validation split or k-fold of its train side
     get-metadata        Copy columns of a merged TSV into a participant TSV
     get-progression     Stability of each session's diagnosis over a time horizon (s, p, r, us, uk)
