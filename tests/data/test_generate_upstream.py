@@ -136,3 +136,17 @@ def test_shepplogan_takes_repeated_subtype_distributions(tmp_path, flags, expect
     assert set(data.loc[data["diagnosis"] == "CN", "subtype"]) == {expected.index(max(expected))}
     short = run("generate", "shepplogan", tmp_path / "sl2", "-csd", 1, "-csd", 0)
     assert short.exit_code == 2 and "give it 3 times" in short.output
+
+
+def test_hypometabolic_without_the_template_names_what_is_missing(tmp_path, monkeypatch):
+    from clinicadl.data.generate import _template
+    from clinicadl.errors import ClinicaDLError
+
+    def missing():
+        raise ClinicaDLError("nilearn is not installed, but it ships the MNI152 template; install it.")
+
+    monkeypatch.setattr(_template, "template_folder", missing)
+    caps = tiny_caps(tmp_path / "pet", PET, "pet_linear", n=1)
+    result = run("generate", "hypometabolic", caps, tmp_path / "out", "--n_subjects", 1, "-p", "svppa")
+    assert result.exit_code == 1 and "nilearn" in result.output and "--mask_path" in result.output
+    assert "mask_hypo_svppa.nii" in result.output and not (tmp_path / "out").exists()

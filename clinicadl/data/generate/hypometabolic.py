@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from clinicadl.data.generate.random_caps import FromCapsResult
-from clinicadl.errors import InputError
+from clinicadl.errors import ClinicaDLError, InputError
 
 _BILATERAL = 1
 PATTERNS: dict[str, tuple[tuple[tuple[float, float, float], float, int], ...]] = {
@@ -118,9 +118,13 @@ def _check(pathology: str, anomaly_degree: float, sigma: float, mask_path: str |
     if mask_path is not None and not Path(mask_path).is_file():
         raise InputError(f"The mask {mask_path} does not exist; give a NIfTI file (non-zero voxels: the pathology).")
     if mask_path is None:
-        from clinicadl.data.generate._template import template_folder
+        from clinicadl.data.generate import _template
 
-        template_folder()  # names what is missing (nilearn's MNI152 template) before any work
+        try:  # before any work: the pathology masks are built from nilearn's MNI152 template
+            _template.template_folder()
+        except ClinicaDLError as error:
+            raise ClinicaDLError(f"{error} Or give --mask_path MASK, a local mask of the {pathology} pathology (e.g. "
+                                 f"upstream's mask_hypo_{pathology}.nii).") from None
 
 
 def generate_hypometabolic(caps_directory: str | Path, output: str | Path, *, n_subjects: int = 300,
