@@ -4,8 +4,8 @@ ClinicaDL 1.x draws many splits and keeps the one whose smallest two-sample p-va
 Here each draw is a participant-level, stratified split (:func:`~clinicadl.data.splitting.participant_split`) with
 the seeds :func:`~clinicadl.data.splitting.draw_seed` ``(seed, t)``, compared on the baseline sessions of the two
 sides: numeric columns with the two-sample Kolmogorov-Smirnov test, categorical columns (at most
-``MAX_LEVELS`` values) with Pearson's chi-square test of the side x level table. Columns that are identifiers,
-stratification labels, free text or constant are skipped.
+``MAX_LEVELS`` values, fewer than the rows) with Pearson's chi-square test of the side x level table. Columns that
+are identifiers, stratification labels, free text (a value per row) or constant are skipped.
 """
 
 from __future__ import annotations
@@ -43,38 +43,67 @@ class CovariateBalance:
     column: str | None
 
 
-def _values(frame: pd.DataFrame, column: str) -> pd.Series:
-    text = frame[column].astype(str).str.strip()
-    return text[~text.str.lower().isin(MISSING_VALUES)]
+@dataclass(frozen=True, eq=False)
+class _Column:
+    """One comparable column of the baseline sessions: numbers (NaN: missing) or category codes (-1: missing)."""
+
+    name: str
+    numeric: bool
+    values: np.ndarray
 
 
-def _p_value(train: pd.Series, test: pd.Series) -> float | None:
-    """KS p-value (numeric columns), chi-square p-value (categorical ones), None when not comparable."""
+def _columns(baseline: pd.DataFrame, skip: Sequence[str]) -> list[_Column]:
+    """The columns of ``baseline`` that can be compared (module docstring), parsed once."""
+    columns = []
+    for name in baseline.columns:
+        if name in ID_COLUMNS or name in skip:
+            continue
+        text = baseline[name].astype(str).str.strip()
+        missing = text.str.lower().isin(MISSING_VALUES).to_numpy()
+        numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(float)
+        if not np.isnan(numbers[~missing]).any():
+            columns.append(_Column(name, True, numbers))
+            continue
+        levels = sorted(set(text[~missing]))
+        if 2 <= len(levels) <= MAX_LEVELS and len(levels) < int((~missing).sum()):  # not one value per row
+            codes = np.where(missing, -1, pd.Categorical(text, categories=levels).codes)
+            columns.append(_Column(name, False, codes))
+    return columns
+
+
+def _p_value(column: _Column, test: np.ndarray) -> float | None:
+    """KS p-value (numbers), chi-square p-value (categories) between the rows out of / in ``test``; None when a side
+    has fewer than 2 values or a single category is present."""
     from scipy import stats
 
-    if len(train) < 2 or len(test) < 2:
+    present = ~np.isnan(column.values) if column.numeric else column.values >= 0
+    a, b = column.values[present & ~test], column.values[present & test]
+    if len(a) < 2 or len(b) < 2:
         return None
-    numeric_train, numeric_test = pd.to_numeric(train, errors="coerce"), pd.to_numeric(test, errors="coerce")
-    if not (numeric_train.isna().any() or numeric_test.isna().any()):
-        return float(stats.ks_2samp(numeric_train.to_numpy(float), numeric_test.to_numpy(float)).pvalue)
-    levels = sorted(set(train) | set(test))
-    if len(levels) < 2 or len(levels) > MAX_LEVELS:
-        return None
-    table = np.array([[int((side == level).sum()) for level in levels] for side in (train, test)])
+    if column.numeric:
+        return float(stats.ks_2samp(a, b).pvalue)
+    size = int(column.values.max()) + 1
+    table = np.stack([np.bincount(a, minlength=size), np.bincount(b, minlength=size)])
     table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return None
     return float(stats.chi2_contingency(table, correction=False)[1])
+
+
+def _balance(columns: list[_Column], test: np.ndarray) -> CovariateBalance:
+    best = CovariateBalance(1.0, None)
+    for column in columns:
+        p_value = _p_value(column, test)
+        if p_value is not None and p_value < best.p_min:
+            best = CovariateBalance(p_value, column.name)
+    return best
 
 
 def covariate_balance(train: pd.DataFrame, test: pd.DataFrame, *, skip: Sequence[str] = ()) -> CovariateBalance:
     """The smallest p-value over the columns of ``train`` and ``test`` (one row per participant), and its column."""
-    best = CovariateBalance(1.0, None)
-    for column in train.columns:
-        if column in ID_COLUMNS or column in skip:
-            continue
-        p_value = _p_value(_values(train, column), _values(test, column))
-        if p_value is not None and p_value < best.p_min:
-            best = CovariateBalance(p_value, column)
-    return best
+    both = pd.concat([train, test], ignore_index=True)
+    in_test = np.arange(len(both)) >= len(train)
+    return _balance(_columns(both, skip), in_test)
 
 
 def _demographics(train: pd.DataFrame, test: pd.DataFrame, source: object) -> DemographicBalance:
@@ -97,11 +126,13 @@ def most_balanced_split(frame: pd.DataFrame, n_test: float, *, label: Sequence[s
     """
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
         raise InputError(f"the number of draws must be an integer >= 1; got {n_draws!r}.")
+    baseline = baseline_sessions(frame).reset_index(drop=True)
+    columns = _columns(baseline, label)
     best = None
     for attempt in range(n_draws):
         current = draw_seed(seed, attempt)
         train, test = participant_split(frame, n_test, label=list(label), seed=current, source=source)
-        balance = covariate_balance(baseline_sessions(train), baseline_sessions(test), skip=label)
+        balance = _balance(columns, baseline["participant_id"].isin(set(test["participant_id"])).to_numpy())
         if best is None or balance.p_min > best[0].p_min:
             best = (balance, train, test, current, attempt + 1)
         if balance.p_min >= 1.0:

@@ -161,3 +161,20 @@ def test_kfold_merged_tsv_adds_the_missing_columns(tmp_path):
     fold = pd.read_csv(tmp_path / "data" / "2_fold" / "split-0" / "validation_baseline.tsv", sep="\t")
     assert {"diagnosis", "age", "sex"} <= set(fold.columns)
     assert json.loads((tmp_path / "data" / "2_fold" / "kfold.json").read_text())["merged_tsv"] == "merged.tsv"
+
+
+def test_covariate_balance_matches_scipy():
+    from scipy import stats
+
+    from clinicadl.data.covariate_balance import covariate_balance
+
+    train = pd.DataFrame({"participant_id": list("abcdef"), "session_id": "ses-M000",
+                          "age": ["60", "61", "n/a", "70", "72", "64"], "sex": list("FFMMFF"), "note": list("uvwxyz")})
+    test = pd.DataFrame({"participant_id": list("ghij"), "session_id": "ses-M000", "age": ["80", "78", "75", "66"],
+                         "sex": list("MMMF"), "note": list("klmn")})
+    ks = stats.ks_2samp([60, 61, 70, 72, 64], [80, 78, 75, 66]).pvalue
+    chi = stats.chi2_contingency([[4, 2], [1, 3]], correction=False)[1]
+    balance = covariate_balance(train, test)
+    assert balance.p_min == pytest.approx(min(ks, chi))  # "note" has a value per row: free text, skipped
+    assert balance.column == ("age" if ks < chi else "sex")
+    assert covariate_balance(train, test, skip=("age",)).p_min == pytest.approx(chi)
