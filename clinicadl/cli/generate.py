@@ -1,7 +1,9 @@
 """``clinicadl generate``: synthetic data sets written as CAPS (cohort, shepplogan, random, trivial, lesions,
-tumour)."""
+tumour, hypometabolic, artifacts)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import click
 
@@ -14,10 +16,30 @@ preprocessing = click.option("--preprocessing", type=click.Choice(["t1-linear", 
                              show_default=True, help="Preprocessing of the input images in CAPS_DIRECTORY.")
 subjects_per_label = click.option("--n_subjects", type=click.IntRange(min=1), default=300, show_default=True,
                                   help="Number of subjects per label (AD and CN), as upstream; generate trivial: at "
-                                       "most the number of input participants.")
+                                       "most the number of input participants; generate hypometabolic: number of "
+                                       "images, the first baseline ones.")
 participants = click.option("--n_subjects", type=click.IntRange(min=2), default=20, show_default=True,
                             help="Number of participants (one session each).")
 caps_directory = click.argument("caps_directory", type=click.Path(exists=True, file_okay=False))
+
+
+def _repeated(count: int) -> Callable:
+    """Callback of an option given ``count`` times as upstream (``-csd 1 -csd 0 -csd 0``): a tuple of ``count``
+    numbers."""
+
+    def check(ctx, param, value):
+        if len(value) != count:
+            example = " ".join(f"{param.opts[-1]} {chr(65 + i)}" for i in range(count))
+            raise click.BadParameter(f"give it {count} times, as upstream ({example}); got {len(value)} value(s).",
+                                     ctx=ctx, param=param)
+        return tuple(value)
+
+    return check
+
+
+def _range_option(name: str, default: tuple[float, float], help_text: str):
+    return click.option(f"--{name}", type=float, multiple=True, default=default, show_default=True,
+                        callback=_repeated(2), help=f"{help_text} Give it twice, LOW then HIGH, as upstream.")
 generated_caps_directory = click.argument("generated_caps_directory", type=click.Path())
 
 
@@ -26,12 +48,14 @@ def generate():
     """Make synthetic data sets, written as CAPS.
 
     \b
-    cohort      realistic longitudinal AD/CN T1 images with a chosen achievable AUC
-    shepplogan  2D/3D Shepp-Logan phantoms with subtypes (no input; fast tests)
-    random      noisy copies of one image, labels carry no information (AUC 0.5)
-    trivial     images with one hemisphere atrophied per label (AUC 1)
-    lesions     white-matter lesions (multiple-sclerosis-like) with their masks
-    tumour      a mass with oedema with their masks
+    cohort         realistic longitudinal AD/CN T1 images with a chosen achievable AUC
+    shepplogan     2D/3D Shepp-Logan phantoms with subtypes (no input; fast tests)
+    random         noisy copies of one image, labels carry no information (AUC 0.5)
+    trivial        images with one hemisphere atrophied per label (AUC 1)
+    lesions        white-matter lesions (multiple-sclerosis-like) with their masks
+    tumour         a mass with oedema with their masks
+    hypometabolic  PET images with the hypometabolism of a dementia (ad, bvftd, lvppa, nfvppa, pca, svppa)
+    artifacts      images with motion, contrast and noise artefacts
     """
 
 
@@ -81,10 +105,12 @@ def cohort(output_caps, n_participants, sessions, interval_months, effect_size, 
               help="Size in pixels of the square (cubic in 3D) image.")
 @click.option("--dimension", type=click.Choice(["2", "3"]), default="2", show_default=True,
               help="2D phantoms (stored as N x N x 1 volumes) or 3D phantoms (N x N x N).")
-@click.option("--cn_subtypes_distribution", "-csd", type=(float, float, float), default=(1.0, 0.0, 0.0),
-              show_default=True, help="Probabilities of subtypes 0, 1, 2 among CN.")
-@click.option("--ad_subtypes_distribution", "-asd", type=(float, float, float), default=(0.05, 0.85, 0.10),
-              show_default=True, help="Probabilities of subtypes 0, 1, 2 among AD.")
+@click.option("--cn_subtypes_distribution", "-csd", type=float, multiple=True, default=(1.0, 0.0, 0.0),
+              show_default=True, callback=_repeated(3),
+              help="Probabilities of subtypes 0, 1, 2 among CN: give it three times (-csd 1 -csd 0 -csd 0).")
+@click.option("--ad_subtypes_distribution", "-asd", type=float, multiple=True, default=(0.05, 0.85, 0.10),
+              show_default=True, callback=_repeated(3),
+              help="Probabilities of subtypes 0, 1, 2 among AD: give it three times, as upstream.")
 @click.option("--smoothing/--no-smoothing", default=False, show_default=True,
               help="Blur each phantom with a Gaussian of random width.")
 @options.extract_json
@@ -159,8 +185,8 @@ def random(caps_directory, generated_caps_directory, n_subjects, mean, sigma, pa
 @click.option("--atrophy_percent", type=click.FloatRange(0, 100), default=60.0, show_default=True,
               help="Percentage of grey-matter intensity removed in the atrophied hemisphere.")
 @click.option("--mask_path", type=click.Path(exists=True), default=None,
-              help="Accepted as upstream (its folder of atrophy masks); not needed here: the masks come from the "
-                   "MNI152 template shipped with clinicadl.")
+              help="Upstream's folder of atrophy masks, mask-1.nii (AD) and mask-2.nii (CN); default: hemisphere "
+                   "masks made from the MNI152 template (nothing is downloaded).")
 @participants_tsv
 @options.use_uncropped_image
 @preprocessing
@@ -174,7 +200,8 @@ def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percen
 
     CAPS_DIRECTORY is a t1-linear (or pet-linear) CAPS in MNI space (e.g. from `generate cohort`). Each input
     baseline image gives an AD image (left hemisphere grey matter reduced by atrophy_percent %) and a CN image
-    (right hemisphere), named sub-TRIV<i>. The masks come from the MNI152 template; nothing is downloaded.
+    (right hemisphere), named sub-TRIV<i>. The masks come from the MNI152 template (nothing is downloaded), or from
+    --mask_path as upstream.
 
     \b
     Example:
@@ -185,9 +212,7 @@ def trivial(caps_directory, generated_caps_directory, n_subjects, atrophy_percen
     result = generate_trivial(caps_directory, generated_caps_directory, n_subjects=n_subjects,
                               atrophy_percent=atrophy_percent, participants_tsv=participants_tsv,
                               use_uncropped_image=use_uncropped_image, seed=seed, preprocessing=preprocessing,
-                              tracer=tracer, suvr_reference_region=suvr_reference_region)
-    if mask_path is not None:
-        click.echo(f"Note: --mask_path {mask_path} is not used: the masks come from the MNI152 template.")
+                              tracer=tracer, suvr_reference_region=suvr_reference_region, mask_path=mask_path)
     click.echo(f"Written: {len(result.image_paths)} images in {result.caps_directory}")
 
 
@@ -262,3 +287,94 @@ def tumour(output_caps, n_subjects, radius, oedema_ratio, contrast, volume_thres
                              n_proc=n_proc, progress=True)
     click.echo(f"Written: {result.n_subjects} images with tumour masks in {result.caps_directory} "
                f"({result.seconds:.1f} s)")
+
+
+@generate.command("hypometabolic", no_args_is_help=True)
+@caps_directory
+@generated_caps_directory
+@participants_tsv
+@subjects_per_label
+@options.workers
+@click.option("--pathology", "-p", type=click.Choice(["ad", "bvftd", "lvppa", "nfvppa", "pca", "svppa"]),
+              default="ad", show_default=True, help="Dementia whose hypometabolism pattern is applied.")
+@click.option("--anomaly_degree", "-anod", type=click.FloatRange(0, 100), default=30.0, show_default=True,
+              help="Hypometabolism in the pathology's regions, in percent of the intensity.")
+@click.option("--sigma", type=click.FloatRange(min=0), default=5, show_default=True,
+              help="Standard deviation (voxels) of the Gaussian that smooths the edge of the mask.")
+@options.use_uncropped_image
+@options.tracer
+@options.suvr_reference_region
+@click.option("--mask_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A local pathology mask (NIfTI in the images' space, non-zero: the pathology), e.g. upstream's "
+                   "mask_hypo_<pathology>.nii; default: built from the MNI152 template (nothing is downloaded).")
+@options.seed
+def hypometabolic(caps_directory, generated_caps_directory, participants_tsv, n_subjects, n_proc, pathology,
+                  anomaly_degree, sigma, use_uncropped_image, tracer, suvr_reference_region, mask_path, seed):
+    """PET images with the hypometabolism of a dementia: the first N baseline pet-linear images of CAPS_DIRECTORY.
+
+    Each image is multiplied by 1 - anomaly_degree/100 in the pathology's regions (the grey matter of the areas
+    hypometabolic in FDG-PET for that dementia, from the MNI152 template; or --mask_path), the edge smoothed by
+    --sigma, as upstream. Images are 18FFDG cerebellumPons2 SUVR images unless --tracer / -suvr say otherwise.
+    Participants keep their ids; data.tsv has participant_id session_id pathology percentage diagnosis age sex.
+
+    \b
+    Example:
+      clinicadl generate hypometabolic pet_caps hypo_caps --pathology ad --anomaly_degree 30 --n_subjects 50
+    """
+    from clinicadl.data.generate.hypometabolic import generate_hypometabolic
+
+    result = generate_hypometabolic(caps_directory, generated_caps_directory, n_subjects=n_subjects,
+                                    pathology=pathology, anomaly_degree=anomaly_degree, sigma=sigma,
+                                    participants_tsv=participants_tsv, use_uncropped_image=use_uncropped_image,
+                                    tracer=tracer or "18FFDG",
+                                    suvr_reference_region=suvr_reference_region or "cerebellumPons2",
+                                    mask_path=mask_path, n_proc=n_proc, seed=seed, progress=True)
+    click.echo(f"Written: {len(result.image_paths)} images with {anomaly_degree:g} % of {pathology} hypometabolism "
+               f"in {result.caps_directory}")
+
+
+@generate.command("artifacts", no_args_is_help=True)
+@caps_directory
+@generated_caps_directory
+@options.workers
+@preprocessing
+@participants_tsv
+@options.use_uncropped_image
+@options.tracer
+@options.suvr_reference_region
+@click.option("--contrast/--no-contrast", default=False, show_default=True,
+              help="Contrast artefact: intensities raised to the power exp(g), g uniform in --gamma.")
+@_range_option("gamma", (-0.2, -0.05), "Range of the log-gamma of the contrast artefact (between -1 and 1).")
+@click.option("--motion/--no-motion", default=False, show_default=True,
+              help="Motion artefact: rigid movements during the acquisition (k-space of the moved images).")
+@_range_option("translation", (2.0, 4.0), "Range of the translations of the motion artefact, in mm.")
+@_range_option("rotation", (2.0, 4.0), "Range of the rotations of the motion artefact, in degrees.")
+@click.option("--num_transforms", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Number of movements of the motion artefact.")
+@click.option("--noise/--no-noise", default=False, show_default=True, help="Gaussian noise artefact.")
+@_range_option("noise_std", (5.0, 15.0), "Range of the standard deviation of the noise (image intensity units).")
+@options.seed
+def artifacts(caps_directory, generated_caps_directory, n_proc, preprocessing, participants_tsv, use_uncropped_image,
+              tracer, suvr_reference_region, contrast, gamma, motion, translation, rotation, num_transforms, noise,
+              noise_std, seed):
+    """Images of CAPS_DIRECTORY with motion, contrast and/or noise artefacts (every session), as upstream.
+
+    Artefacts are applied in the order motion, contrast, noise, each drawn from a stream seeded by --seed and the
+    image, so the output does not depend on -np. Files keep their participant and session and end in
+    _art-<mot-con-noi>.nii.gz; data.tsv's diagnosis names the artefacts (e.g. motion+noise).
+
+    \b
+    Example:
+      clinicadl generate artifacts caps art_caps --preprocessing t1-linear --motion --noise \\
+          --noise_std 5 --noise_std 15 --seed 0
+    """
+    from clinicadl.data.generate.artifacts import ArtefactOptions, generate_artifacts
+
+    settings = ArtefactOptions(motion=motion, contrast=contrast, noise=noise, translation=translation,
+                               rotation=rotation, num_transforms=num_transforms, gamma=gamma, noise_std=noise_std)
+    result = generate_artifacts(caps_directory, generated_caps_directory, options=settings,
+                                participants_tsv=participants_tsv, use_uncropped_image=use_uncropped_image,
+                                preprocessing=preprocessing, tracer=tracer,
+                                suvr_reference_region=suvr_reference_region, n_proc=n_proc, seed=seed, progress=True)
+    click.echo(f"Written: {len(result.image_paths)} images with {', '.join(settings.names())} artefacts in "
+               f"{result.caps_directory}")

@@ -119,12 +119,13 @@ use_uncropped_image = click.option("--use_uncropped_image", "-uui", is_flag=True
                                         "flair-linear.")
 tracer = click.option("--tracer", default=None,
                       help="pet-linear: tracer of the PET images (trc- entity), e.g. 18FFDG. [default: prepare-data: "
-                           "18FFDG; generate: required with --preprocessing pet-linear]")
+                           "18FFDG; generate: required with --preprocessing pet-linear; generate hypometabolic: "
+                           "18FFDG]")
 suvr_reference_region = click.option("--suvr_reference_region", "-suvr", type=click.Choice(PET_SUVR_REGIONS),
                                      default=None,
                                      help="pet-linear: SUVR reference region of the PET images (suvr- entity). "
                                           "[default: prepare-data: cerebellumPons2; generate: required with "
-                                          "--preprocessing pet-linear]")
+                                          "--preprocessing pet-linear; generate hypometabolic: cerebellumPons2]")
 extract_json = click.option("--extract_json", "-ej", default=None,
                             help="Name of the extraction JSON written in <CAPS>/tensor_extraction/ (default of "
                                  "prepare-data: extract_<timestamp>.json). generate shepplogan: also extract the "

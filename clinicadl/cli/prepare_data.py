@@ -6,7 +6,14 @@ import click
 
 from clinicadl.cli import options
 
-_MODALITY_HELP = "{t1-linear|pet-linear|flair-linear|custom}"
+_MODALITY_HELP = "{t1-linear|pet-linear|flair-linear|dwi-dti|custom}"
+_dti_measure = click.option("--dti_measure", "-dm", type=click.Choice(["FA", "MD", "AD", "RD"]), default="FA",
+                            show_default=True, help="dwi-dti: DTI measure of the maps (Clinica's dwi-dti pipeline).")
+
+
+def _dti_space(*flags: str):
+    return click.option("--dti_space", *flags, type=click.Choice(["native", "normalized"]), default="native",
+                        show_default=True, help="dwi-dti: space of the DTI maps (normalized: registered to MNI).")
 
 
 def _common(function):
@@ -24,6 +31,7 @@ def _common(function):
         click.option("--custom_suffix", "-cn", default=None,
                      help="custom: end of the image file names, e.g. '_space-SheppLogan_phantom.nii.gz' "
                           "('*' allowed)."),
+        _dti_measure,
     ]
     for decorator in reversed(decorators):
         function = decorator(function)
@@ -62,10 +70,11 @@ def prepare_data():
 
 @prepare_data.command("image")
 @_common
+@_dti_space("-ds")
 def image(**kwargs):
     """Whole 3D images (float32 [1, X, Y, Z]).
 
-    MODALITY is one of t1-linear, pet-linear, flair-linear or custom (with --custom_suffix).
+    MODALITY is one of t1-linear, pet-linear, flair-linear, dwi-dti or custom (with --custom_suffix).
 
     \b
     Example:
@@ -76,6 +85,7 @@ def image(**kwargs):
 
 @prepare_data.command("patch")
 @_common
+@_dti_space("-ds")
 @click.option("--patch_size", "-ps", type=click.IntRange(min=1), default=50, show_default=True,
               help="Side of the cubic patches, in voxels.")
 @click.option("--stride_size", "-ss", type=click.IntRange(min=1), default=50, show_default=True,
@@ -84,7 +94,7 @@ def image(**kwargs):
 def patch(**kwargs):
     """3D cubic patches walking through the image.
 
-    MODALITY is one of t1-linear, pet-linear, flair-linear or custom (with --custom_suffix).
+    MODALITY is one of t1-linear, pet-linear, flair-linear, dwi-dti or custom (with --custom_suffix).
 
     \b
     Example:
@@ -95,6 +105,7 @@ def patch(**kwargs):
 
 @prepare_data.command("slice")
 @_common
+@_dti_space()
 @click.option("--slice_direction", "-sd", type=click.IntRange(0, 2), default=0, show_default=True,
               help="Axis of the slices: 0 sagittal, 1 coronal, 2 axial.")
 @click.option("--slice_mode", "-sm", type=click.Choice(["rgb", "single"]), default="rgb", show_default=True,
@@ -106,7 +117,7 @@ def patch(**kwargs):
 def slice_(discarded_slices, **kwargs):
     """2D slices along one axis.
 
-    MODALITY is one of t1-linear, pet-linear, flair-linear or custom (with --custom_suffix).
+    MODALITY is one of t1-linear, pet-linear, flair-linear, dwi-dti or custom (with --custom_suffix).
 
     \b
     Example:
@@ -119,6 +130,7 @@ def slice_(discarded_slices, **kwargs):
 
 @prepare_data.command("roi")
 @_common
+@_dti_space("-ds")
 @click.option("--roi_list", "-rl", multiple=True, required=True,
               help="Region(s) to extract (repeat the option): the <roi> of masks "
                    "CAPS_DIRECTORY/masks/tpl-<template>_..._roi-<roi>_mask.nii.gz.")
@@ -135,7 +147,7 @@ def slice_(discarded_slices, **kwargs):
 def roi(roi_list, **kwargs):
     """3D regions of interest defined by masks in CAPS_DIRECTORY/masks/.
 
-    MODALITY is one of t1-linear, pet-linear, flair-linear or custom (with --custom_suffix).
+    MODALITY is one of t1-linear, pet-linear, flair-linear, dwi-dti or custom (with --custom_suffix).
 
     \b
     Example:

@@ -17,6 +17,7 @@ pet-linear      yes         ``*_trc-<tracer>_space-MNI152NLin2009cSym_desc-Crop_
 pet-linear      no          ``*_trc-<tracer>_space-MNI152NLin2009cSym_res-*_suvr-<region>_pet.nii.gz``
 flair-linear    yes         ``*_space-MNI152NLin2009cSym_desc-Crop_res-*_flair.nii.gz``
 flair-linear    no          ``*_space-MNI152NLin2009cSym_res-*_flair.nii.gz``
+dwi-dti         -           ``*_space-<MNI*|[!M]*>_<measure>.nii.gz`` (normalized | native space)
 custom          -           ``*<custom_suffix>`` (the suffix may itself hold ``*``)
 ==============  ==========  =========================================================================
 
@@ -25,6 +26,10 @@ generator). The cropped and uncropped patterns never match the same file: the un
 ``_res-`` right after the space entity, the cropped one needs ``_desc-Crop_res-``. Several matches in one
 session (e.g. both ``res-1x1x1`` and ``res-2x2x2``) are an error that names them: use ``custom`` with a
 precise ``--custom_suffix`` to pick one.
+
+``dwi-dti`` reads a DTI map of Clinica's dwi-dti pipeline: ``<measure>`` is ``FA``, ``MD``, ``AD`` or ``RD``
+(``--dti_measure``); ``--dti_space normalized`` takes the map registered to an MNI template (space entity starting
+with ``MNI``), ``native`` the one in the participant's space (any other space entity).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import pandas as pd
 
 from clinicadl.errors import CAPSError, InputError
 
-MODALITIES = ("t1-linear", "pet-linear", "flair-linear", "custom")
+MODALITIES = ("t1-linear", "pet-linear", "flair-linear", "dwi-dti", "custom")
 """Modalities (Clinica pipelines) that ``prepare-data`` and the datasets read."""
 
 TEMPLATE = "MNI152NLin2009cSym"
@@ -51,6 +56,8 @@ TENSOR_FOLDER = "deeplearning_prepare_data"
 
 DEFAULT_TRACER = "18FFDG"
 DEFAULT_SUVR_REGION = "cerebellumPons2"
+DTI_MEASURES = ("FA", "MD", "AD", "RD")
+DTI_SPACES = ("native", "normalized")
 _N_LISTED = 5  # how many missing sessions an error message lists
 
 
@@ -104,6 +111,8 @@ def file_type(
     tracer: str | None = None,
     suvr_reference_region: str | None = None,
     custom_suffix: str | None = None,
+    dti_measure: str = "FA",
+    dti_space: str = "native",
 ) -> FileType:
     """The :class:`FileType` of ``modality`` (see the module docstring for the patterns).
 
@@ -129,10 +138,22 @@ def file_type(
         return FileType(f"*_trc-{tracer}_space-{TEMPLATE}{crop}_res-*_suvr-{region}_pet.nii.gz",
                         f"{tracer} PET SUVR image (reference region {region}) registered to {TEMPLATE} by "
                         f"pet-linear ({size})", "pet-linear")
+    if modality == "dwi-dti":
+        return _dti_file_type(dti_measure, dti_space)
     if not custom_suffix:
         raise InputError("Modality 'custom' needs --custom_suffix, the end of the image file names "
                          "(e.g. '_space-SheppLogan_phantom.nii.gz'; '*' is allowed).")
     return FileType(f"*{custom_suffix.lstrip('*')}", "Custom suffix", "custom")
+
+
+def _dti_file_type(measure: str, space: str) -> FileType:
+    """The DTI map ``measure`` of Clinica's dwi-dti pipeline in ``space`` (see the module docstring)."""
+    if measure not in DTI_MEASURES or space not in DTI_SPACES:
+        raise InputError(f"dwi-dti needs --dti_measure in {', '.join(DTI_MEASURES)} and --dti_space in "
+                         f"{', '.join(DTI_SPACES)}; got {measure!r} and {space!r}.")
+    entity = "MNI*" if space == "normalized" else "[!M]*"
+    return FileType(f"*_space-{entity}_{measure}.nii.gz", f"DTI-based {measure} in {space} space (dwi-dti)",
+                    "dwi-dti")
 
 
 def check_caps(caps_directory: str | Path) -> Path:

@@ -49,6 +49,8 @@ def extraction_parameters(
     roi_background_value: float = 0.0,
     save_features: bool = False,
     extract_json: str | None = None,
+    dti_measure: str = "FA",
+    dti_space: str = "native",
 ) -> dict:
     """The extraction JSON (a dict) describing one ``prepare-data`` run; options are checked here.
 
@@ -64,7 +66,8 @@ def extraction_parameters(
     if mode not in MODES:
         raise InputError(f"Unknown extraction mode {mode!r}: choose one of {', '.join(MODES)}.")
     kind = file_type(modality, use_uncropped_image=use_uncropped_image, tracer=tracer,
-                     suvr_reference_region=suvr_reference_region, custom_suffix=custom_suffix)
+                     suvr_reference_region=suvr_reference_region, custom_suffix=custom_suffix,
+                     dti_measure=dti_measure, dti_space=dti_space)
     name = extract_json or f"extract_{int(time.time())}.json"
     if not name.endswith(".json"):
         name += ".json"
@@ -81,6 +84,8 @@ def extraction_parameters(
     if modality == "pet-linear":
         parameters["tracer"] = tracer or DEFAULT_TRACER
         parameters["suvr_reference_region"] = suvr_reference_region or DEFAULT_SUVR_REGION
+    if modality == "dwi-dti":  # upstream's keys
+        parameters.update(dti_measure=dti_measure, dti_space=dti_space)
     if mode == "patch":
         parameters.update(patch_size=int(patch_size), stride_size=int(stride_size))
     elif mode == "slice":

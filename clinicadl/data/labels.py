@@ -227,6 +227,7 @@ def get_labels(
     restriction_tsv: str | Path | None = None,
     keep_smc: bool = False,
     remove_unique_session: bool = False,
+    caps_directory: str | Path | None = None,
 ) -> LabelsResult:
     """Write ``<output_directory>/labels.tsv``: the sessions whose diagnosis is one of ``diagnoses``.
 
@@ -257,6 +258,8 @@ def get_labels(
         Keep participants whose ``diagnosis_bl`` or ``diagnosis_sc`` is ``SMC`` (dropped by default, as upstream).
     remove_unique_session : bool
         Drop participants with a single session (after the other filters).
+    caps_directory : str or Path, optional
+        A CAPS: keep only the sessions it holds (``subjects/<participant>/<session>/``).
 
     Returns
     -------
@@ -273,7 +276,7 @@ def get_labels(
     The diagnosis is read from ``diagnosis`` (else ``dx1``, else ``diagnosis_bl``), the age from ``age``
     (else ``age_bl``) and the sex from ``sex``; they are written as ``diagnosis``, ``age`` and ``sex``.
     Unlike upstream, a missing diagnosis is not inferred from the neighbouring sessions (the session is
-    dropped), and the CAPS is not checked for images.
+    dropped).
     """
     output_directory = Path(output_directory)
     source_path = _merged_tsv_path(Path(bids_or_tsv), output_directory, merged_tsv)
@@ -296,6 +299,8 @@ def get_labels(
         restriction = read_participants_tsv(restriction_tsv)
         allowed = set(zip(restriction["participant_id"], restriction["session_id"]))
         labels = labels[[key in allowed for key in zip(labels["participant_id"], labels["session_id"])]]
+    if caps_directory is not None:
+        labels = _sessions_in_caps(labels, Path(caps_directory), notes)
     if remove_unique_session:
         counts = labels["participant_id"].value_counts()
         labels = labels[labels["participant_id"].map(counts) > 1]
@@ -318,6 +323,7 @@ def get_labels(
         "remove_smc": not keep_smc,
         "missing_mods": mods_path.name if filter_mods else None,
         "remove_unique_session": remove_unique_session,
+        "caps_directory": str(caps_directory) if caps_directory is not None else None,
         "columns": {"diagnosis": diagnosis_column, "age": age_column, "sex": sex_column},
         "n_input_sessions": len(merged),
         "n_sessions": len(labels),
@@ -329,6 +335,17 @@ def get_labels(
     }
     json_path = write_json(output_directory / "labels.json", summary)
     return LabelsResult(labels, tsv_path, json_path, source_path, tuple(notes))
+
+
+def _sessions_in_caps(labels: pd.DataFrame, caps: Path, notes: list[str]) -> pd.DataFrame:
+    """The sessions of ``labels`` that ``caps`` holds (``subjects/<participant>/<session>/``)."""
+    if not (caps / "subjects").is_dir():
+        raise InputError(f"{caps} is not a CAPS: it has no subjects/ folder; give the CAPS folder to --caps_directory.")
+    present = [(caps / "subjects" / p / s).is_dir() for p, s in zip(labels["participant_id"], labels["session_id"])]
+    dropped = len(present) - sum(present)
+    if dropped:
+        notes.append(f"{dropped} session(s) absent from the CAPS {caps} were removed")
+    return labels[pd.Series(present, index=labels.index, dtype=bool)]
 
 
 def _check_merged(merged: pd.DataFrame, source_path: Path, diagnoses: Sequence[str],

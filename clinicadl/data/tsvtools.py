@@ -156,6 +156,25 @@ def _stratification(frame: pd.DataFrame, columns: Sequence[str], data_tsv: Path,
     return list(columns)
 
 
+def _draw_split(frame: pd.DataFrame, data_tsv: Path, n_test: float, label: list[str], seed: int, max_tries: int,
+                multi_diagnoses: bool, thresholds: tuple[float, float] | None):
+    """The split of ``split_tsv``: most balanced on every column (multi_diagnoses), balanced on age and sex
+    (thresholds), or one draw; and the covariate balance (multi_diagnoses only, else None)."""
+    if multi_diagnoses:
+        from clinicadl.data.covariate_balance import most_balanced_split
+
+        return most_balanced_split(frame, n_test, label=label, seed=seed, n_draws=max_tries, source=data_tsv)
+    if thresholds is not None and (find_column(frame, AGE_COLUMNS) is None or find_column(frame, SEX_COLUMNS) is None):
+        raise InputError(
+            f"{data_tsv} has no age ({'/'.join(AGE_COLUMNS)}) or sex column to balance the split (found: "
+            f"{', '.join(frame.columns)}); add them, pass --ignore_demographics, or --multi-diagnoses."
+        )
+    thresholds = thresholds or (None, None)
+    draw = balanced_split(frame, n_test, label=label, seed=seed, p_age_threshold=thresholds[0],
+                          p_sex_threshold=thresholds[1], max_tries=max_tries, source=data_tsv)
+    return draw, None
+
+
 def split_tsv(
     data_tsv: str | Path,
     *,
@@ -170,6 +189,7 @@ def split_tsv(
     test_tsv: str | Path | None = None,
     max_tries: int = 1000,
     overwrite: bool = False,
+    multi_diagnoses: bool = False,
 ) -> TsvToolsResult:
     """``tsvtools split``: one participant-level train/<subset> split of ``data_tsv``, stratified on diagnosis.
 
@@ -199,6 +219,9 @@ def split_tsv(
         Bound on the number of draws with demographics.
     overwrite : bool
         Replace an existing ``split/`` folder's files (its sub-folders are kept).
+    multi_diagnoses : bool
+        Upstream's ``--multi-diagnoses``: of ``max_tries`` draws, keep the one whose least balanced column (every
+        column, :mod:`clinicadl.data.covariate_balance`) is most balanced; the age/sex thresholds are not used.
 
     Returns
     -------
@@ -217,16 +240,10 @@ def split_tsv(
         frame, ["diagnosis", *([categorical_split_variable] if categorical_split_variable else [])], data_tsv,
         "add the diagnosis column (clinicadl tsvtools get-labels writes it)",
     )
-    thresholds = (None, None) if ignore_demographics else (p_age_threshold, p_sex_threshold)
-    if not ignore_demographics and (find_column(frame, AGE_COLUMNS) is None or find_column(frame, SEX_COLUMNS) is None):
-        raise InputError(
-            f"{data_tsv} has no age ({'/'.join(AGE_COLUMNS)}) or sex column to balance the split (found: "
-            f"{', '.join(frame.columns)}); add them, or pass --ignore_demographics."
-        )
     n_participants = int(frame["participant_id"].nunique())
     n_test_participants = resolve_n_test(n_test, n_participants, source=data_tsv)
-    draw = balanced_split(frame, n_test, label=label, seed=seed, p_age_threshold=thresholds[0],
-                          p_sex_threshold=thresholds[1], max_tries=max_tries, source=data_tsv)
+    draw, covariates = _draw_split(frame, data_tsv, n_test, label, seed, max_tries, multi_diagnoses,
+                                   None if ignore_demographics else (p_age_threshold, p_sex_threshold))
     partition = draw.partitions[0]
 
     folder = data_tsv.parent / "split"
@@ -241,7 +258,7 @@ def split_tsv(
         "p_sex_threshold": p_sex_threshold,
         "categorical_split_variable": categorical_split_variable,
         "ignore_demographics": ignore_demographics,
-        "mullti_diagnoses": False,
+        "mullti_diagnoses": multi_diagnoses,
         # ours
         "data_tsv": data_tsv.name,
         "test_tsv": Path(test_tsv).name if test_tsv is not None else None,
@@ -260,6 +277,8 @@ def split_tsv(
         "p_age": _round(partition.balance.p_age),
         "p_sex": _round(partition.balance.p_sex),
     }
+    if covariates is not None:
+        summary.update(p_min_covariates=_round(covariates.p_min), least_balanced_column=covariates.column)
     written.append(write_json(folder / "split.json", summary))
     return TsvToolsResult(folder, tuple(written), draw, tuple(derived))
 
@@ -277,6 +296,7 @@ def kfold_tsv(
     test_tsv: str | Path | None = None,
     max_tries: int = 1000,
     overwrite: bool = False,
+    merged_tsv: str | Path | None = None,
 ) -> TsvToolsResult:
     """``tsvtools kfold``: ``n_splits`` participant-level folds of ``data_tsv``, stratified on a column.
 
@@ -303,6 +323,9 @@ def kfold_tsv(
         Bound on the number of draws with thresholds.
     overwrite : bool
         Replace the files of an existing ``<n_splits>_fold/`` folder.
+    merged_tsv : str or Path, optional
+        Upstream's ``--merged-tsv``: a TSV of every session (e.g. ``clinica iotools merge-tsv`` output) whose
+        columns that ``data_tsv`` lacks (diagnosis, age, sex, ...) are added before splitting, and written.
 
     Returns
     -------
@@ -313,6 +336,10 @@ def kfold_tsv(
     if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 2:
         raise InputError(f"n_splits={n_splits!r} is not valid; give an integer >= 2.")
     frame, removed = _read_data(data_tsv, test_tsv)
+    if merged_tsv is not None:
+        from clinicadl.data.metadata import add_metadata
+
+        frame = add_metadata(frame, read_participants_tsv(merged_tsv), data_path=data_tsv, merged_path=merged_tsv)
     label = None
     if stratification is not None:
         label = _stratification(frame, [stratification], data_tsv,
@@ -354,6 +381,8 @@ def kfold_tsv(
         "p_sex_threshold": p_sex_threshold,
         "folds": folds,
     }
+    if merged_tsv is not None:
+        summary["merged_tsv"] = Path(merged_tsv).name
     written.append(write_json(folder / "kfold.json", summary))
     return TsvToolsResult(folder, tuple(written), draw)
 

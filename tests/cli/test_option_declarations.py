@@ -24,14 +24,23 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--architecture": PER_TASK,  # rest: train list_models, where it filters the list
     "--loss": PER_TASK,
     "--label": PER_TASK,
-    "--diagnoses": (*PER_TASK, ("tsvtools get-labels",)),  # rest: tsvtools analysis reports those present
+    # get-labels and its deprecated spelling getlabels: diagnoses kept; rest: tsvtools analysis reports those present
+    "--diagnoses": (*PER_TASK, ("tsvtools get-labels", "tsvtools getlabels")),
+    "--caps_directory": (("tsvtools get-labels", "tsvtools getlabels"),),  # the sessions kept; predict: the images
+    # get-labels: copied from the merged TSV into labels.tsv; get-metadata: added to an existing TSV
+    "--variables_of_interest": (("tsvtools get-metadata",),),
+    "--n_test": (("tsvtools prepare-experiment",),),  # prepare-experiment: the test side; split: the <subset> side
+    "--sigma": (("generate hypometabolic",),),  # hypometabolic: the smoothing of the mask; random: the noise
+    "--mask_path": (("generate hypometabolic",),),  # hypometabolic: one mask file; trivial: upstream's folder
+    "--dti_space": (("prepare-data slice",),),  # slice: -ds is --discarded_slices (see docs/upstream-parity.md)
     # one model per split (procedure, plan, report) takes one metric, default loss; rest: several, default all
     "--selection_metrics": (*PER_TASK, ("evaluate procedure", "evaluate plan", "evaluate report")),
     # upstream's name for data-loading processes (train, predict) and worker processes (prepare-data, generate)
     "--n_proc": (("train", "predict"),),
     "--n_splits": (("train",),),  # train reads split-<i>/ folders; tsvtools kfold makes them
     "--n_subjects": (("generate lesions", "generate tumour"),),  # participants; upstream's generators: per label
-    "--contrast": (("generate lesions",),),  # each pathology has its own default contrast
+    "--contrast": (("generate lesions",), ("generate artifacts",)),  # each pathology has its own default contrast;
+    # artifacts: upstream's --contrast/--no-contrast switch of the gamma artefact
     # tsvtools split balances age and sex by default as upstream; kfold only when asked, as upstream
     "--p_age_threshold": (("tsvtools split",),),
     "--p_sex_threshold": (("tsvtools split",),),
@@ -40,7 +49,8 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--data_group": (("evaluate report",),),  # report: every MAPS's test group; plan, simulate: the pilot's
     "--output": (("evaluate report",),),  # report: the document; model, compare: the results TSV
     "--output_dir": (("evaluate simulate",),),  # simulate: a cache of chunks; procedure: the results
-    "--gamma": (("evaluate plan",),),  # plan: the P(A>B) to detect; compare: the threshold of a meaningful one
+    # plan: the P(A>B) to detect; compare: the threshold of a meaningful one; artifacts: the log-gamma range
+    "--gamma": (("evaluate plan",), ("generate artifacts",)),
 }
 
 

@@ -77,10 +77,18 @@ def test_generate_trivial_with_upstreams_options(tmp_path):
     caps = write_caps(tmp_path / "t1", "space-MNI152NLin2009cSym_desc-Crop_res-4x4x4_T1w.nii.gz")
     masks = tmp_path / "masks"
     masks.mkdir()
+    empty = run("generate", "trivial", caps, tmp_path / "none", "--mask_path", masks)
+    assert empty.exit_code == 1 and "mask-1.nii (AD)" in empty.output
+    for index, (low, high) in enumerate(((0, 20), (20, 43)), start=1):  # upstream's mask-1 (AD), mask-2 (CN)
+        region = np.zeros((43, 52, 45), dtype=np.uint8)
+        region[low:high] = 1
+        nib.save(nib.Nifti1Image(region, MNI_4MM), masks / f"mask-{index}.nii")
     result = run("generate", "trivial", caps, tmp_path / "out", "--preprocessing", "t1-linear", "--n_subjects", 2,
                  "-np", 1, "--mask_path", masks, "--atrophy_percent", 50)
     assert result.exit_code == 0, result.output
-    assert "--mask_path" in result.output and "not used" in result.output
+    source = nib.load(next((caps / "subjects" / "sub-00").rglob("*.nii.gz"))).get_fdata()
+    ad = nib.load(next((tmp_path / "out" / "subjects" / "sub-TRIV0").rglob("*.nii.gz"))).get_fdata()
+    assert np.allclose(ad[:20], source[:20] * 0.5, rtol=1e-5) and np.allclose(ad[20:], source[20:], rtol=1e-5)
     data = pd.read_csv(tmp_path / "out" / "data.tsv", sep="\t")
     assert list(data.diagnosis) == ["AD", "CN", "AD", "CN"]
     assert parse(("generate", "trivial"), [caps, tmp_path / "x", "-uui"])["use_uncropped_image"] is True

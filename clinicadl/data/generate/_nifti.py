@@ -43,3 +43,30 @@ def write_nifti(path: str | Path, data: np.ndarray, affine: np.ndarray, *, dtype
     True
     """
     return atomic_write_bytes(path, nifti_bytes(data, affine, dtype=dtype))
+
+
+def mask_on_grid(mask_path: str | Path, shape: tuple[int, ...], affine: np.ndarray) -> np.ndarray:
+    """The non-zero voxels of the NIfTI mask ``mask_path``, resampled (nearest neighbour, through the affines) to
+    the grid ``shape`` x ``affine``: a boolean array of ``shape``.
+
+    Raises
+    ------
+    InputError
+        The file is not a readable 3D NIfTI.
+    """
+    import nibabel as nib
+    from scipy import ndimage
+
+    from clinicadl.errors import InputError
+
+    try:
+        image = nib.load(mask_path)
+        data = np.asarray(image.dataobj, dtype=np.float32)
+    except Exception as error:  # nibabel raises several types for a bad file
+        raise InputError(f"{mask_path} cannot be read as a NIfTI mask ({error}); give a .nii(.gz) file.") from None
+    if data.ndim != 3:
+        raise InputError(f"{mask_path} has {data.ndim} dimensions; a mask is a 3D NIfTI.")
+    to_mask = np.linalg.inv(image.affine) @ affine
+    index = np.indices(shape, dtype=np.float64).reshape(3, -1)
+    voxels = to_mask[:3, :3] @ index + to_mask[:3, 3:4]
+    return ndimage.map_coordinates(data, voxels, order=0, mode="constant", cval=0.0).reshape(shape) != 0

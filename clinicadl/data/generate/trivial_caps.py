@@ -37,24 +37,41 @@ def hemisphere_atrophy_mask(shape: tuple[int, ...], affine: np.ndarray, hemisphe
     return (probability * side).reshape(shape).astype(np.float32)
 
 
+def _mask_files(mask_path: str | Path) -> tuple[Path, Path]:
+    """Upstream's ``mask-1.nii`` (AD) and ``mask-2.nii`` (CN) of the folder ``mask_path`` (``.nii.gz`` also)."""
+    folder = Path(mask_path)
+    found = []
+    for name in ("mask-1", "mask-2"):
+        candidates = [folder / f"{name}{ext}" for ext in (".nii", ".nii.gz") if (folder / f"{name}{ext}").is_file()]
+        if not folder.is_dir() or not candidates:
+            raise InputError(f"--mask_path {folder} must be a folder holding mask-1.nii (AD) and mask-2.nii (CN), as "
+                             "upstream's; leave it out to use the MNI152 template's hemisphere masks.")
+        found.append(candidates[0])
+    return found[0], found[1]
+
+
 def generate_trivial(caps_directory: str | Path, output: str | Path, *, n_subjects: int = 300,
                      atrophy_percent: float = 60.0, participants_tsv: str | Path | None = None,
                      use_uncropped_image: bool = False, seed: int = 0, preprocessing: str = "t1-linear",
-                     tracer: str | None = None, suvr_reference_region: str | None = None) -> FromCapsResult:
+                     tracer: str | None = None, suvr_reference_region: str | None = None,
+                     mask_path: str | Path | None = None) -> FromCapsResult:
     """Write ``n_subjects`` AD and ``n_subjects`` CN images with one hemisphere atrophied (module docstring).
 
-    ``seed`` is recorded only: the transformation is deterministic.
+    ``mask_path`` is upstream's folder of masks: ``mask-1.nii`` (AD) and ``mask-2.nii`` (CN), whose non-zero voxels
+    replace the template hemisphere masks (resampled to each image through the affines). ``seed`` is recorded only:
+    the transformation is deterministic.
     """
     import nibabel as nib
 
     from clinicadl import __version__
     from clinicadl.data.generate._input_caps import input_images, renamed
-    from clinicadl.data.generate._nifti import write_nifti
+    from clinicadl.data.generate._nifti import mask_on_grid, write_nifti
     from clinicadl.data.generate._staging import check_output, staged_caps, write_json, write_missing_mods, write_tsv
 
     start = time.perf_counter()
     if not 0.0 <= atrophy_percent <= 100.0:
         raise InputError(f"atrophy_percent must lie in [0, 100]; got {atrophy_percent}.")
+    masks_given = _mask_files(mask_path) if mask_path is not None else None
     output = check_output(output)
     sources = input_images(caps_directory, participants_tsv=participants_tsv, use_uncropped_image=use_uncropped_image,
                            baseline_only=True, preprocessing=preprocessing, tracer=tracer,
@@ -71,7 +88,8 @@ def generate_trivial(caps_directory: str | Path, output: str | Path, *, n_subjec
             data = np.asarray(image.dataobj, dtype=np.float32)
             key = (data.shape, image.affine.tobytes(), hemisphere)
             if key not in masks:
-                masks[key] = hemisphere_atrophy_mask(data.shape, image.affine, hemisphere)
+                masks[key] = (mask_on_grid(masks_given[i % 2], data.shape, image.affine).astype(np.float32)
+                              if masks_given else hemisphere_atrophy_mask(data.shape, image.affine, hemisphere))
             atrophied = data * (1.0 - np.float32(atrophy_percent / 100.0) * masks[key])
             participant = f"sub-TRIV{i}"
             relative = Path("subjects") / participant / source.session_id / source.path.parent.name / \
@@ -85,7 +103,8 @@ def generate_trivial(caps_directory: str | Path, output: str | Path, *, n_subjec
         write_json(staging / "generate.json", {
             "generator": "trivial", "clinicadl_version": __version__, "seed": int(seed),
             "n_subjects": int(n_subjects), "atrophy_percent": float(atrophy_percent),
-            "mask": "MNI152 grey-matter probability x hemisphere (AD: left, CN: right)",
+            "mask": ([str(path) for path in masks_given] if masks_given else
+                     "MNI152 grey-matter probability x hemisphere (AD: left, CN: right)"),
             "use_uncropped_image": bool(use_uncropped_image), "preprocessing": preprocessing,
         })
     return FromCapsResult(output, output / "data.tsv", output / "generate.json", tuple(paths), int(seed),
