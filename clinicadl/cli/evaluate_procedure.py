@@ -129,10 +129,11 @@ def split_inputs(arguments) -> tuple[list[str], str | None]:
     """``A B [C ...] [DATA_GROUP]``: the last argument is the data group unless it is a file or a MAPS folder."""
     from pathlib import Path
 
+    from clinicadl.maps.maps_json import is_maps
+
     arguments = list(arguments)
     last = Path(arguments[-1]) if arguments else None
-    is_input = last is not None and (
-        last.is_file() or (last / "maps.json").is_file() or (last / "model.json").is_file())
+    is_input = last is not None and (last.is_file() or is_maps(last) or (last / "model.json").is_file())
     if len(arguments) >= 3 and not is_input:
         return arguments[:-1], arguments[-1]
     return arguments, None

@@ -25,9 +25,10 @@ def random_search(launch_directory, name, n_trials, progress):
     Example:
       clinicadl random-search search/ lr_dropout --n_trials 8
     """
+    from clinicadl.evaluate.prediction_intervals import ModelIntervals
     from clinicadl.training.hpo import random_search as run
 
-    result = run(launch_directory, name, n_trials=n_trials, progress=progress)
+    result = run(launch_directory, name, n_trials=n_trials, progress=progress, after_split=ModelIntervals())
     click.echo(f"{len(result.trials)} trials, selected by the validation {result.metric} "
                f"({'higher' if result.higher_is_better else 'lower'} is better):")
     for trial in result.trials:

@@ -11,7 +11,8 @@ from clinicadl.cli import options
 from clinicadl.cli.launcher_options import launcher_options, slurm_values
 from clinicadl.training.config import LAUNCHER_KEYS, LOSSES, OPTIMIZERS, SECTIONS, default_parameters
 
-PROCEDURE_OPTIONS = ("replicates", "root_seed", "vary", "overwrite", "hpo_trials", "hpo_space", *LAUNCHER_KEYS)
+PROCEDURE_OPTIONS = ("replicates", "root_seed", "vary", "overwrite", "hpo_trials", "hpo_space", "study", "sources",
+                     "nested", *LAUNCHER_KEYS)
 """Options of the learning procedure and of its launcher (ours), not stored among the 1.x parameters."""
 
 
@@ -262,6 +263,16 @@ def _procedure_options() -> list:
         click.option("--hpo_trials", type=click.IntRange(min=1),
                      help="With --vary ...,hpo: configurations trained per replicate; the best on validation is "
                           "kept."),
+        click.option("--study", type=click.Choice(["sources"]),
+                     help="A variance study: for each of --sources, R replicates that re-draw only that source, plus "
+                          "R that re-draw them all (the reference configuration is trained once); read it with "
+                          "'clinicadl evaluate sources' (docs/variance-study.md)."),
+        click.option("--sources", help="With --study sources: the sources studied, comma-separated, among split, "
+                                       "init, order, augmentation, dropout, hpo. [default: split,init,order,"
+                                       "augmentation,dropout]"),
+        click.option("--nested", type=(click.IntRange(min=2), click.IntRange(min=2)), default=None,
+                     metavar="S K", help="With --study sources: add S splits x K seed draws per split, which "
+                                          "separates the split from the seeds."),
         *launcher_options(),
     ]
 
@@ -288,6 +299,29 @@ def _search_train_fn(task: str, vary: tuple[str, ...], procedure: dict, replicat
     search_space, _ = read_search_space(space, task)
     parameters[HPO_KEY] = {"space": str(Path(space).resolve()), "n_trials": int(trials)}
     return SearchTrainFn(search_space, int(trials))
+
+
+def _run_study(procedure: dict, parameters: dict, output: Path, root_seed, launcher: str, detach: bool) -> None:
+    """``--study sources``: lay out and train a variance study."""
+    from clinicadl.errors import InputError
+    from clinicadl.evaluate.prediction_intervals import ModelIntervals
+    from clinicadl.training.seeds import DEFAULT_VARIED
+    from clinicadl.training.variance_study import train_study
+
+    if not procedure["replicates"]:
+        raise InputError("--study sources needs --replicates R: the models trained per source (R >= 2).")
+    if procedure["vary"] or procedure["hpo_trials"]:
+        raise InputError("--study sources re-draws one source at a time: give the sources with --sources, not "
+                         "--vary (hyper-parameter searches are not studied yet).")
+    sources = procedure["sources"].split(",") if procedure["sources"] else DEFAULT_VARIED
+    replicates = int(procedure["replicates"])
+    result = train_study(parameters, output, sources=sources, n_replicates=replicates, root_seed=int(root_seed),
+                         nested=tuple(procedure["nested"]) if procedure["nested"] else None,
+                         n_jobs=procedure["n_jobs"] or 1, overwrite=bool(procedure["overwrite"]), launcher=launcher,
+                         slurm=slurm_values(procedure), wait=not detach, after_split=ModelIntervals())
+    click.echo(f"Variance study in {output}: {len(result.statuses)} trainings, "
+               f"{sum(s == 'done' for s in result.statuses.values())} done. Next: clinicadl predict {output} "
+               f"<GROUP> ..., then clinicadl evaluate sources {output} <GROUP>.")
 
 
 def _run(task: str, ctx: click.Context) -> None:
@@ -318,14 +352,20 @@ def _run(task: str, ctx: click.Context) -> None:
                                     tsv_directory=ctx.params["tsv_directory"])
     root_seed = procedure["root_seed"] if procedure["root_seed"] is not None else parameters["seed"]
     replicates = procedure["replicates"]  # None: one plain 1.x MAPS; R: R replicates in replicate-<r>/
+    if procedure["study"]:
+        _run_study(procedure, parameters, output, root_seed, launcher, detach)
+        return
+    if procedure["sources"] or procedure["nested"]:
+        raise InputError("--sources and --nested describe a variance study: add --study sources.")
     train_fn = _search_train_fn(task, vary, procedure, replicates, parameters)
+    from clinicadl.evaluate.prediction_intervals import ModelIntervals
     from clinicadl.training.replicates import train_procedure
 
     result = train_procedure(parameters, output, replicates=None if replicates is None else int(replicates),
                              root_seed=int(root_seed), vary=vary,
                              n_jobs=procedure["n_jobs"] or (replicates if launcher == "slurm" and replicates else 1),
                              overwrite=overwrite, launcher=launcher, slurm=slurm_values(procedure), wait=not detach,
-                             train_fn=train_fn)
+                             train_fn=train_fn, after_split=ModelIntervals())
     if detach:
         click.echo(f"Submitted {len(result.trained)} replicates of {output}; follow them with "
                    f"'clinicadl train status {output}'.")

@@ -38,6 +38,7 @@ def resume(maps, n_jobs, skip_failed, splits, launcher, detach, **slurm):
       clinicadl train resume maps/ --n_jobs 2
     """
     from clinicadl.errors import InputError
+    from clinicadl.evaluate.prediction_intervals import ModelIntervals
     from clinicadl.training.jobs import read_launcher
     from clinicadl.training.replicates import ReplicatesFailedError, resume_maps
 
@@ -46,7 +47,8 @@ def resume(maps, n_jobs, skip_failed, splits, launcher, detach, **slurm):
         raise InputError("--detach needs --launcher slurm (local jobs end with this command).")
     try:
         result = resume_maps(maps, n_jobs=n_jobs, retry_failed=not skip_failed, launcher=launcher,
-                             slurm=slurm_values(slurm) or None, wait=not detach, splits=splits or None)
+                             slurm=slurm_values(slurm) or None, wait=not detach, splits=splits or None,
+                             after_split=ModelIntervals())
     except ReplicatesFailedError as error:
         click.echo(format_status_table(error.result))
         raise

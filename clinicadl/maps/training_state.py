@@ -26,8 +26,10 @@ DISK_STATES: tuple[str, ...] = ("done", "interrupted", "incomplete", "missing", 
 VALIDATION = "validation"
 
 
-def split_is_complete(maps_dir: str | Path, split: int, selection_metrics: list[str]) -> bool:
-    """True when the split has no ``tmp/``, a training log, and every best model with its validation intervals."""
+def split_is_complete(maps_dir: str | Path, split: int, selection_metrics: list[str], *,
+                      intervals: bool = True) -> bool:
+    """True when the split has no ``tmp/``, a training log, and every best model (with its validation intervals
+    when ``intervals``)."""
     folder = Path(maps_dir) / f"split-{split}"
     if (folder / "tmp").exists() or not (folder / "training_logs" / "training.tsv").is_file():
         return False
@@ -35,7 +37,7 @@ def split_is_complete(maps_dir: str | Path, split: int, selection_metrics: list[
         best = folder / f"best-{metric}"
         if not (best / "model.pth.tar").is_file():
             return False
-        if not (best / VALIDATION / f"{VALIDATION}_image_level_metrics_ci.tsv").is_file():
+        if intervals and not (best / VALIDATION / f"{VALIDATION}_image_level_metrics_ci.tsv").is_file():
             return False
     return True
 

@@ -388,7 +388,7 @@ class SearchTrainFn:
     base: Callable[..., None] | None = None
 
     def __call__(self, parameters: Mapping[str, Any], maps_dir: str | Path, seeds: Mapping[str, int], *,
-                 resample_split: bool = False, progress: bool = True) -> None:
+                 resample_split: bool = False, progress: bool = True, after_split=None) -> None:
         from clinicadl.maps.maps_json import read_maps_json, write_maps_json
         from clinicadl.training.trainer import train_replicate
 
@@ -397,8 +397,10 @@ class SearchTrainFn:
         if (maps / SELECTED_JSON).is_file():
             return  # selected earlier: the replicate is complete
 
+        step = {} if after_split is None else {"after_split": after_split}
+
         def train(trial_parameters: dict[str, Any], folder: Path) -> None:
-            base(trial_parameters, folder, dict(seeds), resample_split=resample_split, progress=progress)
+            base(trial_parameters, folder, dict(seeds), resample_split=resample_split, progress=progress, **step)
 
         result = run_search(parameters, self.space, n_trials=self.n_trials, seed=int(seeds["hpo"]),
                             output=maps / HPO_FOLDER, train=train)
@@ -439,7 +441,7 @@ def _input_path(launch: Path, value: Any, key: str, source: Path) -> Path:
 
 
 def random_search(launch_directory: str | Path, name: str, *, n_trials: int | None = None,
-                  progress: bool = True) -> SearchResult:
+                  progress: bool = True, after_split=None) -> SearchResult:
     """``clinicadl random-search LAUNCH_DIRECTORY NAME``: sample, train and select configurations.
 
     Reads ``LAUNCH_DIRECTORY/random_search.toml``: ``[Random_Search]`` holds the inputs (``network_task``,
@@ -483,7 +485,8 @@ def random_search(launch_directory: str | Path, name: str, *, n_trials: int | No
         seeds["hpo"] = int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
     def train(trial_parameters: dict[str, Any], folder: Path) -> None:
-        train_replicate(trial_parameters, folder, seeds, resample_split=False, progress=progress)
+        train_replicate(trial_parameters, folder, seeds, resample_split=False, progress=progress,
+                        after_split=after_split)
 
     output = launch / name
     result = run_search(parameters, space, n_trials=trials, seed=seeds["hpo"], output=output, train=train)

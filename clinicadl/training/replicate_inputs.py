@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from clinicadl.training.seeds import DEFAULT_VARIED, check_sources
 __all__ = [
     "RESERVED_KEYS",
     "TrainFn",
+    "WithAfterSplit",
     "check_int",
     "check_vary",
     "prepare_output",
@@ -38,15 +40,32 @@ def check_int(name: str, value: Any, minimum: int) -> int:
     return value
 
 
-def resolve_train_fn(train_fn: TrainFn | None) -> TrainFn:
-    """The given trainer (checked callable), or :func:`clinicadl.training.trainer.train_replicate`."""
-    if train_fn is not None:
-        if not callable(train_fn):
-            raise InputError(f"train_fn must be callable, got {plain(train_fn)}.")
-        return train_fn
-    from clinicadl.training.trainer import train_replicate
+@dataclass(frozen=True)
+class WithAfterSplit:
+    """A trainer that passes ``after_split`` on (picklable when both are: it travels to worker processes)."""
 
-    return train_replicate
+    train_fn: TrainFn
+    after_split: Callable[..., object]
+
+    def __call__(self, parameters, maps_dir, seeds, **options) -> None:
+        self.train_fn(parameters, maps_dir, seeds, after_split=self.after_split, **options)
+
+
+def resolve_train_fn(train_fn: TrainFn | None, after_split: Callable[..., object] | None = None) -> TrainFn:
+    """The given trainer (checked callable), or :func:`clinicadl.training.trainer.train_replicate`.
+
+    With ``after_split`` (the step of :func:`~clinicadl.training.trainer.train_replicate`), the trainer is called
+    with it; the trainer must then accept an ``after_split`` keyword.
+    """
+    if train_fn is not None and not callable(train_fn):
+        raise InputError(f"train_fn must be callable, got {plain(train_fn)}.")
+    if after_split is not None and not callable(after_split):
+        raise InputError(f"after_split must be callable, got {plain(after_split)}.")
+    if train_fn is None:
+        from clinicadl.training.trainer import train_replicate
+
+        train_fn = train_replicate
+    return train_fn if after_split is None else WithAfterSplit(train_fn, after_split)
 
 
 def shared_parameters(parameters: Any) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
                     root_seed: int, vary: Sequence[str] | str | None = None, n_jobs: int = 1,
                     overwrite: bool = False, train_fn: TrainFn | None = None, progress: bool = True,
                     executor=None, launcher: str = "local", slurm: Mapping[str, Any] | None = None,
-                    wait: bool = True) -> ProcedureResult:
+                    wait: bool = True, after_split=None) -> ProcedureResult:
     """Train a learning procedure once (a 1.x MAPS) or as ``replicates`` independent runs.
 
     Parameters
@@ -124,6 +124,9 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
         into ``maps_dir`` and resumes from its checkpoints; default
         :func:`clinicadl.training.trainer.train_replicate`. With ``n_jobs > 1`` it must be importable
         by module name (it is sent to worker processes).
+    after_split : callable, optional
+        Step run on each split once its models predicted the validation group
+        (:func:`clinicadl.training.trainer.train_replicate`); ``clinicadl train`` passes each model's intervals.
     progress : bool
         Show the trainer's progress bars (only when ``n_jobs == 1``, where they do not interleave).
     executor : optional
@@ -175,7 +178,7 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
     root_seed = check_int("The root seed", root_seed, 0)
     varied = check_vary(vary)
     n_jobs = check_int("n_jobs", n_jobs, 1)
-    train_fn = resolve_train_fn(train_fn)
+    train_fn = resolve_train_fn(train_fn, after_split)
     slurm = slurm_options(launcher, slurm, replicated=replicates is not None, executor=executor)
     output_maps = Path(output_maps)
     prepare_output(output_maps, overwrite)

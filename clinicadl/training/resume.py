@@ -55,7 +55,7 @@ def _recorded_seeds(maps: Path, parameters: Mapping[str, Any]) -> dict[str, int]
 def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bool = True,
                 train_fn: TrainFn | None = None, progress: bool = True, executor=None, launcher: str | None = None,
                 slurm: Mapping[str, Any] | None = None, wait: bool = True,
-                splits: Sequence[int] | None = None) -> ProcedureResult:
+                splits: Sequence[int] | None = None, after_split=None) -> ProcedureResult:
     """Finish an interrupted or partly failed training: ``clinicadl train resume MAPS``.
 
     Replicates marked ``done`` in ``replicates.tsv`` are never touched. The others (``running``:
@@ -80,7 +80,7 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
         else ``local``.
     slurm : mapping, optional
         SLURM options; default: the recorded ones (with ``launcher="slurm"``).
-    train_fn, progress, executor, wait
+    train_fn, progress, executor, wait, after_split
         As in :func:`train_procedure`.
     splits : sequence of int, optional
         Only resume these splits of a plain MAPS (upstream's ``train resume --split``); default: the splits
@@ -105,7 +105,7 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
         from clinicadl.training.hpo import search_train_fn
 
         train_fn = search_train_fn(read_maps_json(maps))  # None without a search of hyper-parameters
-    train_fn = resolve_train_fn(train_fn)
+    train_fn = resolve_train_fn(train_fn, after_split)
     recorded = read_launcher(maps) if executor is None else None
     if recorded is not None and launcher in (None, recorded["launcher"]):  # given options override recorded ones
         launcher = recorded["launcher"]

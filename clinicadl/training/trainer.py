@@ -4,9 +4,11 @@
 replicate (``replicate-<r>/``), or once on OUTPUT_MAPS itself for a plain training. It is resumable: a split whose
 outputs are complete is skipped, an interrupted one resumes from its checkpoint.
 
-Layers: a split is complete once its models have their intervals on the validation group, so the trainer calls
-:func:`clinicadl.evaluate.prediction_intervals.model_intervals` (lazily, inside :func:`train_replicate`): the one
-import of this package from ``evaluate``, kept until the trainer receives that step from its caller.
+Layers: ``clinicadl train`` also writes each model's participant-level intervals on the validation group. That is
+evaluation, a room above this one: the command passes the step as ``after_split``
+(:class:`clinicadl.evaluate.prediction_intervals.ModelIntervals`), run once a split's predictions are written;
+a split is complete only once its step has run. Without a step (the Python API's default) a split is complete
+with its models and predictions.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import contextlib
 import os
 import shutil
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,9 @@ TRANSIENT_KEYS = frozenset({"gpu", "n_proc", "amp"})
 
 VALIDATION = "validation"
 TRAIN = "train"
+
+AfterSplit = Callable[[Path, str, Sequence[tuple[int, str]]], object]
+"""A step run on each split once its models predicted the validation group (see :func:`train_replicate`)."""
 
 
 @contextlib.contextmanager
@@ -91,6 +96,7 @@ def train_replicate(
     *,
     resample_split: bool = False,
     progress: bool = True,
+    after_split: AfterSplit | None = None,
 ) -> None:
     """Train every split of one replicate into ``maps_dir``, which becomes a complete 1.x MAPS.
 
@@ -109,14 +115,17 @@ def train_replicate(
         use those of TSV_DIRECTORY as given.
     progress : bool
         Show a progress bar per epoch.
+    after_split : callable, optional
+        ``after_split(maps, "validation", models)`` once a split's predictions are written, ``models`` its
+        (split, selection metric) pairs: ``clinicadl train`` passes
+        :class:`~clinicadl.evaluate.prediction_intervals.ModelIntervals` (each model's intervals on the validation
+        group). Must be picklable when replicates run in worker processes.
 
     Notes
     -----
     For each split: train (:func:`clinicadl.training.loop.train_split`), predict the ``train`` and ``validation``
-    groups with each best model (upstream's files), write the participant-level intervals of each model on the
-    validation group (``evaluate model``), then remove ``tmp/``.
+    groups with each best model (upstream's files), run ``after_split``, then remove ``tmp/``.
     """
-    from clinicadl.evaluate.prediction_intervals import model_intervals  # the one upward import (module docstring)
     from clinicadl.predict.predict import predict_models
     from clinicadl.runtime.device import select_device
     from clinicadl.runtime.network import build_network
@@ -142,12 +151,13 @@ def train_replicate(
     metrics = list(parameters["selection_metrics"])
     with deterministic_algorithms(bool(parameters["deterministic"]), gpu=device.type == "cuda"):
         for part in parts:
-            if split_is_complete(maps, part.split, metrics):
+            if split_is_complete(maps, part.split, metrics, intervals=after_split is not None):
                 continue
             train_split(parameters, maps, part, seeds, device=device, progress=progress)
             models = [(part.split, metric) for metric in metrics]
             for group, frame in ((TRAIN, part.train), (VALIDATION, part.validation)):
                 predict_models(maps, parameters, group, {part.split: frame}, models,
                                caps_directory=parameters["caps_directory"], progress=False)
-            model_intervals(maps, VALIDATION, models)
+            if after_split is not None:
+                after_split(maps, VALIDATION, models)
             shutil.rmtree(maps / f"split-{part.split}" / "tmp", ignore_errors=True)

@@ -17,13 +17,14 @@ from clinicadl.errors import MAPSError
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A MAPS of 2 folds x 1 epoch, selection on loss and BA (one per module; predict tests copy it)."""
+    from clinicadl.evaluate.prediction_intervals import ModelIntervals
     from clinicadl.training.seeds import replicate_seeds
     from clinicadl.training.trainer import train_replicate
 
     root = tmp_path_factory.mktemp("predict")
     paths = helpers.make_dataset(root)
     parameters = helpers.resolved_parameters(paths, epochs=1)
-    train_replicate(parameters, root / "maps", replicate_seeds(0, 0), progress=False)
+    train_replicate(parameters, root / "maps", replicate_seeds(0, 0), progress=False, after_split=ModelIntervals())
     return paths, root / "maps"
 
 

@@ -408,7 +408,7 @@ def test_cli_resume_prints_statuses_and_exits_1_while_replicates_fail(tmp_path, 
     monkeypatch.setenv("FAKE_FAIL", "2")
     with pytest.raises(ReplicatesFailedError):
         train(maps)
-    monkeypatch.setattr(resume_module, "resolve_train_fn", lambda train_fn: fake_train)
+    monkeypatch.setattr(resume_module, "resolve_train_fn", lambda train_fn, after_split=None: fake_train)
     group = LazyGroup(name="train", lazy={"resume": "clinicadl.cli.train_resume:resume"})
     runner = CliRunner()
 

@@ -115,7 +115,7 @@ def test_the_resume_command_retrains_a_deleted_replicate(tmp_path, fake, monkeyp
     shutil.rmtree(maps / "replicate-1")
     from clinicadl.training import resume as resume_module
 
-    monkeypatch.setattr(resume_module, "resolve_train_fn", lambda train_fn: fake.fake_train)
+    monkeypatch.setattr(resume_module, "resolve_train_fn", lambda train_fn, after_split=None: fake.fake_train)
     result = CliRunner().invoke(cli, ["train", "resume", str(maps)])
     assert result.exit_code == 0, result.output
     assert "Nothing to do" not in result.output and (maps / "replicate-1" / "maps.json").is_file()

@@ -6,7 +6,7 @@ import pytest
 
 from clinicadl.errors import InputError
 from clinicadl.training.seeds import SOURCES, source_seed
-from clinicadl.training.study import study_design
+from clinicadl.training.study_design import study_design
 
 
 def _varying(members):

@@ -39,8 +39,11 @@ def _single(maps: Path) -> Path:
 
 
 def _train(parameters, maps, seeds=SEEDS, **options):
+    """Train as ``clinicadl train`` does: with each model's validation intervals (the step the command passes)."""
+    from clinicadl.evaluate.prediction_intervals import ModelIntervals
     from clinicadl.training.trainer import train_replicate
 
+    options.setdefault("after_split", ModelIntervals())
     train_replicate(parameters, maps, seeds, progress=False, **options)
     return maps
 
@@ -251,3 +254,18 @@ def test_cli_replicates_write_replicate_folders(dataset, tmp_path):
     for replicate in (0, 1):
         folder = output / f"replicate-{replicate}"
         assert (folder / "split-0" / "best-loss" / "validation" / "validation_image_level_metrics_ci.tsv").is_file()
+
+
+def test_the_trainer_writes_no_interval_without_the_step_and_the_split_is_complete(dataset, tmp_path):
+    """Training never reaches evaluation: the intervals come from the step the command passes (``after_split``)."""
+    from clinicadl.maps.training_state import split_is_complete
+
+    parameters = helpers.resolved_parameters(dataset, kfold=False, epochs=1)
+    calls = []
+    maps = _train(parameters, tmp_path / "maps", after_split=lambda m, group, models: calls.append((group, models)))
+    assert calls == [("validation", [(0, metric) for metric in parameters["selection_metrics"]])]
+    assert not (maps / "split-0/best-loss/validation/validation_image_level_metrics_ci.tsv").exists()
+    assert (maps / "split-0/best-loss/validation/validation_image_level_prediction.tsv").is_file()
+    metrics = list(parameters["selection_metrics"])
+    assert split_is_complete(maps, 0, metrics, intervals=False)
+    assert not split_is_complete(maps, 0, metrics)

@@ -1,0 +1,109 @@
+"""Training a variance study: the design written to the MAPS, each training once, resumable."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+from clinicadl.maps.study import read_study_tsv
+from clinicadl.training.replicates import ReplicatesFailedError, read_replicates_tsv, resume_maps
+from clinicadl.training.seeds import SOURCES
+from clinicadl.training.variance_study import train_study
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    monkeypatch.syspath_prepend(str(HERE))
+    for variable in ("FAKE_FAIL", "FAKE_SLOW", "FAKE_CRASH"):
+        monkeypatch.delenv(variable, raising=False)
+    return importlib.import_module("test_replicates")
+
+
+def _seeds_by_design(maps: Path) -> dict[str, list[dict[str, int]]]:
+    """The seeds of every model of each design, read back from study.tsv and replicates.tsv."""
+    records = read_replicates_tsv(maps)
+    out: dict[str, list[dict[str, int]]] = {}
+    for row in read_study_tsv(maps):
+        out.setdefault(row.design, []).append(dict(records[row.replicate].seeds))
+    return out
+
+
+def test_a_study_varies_one_source_per_design_and_trains_the_reference_once(fake, tmp_path):
+    maps = tmp_path / "study"
+    sources = ["split", "init", "order"]
+    result = train_study(fake.PARAMETERS, maps, sources=sources, n_replicates=3, root_seed=5,
+                         train_fn=fake.fake_train)
+    by_design = _seeds_by_design(maps)
+    assert sorted(by_design) == sorted([*sources, "all"])
+    for design, seeds in by_design.items():
+        varying = {s for s in SOURCES if len({model[s] for model in seeds}) > 1}
+        assert varying == (set(sources) if design == "all" else {design}), design
+    # 4 designs x 3 models share one reference: 4 * 3 - 3 trainings, each trained exactly once
+    assert sorted(result.statuses) == list(range(9)) and set(result.statuses.values()) == {"done"}
+    calls = sorted(maps.glob("replicate-*/call.json"))
+    assert len(calls) == 9
+    reference = [row for row in read_study_tsv(maps) if row.member == 0]
+    assert {row.replicate for row in reference} == {0}
+    root = json.loads((maps / "maps.json").read_text())
+    assert root["study"] == {"kind": "sources", "sources": sources, "n_replicates": 3, "nested": None}
+
+
+def test_the_same_root_seed_gives_the_same_study(fake, tmp_path):
+    for name in ("a", "b"):
+        train_study(fake.PARAMETERS, tmp_path / name, sources=["init", "dropout"], n_replicates=2, root_seed=1,
+                    nested=None, train_fn=fake.fake_train)
+    assert (tmp_path / "a" / "study.tsv").read_text() == (tmp_path / "b" / "study.tsv").read_text()
+    assert _seeds_by_design(tmp_path / "a") == _seeds_by_design(tmp_path / "b")
+
+
+def test_a_nested_study_separates_split_and_seeds(fake, tmp_path):
+    maps = tmp_path / "nested"
+    train_study(fake.PARAMETERS, maps, sources=["split", "init"], n_replicates=2, root_seed=0, nested=(3, 2),
+                train_fn=fake.fake_train)
+    nested = [row for row in read_study_tsv(maps) if row.design == "nested"]
+    records = read_replicates_tsv(maps)
+    assert len(nested) == 6
+    for split_draw in range(3):
+        rows = [r for r in nested if r.split_draw == split_draw]
+        assert len({records[r.replicate].seeds["split"] for r in rows}) == 1
+        assert len({records[r.replicate].seeds["init"] for r in rows}) == 2
+
+
+def test_an_interrupted_study_resumes_without_retraining_finished_models(fake, tmp_path, monkeypatch):
+    maps = tmp_path / "study"
+    monkeypatch.setenv("FAKE_FAIL", "2")
+    with pytest.raises(ReplicatesFailedError):
+        train_study(fake.PARAMETERS, maps, sources=["init", "order"], n_replicates=2, root_seed=0,
+                    train_fn=fake.fake_train)
+    before = {p: p.stat().st_mtime_ns for p in maps.glob("replicate-*/call.json") if "replicate-2" not in str(p)}
+    monkeypatch.delenv("FAKE_FAIL")
+    result = resume_maps(maps, train_fn=fake.fake_train)
+    assert result.trained == (2,) and set(result.statuses.values()) == {"done"}
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())
+
+
+def test_the_command_line_trains_a_study_and_refuses_half_given_options(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import tiny_caps as helpers
+    from clinicadl.cli.main import cli
+
+    dataset = helpers.make_dataset(tmp_path / "data")
+    output = tmp_path / "study"
+    arguments = helpers.train_arguments(dataset, output, kfold=False)
+    arguments[arguments.index("--epochs") + 1] = "1"
+    result = CliRunner().invoke(cli, ["train", "classification", *arguments, "--study", "sources",
+                                      "--sources", "init,order", "--replicates", "2", "--root_seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Variance study" in result.output and "evaluate sources" in result.output
+    rows = read_study_tsv(output)
+    assert {row.design for row in rows} == {"init", "order", "all"}
+    assert (output / "replicate-0/split-0/best-loss/validation/validation_image_level_metrics_ci.tsv").is_file()
+    for extra, message in ((["--sources", "init"], "--study sources"), (["--study", "sources"], "--replicates")):
+        refused = CliRunner().invoke(cli, ["train", "classification", *arguments, "--overwrite", *extra])
+        assert refused.exit_code == 1 and message in refused.output, refused.output
