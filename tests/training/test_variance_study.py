@@ -88,9 +88,9 @@ def test_an_interrupted_study_resumes_without_retraining_finished_models(fake, t
 
 
 def test_the_command_line_trains_a_study_and_refuses_half_given_options(tmp_path, monkeypatch):
+    import tiny_caps as helpers
     from click.testing import CliRunner
 
-    import tiny_caps as helpers
     from clinicadl.cli.main import cli
 
     dataset = helpers.make_dataset(tmp_path / "data")
