@@ -8,6 +8,7 @@ from clinicadl.cli import options
 from clinicadl.cli.evaluate_procedure import plan, procedure, procedure_compare_options
 from clinicadl.cli.evaluate_report import report
 from clinicadl.cli.evaluate_simulate import simulate
+from clinicadl.cli.evaluate_sources import sources
 
 
 @click.group()
@@ -18,6 +19,7 @@ def evaluate():
     model      How good is THIS trained model? (intervals on its test set)
     procedure  How good is this LEARNING PROCEDURE? (replicates: expected performance, variance components)
     compare    Is model (or procedure) A better than B?
+    sources    Which sources of variance (split, init, order, ...) move a result? (variance study)
     plan       How many replicates, how many test participants?
     simulate   Do the intervals and tests keep their nominal rates? (simulation)
     report     One HTML or Markdown file with the results, settings, seeds and a methods paragraph
@@ -117,3 +119,4 @@ evaluate.add_command(procedure)
 evaluate.add_command(plan)
 evaluate.add_command(simulate)
 evaluate.add_command(report)
+evaluate.add_command(sources)

@@ -1,0 +1,38 @@
+"""A variance study end to end on a generated cohort: train --study sources, predict, evaluate sources, report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from generated_cohort import prepared_cohort, run_clinicadl
+
+pytestmark = pytest.mark.slow
+
+TRAIN = ["-a", "TinyCNN", "--n_splits", "2", "--no-gpu", "--deterministic", "-b", "4", "--root_seed", "3",
+         "-np", "0", "--epochs", "2"]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    cohort = prepared_cohort(tmp_path_factory.mktemp("study"), n_participants=30, effect_size=2.5, n_test=12, seed=4,
+                             n_proc=1)
+    maps = cohort["root"] / "study"
+    run_clinicadl("train", "classification", cohort["caps"], "image.json", cohort["tsv"], maps, *TRAIN,
+                  "--study", "sources", "--sources", "init,order", "--replicates", 3)
+    run_clinicadl("predict", maps, "test", "--participants_tsv", cohort["test"], "--no-gpu", "--n_resamples", 200)
+    return maps
+
+
+def test_evaluate_sources_reports_each_source_with_an_interval_and_draws_the_figure(study):
+    result = run_clinicadl("evaluate", "sources", study, "test", "-m", "BA", "-m", "AUC")
+    assert "standard deviation of one model's score due to each source" in result.stdout
+    folder = study / "evaluation" / "test"
+    table = pd.read_csv(folder / "sources.tsv", sep="\t")
+    assert set(table["source"]) == {"init", "order", "all", "test sampling"}
+    assert set(table["metric"]) == {"BA", "AUC"}
+    designs = table[table["source"] != "test sampling"]
+    assert (designs["n_models"] == 3).all()
+    assert ((designs["ci_low"] <= designs["estimate"]) & (designs["estimate"] <= designs["ci_high"])).all()
+    estimators = pd.read_csv(folder / "estimators.tsv", sep="\t")
+    assert set(estimators["estimator"]) == {"IdealEst(3)", "FixHOptEst(3, All)", "FixHOptEst(3, Init)"}
+    assert (folder / "sources.png").stat().st_size > 10_000
