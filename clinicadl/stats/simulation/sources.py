@@ -25,10 +25,14 @@ Bouthillier X. et al. (2021). Accounting for variance in machine learning benchm
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
-from clinicadl.stats.variance_sources import SOURCES
+from clinicadl.stats.simulation.protocols import IntervalOutcome, ProcedureUnderTest, frozen_truth
+from clinicadl.stats.variance_sources import SOURCES, source_sd, split_seed_sd
+
+REFERENCE = "Bouthillier et al. (2021); Graybill & Wang (1980); clinicadl.stats.variance_sources"
 
 
 def _default_effects() -> dict[str, float]:
@@ -125,3 +129,100 @@ class SourceStudy:
         within = float(table.var(axis=1, ddof=1).mean())
         between = float(table.mean(axis=1).var(ddof=1))
         return between - within / n_seeds, within
+
+
+# ---------------------------------------------------------------------------------- harness scenarios and procedures
+
+
+def _sd_outcome(results) -> IntervalOutcome:
+    return IntervalOutcome(np.array([r.sd for r in results]), np.array([r.low for r in results]),
+                           np.array([r.high for r in results]))
+
+
+@dataclass(frozen=True)
+class SingleSourceStudy:
+    """Harness scenario: R models re-drawing ``source`` (``"all"``: every source) on one simulated world each.
+
+    ``draw`` gives the scores ``(n_sim, R)`` and the truth of each study, ``truth:sd``: the standard deviation of
+    the score over re-draws of the source in that world (:meth:`SourceStudy.truth`, ``n_truth`` models).
+    """
+
+    source: str = "init"
+    n_replicates: int = 10
+    n: int = 100
+    n_truth: int = 4000
+
+    @property
+    def key(self) -> str:
+        return f"variance-study(source={self.source},R={self.n_replicates},n={self.n})"
+
+    @property
+    def truth(self):
+        return frozen_truth({"sd": float("nan")})  # per study: truth:sd
+
+    @property
+    def description(self) -> str:
+        return (f"{self.n_replicates} models re-drawing {self.source} on a shared test set of {self.n} participants "
+                "(interaction, 1-3 sessions, 40 % positives)")
+
+    def draw(self, rng: np.random.Generator, n_sim: int) -> dict[str, np.ndarray]:
+        study = SourceStudy(n=self.n)
+        varying = SOURCES if self.source == "all" else (self.source,)
+        scores, truth = np.empty((n_sim, self.n_replicates)), np.empty(n_sim)
+        for i in range(n_sim):  # a loop over simulated studies, each vectorised over its models
+            world = study.world(rng)
+            scores[i] = study.scores(world, varying, self.n_replicates, rng)
+            truth[i] = np.sqrt(study.truth(world, varying, rng, self.n_truth))
+        return {"scores": scores, "truth:sd": truth}
+
+
+@dataclass(frozen=True)
+class NestedSourceStudy:
+    """Harness scenario: the nested design, S splits x K seed draws; truths ``truth:split_sd`` and ``truth:seed_sd``."""
+
+    n_splits: int = 5
+    n_seeds: int = 4
+    n: int = 100
+
+    @property
+    def key(self) -> str:
+        return f"variance-study-nested(S={self.n_splits},K={self.n_seeds},n={self.n})"
+
+    @property
+    def truth(self):
+        return frozen_truth({"split_sd": float("nan"), "seed_sd": float("nan")})
+
+    @property
+    def description(self) -> str:
+        return f"{self.n_splits} splits x {self.n_seeds} seed draws on a shared test set of {self.n} participants"
+
+    def draw(self, rng: np.random.Generator, n_sim: int) -> dict[str, np.ndarray]:
+        study = SourceStudy(n=self.n)
+        tables = np.empty((n_sim, self.n_splits, self.n_seeds))
+        split_sd, seed_sd = np.empty(n_sim), np.empty(n_sim)
+        for i in range(n_sim):
+            world = study.world(rng)
+            tables[i] = study.nested_scores(world, self.n_splits, self.n_seeds, rng)
+            split, seed = study.nested_truth(world, rng)
+            split_sd[i], seed_sd[i] = np.sqrt(max(split, 0.0)), np.sqrt(seed)
+        return {"tables": tables, "truth:split_sd": split_sd, "truth:seed_sd": seed_sd}
+
+
+def _single(batch: dict[str, np.ndarray], rng: np.random.Generator) -> IntervalOutcome:
+    return _sd_outcome([source_sd(scores, source="any") for scores in batch["scores"]])
+
+
+def _nested(batch: dict[str, np.ndarray], rng: np.random.Generator, *, part: str) -> IntervalOutcome:
+    return _sd_outcome([getattr(split_seed_sd(table), part) for table in batch["tables"]])
+
+
+SOURCE_SD_PROCEDURE = ProcedureUnderTest("source SD (chi-square, kurtosis-corrected)", "interval", "sd", _single,
+                                         reference=REFERENCE)
+"""``clinicadl evaluate sources``' interval of one source's standard deviation."""
+
+NESTED_PROCEDURES = (
+    ProcedureUnderTest("split SD (Graybill-Wang)", "interval", "split_sd", partial(_nested, part="split"),
+                       reference=REFERENCE),
+    ProcedureUnderTest("seed SD (chi-square, kurtosis-corrected)", "interval", "seed_sd",
+                       partial(_nested, part="seed"), reference=REFERENCE),
+)
