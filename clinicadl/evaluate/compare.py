@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from clinicadl.errors import InputError
-from clinicadl.evaluate.inputs import MEDIAN_SUFFIX, load_models, positive_class, split_value_metrics, to_predictions
+from clinicadl.evaluate.inputs import load_models, positive_class, split_value_metrics, to_predictions
 from clinicadl.evaluate.model import EvaluationOptions
 from clinicadl.evaluate.plot import plot_comparison
 from clinicadl.evaluate.provenance import provenance
@@ -29,6 +29,7 @@ from clinicadl.maps import (
 )
 from clinicadl.stats.delong import delong_test
 from clinicadl.stats.mcnemar import mcnemar_test
+from clinicadl.stats.metrics import MEDIAN_SUFFIX
 from clinicadl.stats.paired import paired_bootstrap, permutation_test
 
 KEYS = ["participant_id", "session_id"]

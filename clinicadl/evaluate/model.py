@@ -12,17 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clinicadl.evaluate.inputs import (
-    MEDIAN_SUFFIX,
-    load_models,
-    positive_class,
-    split_value_metrics,
-    to_predictions,
-)
+from clinicadl.evaluate.inputs import load_models, positive_class, split_value_metrics, to_predictions
 from clinicadl.evaluate.plot import plot_model_intervals
 from clinicadl.evaluate.provenance import provenance
 from clinicadl.maps import ModelPredictions, model_ci_path, sidecar_path, write_json_sidecar, write_results_tsv
 from clinicadl.stats import BootstrapResult, bootstrap
+from clinicadl.stats.metrics import MEDIAN_SUFFIX
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from clinicadl.evaluate.procedure_expected import (
 from clinicadl.evaluate.procedure_inputs import Procedure, load_procedure
 from clinicadl.evaluate.provenance import provenance
 from clinicadl.maps import evaluation_dir, sidecar_path, write_json_sidecar, write_results_tsv
+from clinicadl.stats.metrics import higher_is_better, lower_is_better_names
 
 __all__ = [
     "LOWER_IS_BETTER",
@@ -57,8 +58,8 @@ __all__ = [
     "model_table",
 ]
 
-LOWER_IS_BETTER = frozenset({"MAE", "RMSE", "MSE", "LR_minus", "loss", "HD95"})
-"""Metrics (and per-image columns) for which a lower value is better."""
+LOWER_IS_BETTER = lower_is_better_names()
+"""Metrics (and per-image columns) for which a lower value is better, from the metric registry."""
 
 CV_METHOD = "corrected repeated k-fold t"
 """Interval of the expected performance on validation folds (Nadeau & Bengio 2003; Bouckaert & Frank 2004)."""
@@ -81,12 +82,6 @@ FEW_REPLICATES_NOTE = (
 )
 HPO_NOTE = ("The hyper-parameters were fixed (source 'hpo' not varied): the results are conditional on them and do "
             "not include the variance of their choice.")
-
-
-def higher_is_better(metric: str) -> bool:
-    """False for loss-like metrics (MAE, RMSE, loss, LR_minus, HD95, their ``_median`` and ``-<k>`` forms)."""
-    base = metric.removesuffix("_median").split("-")[0]
-    return base not in LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)

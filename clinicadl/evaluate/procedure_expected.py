@@ -12,15 +12,12 @@ import numpy as np
 import pandas as pd
 
 from clinicadl.errors import InputError
-from clinicadl.evaluate.inputs import MEDIAN_SUFFIX, to_predictions
+from clinicadl.evaluate.inputs import to_predictions
 from clinicadl.evaluate.model import EvaluationOptions
 from clinicadl.evaluate.procedure_inputs import Procedure
 from clinicadl.stats.crossed_design import COMPONENT_NAMES, CrossedValues, values_from_predictions
 from clinicadl.stats.crossed_inference import ExpectedPerformance, interval_from_values
-
-UNIT_BOUNDS = (0.0, 1.0)
-PER_IMAGE_BOUNDED = frozenset({"Dice", "IoU", "NSD", "SSIM", "MS-SSIM"})
-"""Per-image value columns that lie in [0, 1]: their expected performance is built on the logit scale."""
+from clinicadl.stats.metrics import MEDIAN_SUFFIX, metric_bounds
 
 WHAT_IT_IS = (
     "The interval of the expected performance is a confidence interval for a fixed number: the mean performance of "
@@ -39,7 +36,7 @@ def _stat_of(procedure: Procedure, metric: str) -> tuple[str, str | None, tuple[
         return metric, None, None
     column = metric.removesuffix(MEDIAN_SUFFIX)
     stat = "median" if metric.endswith(MEDIAN_SUFFIX) else "mean"
-    return stat, column, UNIT_BOUNDS if column in PER_IMAGE_BOUNDED else None
+    return stat, column, metric_bounds(column, per_image=True)
 
 
 def crossed_inputs(procedure: Procedure, metric: str, laid_out: dict | None = None

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from clinicadl.errors import InputError
+from clinicadl.stats.metrics import lower_is_better_names
 
 __all__ = [
     "LAUNCHER_KEYS",
@@ -119,8 +120,9 @@ _METRICS = {
     "reconstruction": ("MAE", "RMSE", "PSNR", "SSIM"),
     "segmentation": ("Dice", "IoU", "HD95", "NSD"),
 }
-LOWER_IS_BETTER = frozenset({"loss", "MAE", "RMSE", "LR_minus", "HD95"})
-"""Metrics (and the loss) for which a lower value is better; all others are better higher."""
+LOWER_IS_BETTER = lower_is_better_names()
+"""Metrics (and the loss) for which a lower value is better, from the metric registry; all others are better
+higher."""
 
 
 def task_metrics(task: str, n_classes: int = 2) -> tuple[str, ...]:
