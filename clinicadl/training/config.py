@@ -121,8 +121,7 @@ _METRICS = {
     "segmentation": ("Dice", "IoU", "HD95", "NSD"),
 }
 LOWER_IS_BETTER = lower_is_better_names()
-"""Metrics (and the loss) for which a lower value is better, from the metric registry; all others are better
-higher."""
+"""Metrics (and the loss) for which a lower value is better (from the metric registry); all others: higher."""
 
 
 def task_metrics(task: str, n_classes: int = 2) -> tuple[str, ...]:
