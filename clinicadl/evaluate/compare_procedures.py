@@ -65,7 +65,7 @@ from clinicadl.evaluate.procedure_tests import PROCEDURE_TESTS, PairInputs, run_
 from clinicadl.evaluate.provenance import provenance
 from clinicadl.evaluate.results import ResultRow, results_frame, write_results
 from clinicadl.maps import evaluation_dir
-from clinicadl.stats.metrics import higher_is_better
+from clinicadl.stats.metrics import DEFAULT_METRICS, higher_is_better
 
 __all__ = ["TESTS", "CompareOptions", "ProcedureComparison", "compare_procedures", "format_procedure_comparison"]
 
@@ -155,12 +155,10 @@ def _check_options(options: CompareOptions) -> None:
 
 
 def _default_metrics(procedure: Procedure) -> tuple[str, ...]:
+    """The first default metric of the task in the registry (BA, MAE), or the first per-image column."""
     predictions = procedure.models[0].predictions
-    if predictions.task == "classification":
-        return ("BA",)
-    if predictions.task == "regression":
-        return ("MAE",)
-    return (predictions.value_columns[0],)
+    task = {"classification": "binary", "regression": "regression"}.get(predictions.task)
+    return (DEFAULT_METRICS[task][0],) if task else (predictions.value_columns[0],)
 
 
 def _names(procedures: Sequence[Procedure]) -> list[str]:
