@@ -12,15 +12,13 @@ from clinicadl.evaluate.compare_procedures import CompareOptions, compare_proced
 from clinicadl.evaluate.model import EvaluationOptions, evaluate_model
 from clinicadl.evaluate.procedure import evaluate_procedure
 from clinicadl.evaluate.report import collect_report, latex_table, methods_paragraph
-from clinicadl.stats import IntervalOutcome, Procedure, bootstrap, make_predictions, simulate
+from clinicadl.stats import IntervalOutcome, Metric, Procedure, bootstrap, make_predictions, register_metric, simulate
 from clinicadl.stats.metrics import (
     METRICS,
-    Metric,
     accuracy,
     available_metrics,
     display_name,
     higher_is_better,
-    register_metric,
     unregister_metric,
 )
 
