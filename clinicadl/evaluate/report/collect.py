@@ -20,7 +20,15 @@ from clinicadl.errors import InputError, MAPSError
 from clinicadl.evaluate.naming import check_distinct, distinguishing_names
 from clinicadl.evaluate.provenance import stale_message, stale_reasons
 from clinicadl.evaluate.report.contents import Comparison, Figure, MapsReport, Report
-from clinicadl.maps import evaluation_dir, read_maps_parameters, read_results_tsv, sidecar_path
+from clinicadl.maps import (
+    evaluation_dir,
+    list_splits,
+    model_ci_path,
+    read_maps_parameters,
+    read_results_tsv,
+    sidecar_path,
+)
+from clinicadl.maps.replicate_folders import replicate_folders
 
 __all__ = ["collect_report", "read_json"]
 
@@ -58,11 +66,21 @@ def _figure(path: Path, caption: str) -> tuple[Figure, ...]:
 
 
 def _model_ci_files(path: Path, data_group: str, selection_metric: str) -> list[Path]:
-    name = f"{data_group}_image_level_metrics_ci.tsv"
-    patterns = [f"split-*/best-{selection_metric}/{data_group}/{name}",
-                f"fold-*/best-{selection_metric}/{data_group}/{name}",
-                f"replicate-*/split-*/best-{selection_metric}/{data_group}/{name}"]
-    return sorted({p for pattern in patterns for p in path.glob(pattern)})
+    """The ``evaluate model`` results of every trained model of the MAPS (and of its replicates) on the group."""
+    found = []
+    for folder in (path, *replicate_folders(path).values()):
+        try:
+            splits = list_splits(folder)
+        except MAPSError:
+            continue
+        for split in splits:
+            try:
+                tsv = model_ci_path(folder, split, selection_metric, data_group)
+            except MAPSError:  # no predictions of this model on the group
+                continue
+            if tsv.is_file():
+                found.append(tsv)
+    return found
 
 
 def _count_models(path: Path, data_group: str, selection_metric: str) -> int:
