@@ -119,7 +119,8 @@ def _dominant(table: pd.DataFrame) -> str:
         if single.empty:
             continue
         top = single.iloc[0]
-        ratio = top["estimate"] / float(sampling.iloc[0]) if len(sampling) and float(sampling.iloc[0]) > 0 else float("nan")
+        yardstick = float(sampling.iloc[0]) if len(sampling) else float("nan")
+        ratio = top["estimate"] / yardstick if yardstick > 0 else float("nan")
         out.append(f"{metric}: {top['source']} ({top['estimate']:.4f}, {ratio:.2f} x the test-sampling SD)")
     return "; ".join(out)
 
@@ -155,7 +156,8 @@ def write_page(results: dict, times: dict, total: float, args) -> None:
                         f"{_estimators_table(estimators)}\n")
     template = (Path(__file__).resolve().parent / "variance_study_page.md").read_text()
     page = template.format(results="\n".join(sections), minutes=f"{total / 60:.0f}", replicates=args.replicates,
-                           nested=f"{args.nested[0]} x {args.nested[1]}", command=" ".join(sys.argv[1:]) or "(defaults)")
+                           nested=f"{args.nested[0]} x {args.nested[1]}",
+                           command=" ".join(sys.argv[1:]) or "(defaults)")
     (DOCS / "variance-study.md").write_text(page)
     print(f"docs/variance-study.md written ({total / 60:.1f} min)")
 

@@ -15,20 +15,15 @@ import numpy as np
 import pandas as pd
 
 from clinicadl.errors import InputError
-from clinicadl.evaluate.inputs import MEDIAN_SUFFIX, load_models, positive_class, split_value_metrics, to_predictions
+from clinicadl.evaluate.inputs import load_models, positive_class, split_value_metrics, to_predictions
 from clinicadl.evaluate.model import EvaluationOptions
 from clinicadl.evaluate.plot import plot_comparison
 from clinicadl.evaluate.provenance import provenance
-from clinicadl.maps import (
-    ModelPredictions,
-    atomic_write_text,
-    evaluation_dir,
-    sidecar_path,
-    write_json_sidecar,
-    write_results_tsv,
-)
+from clinicadl.evaluate.results import ResultRow, results_frame, write_results
+from clinicadl.maps import ModelPredictions, atomic_write_text, evaluation_dir
 from clinicadl.stats.delong import delong_test
 from clinicadl.stats.mcnemar import mcnemar_test
+from clinicadl.stats.metrics import MEDIAN_SUFFIX
 from clinicadl.stats.paired import paired_bootstrap, permutation_test
 
 KEYS = ["participant_id", "session_id"]
@@ -172,38 +167,45 @@ def compare_models(
     a, b = align(a, b)
     rows, test_rows, notes = [], [], []
     for names, pa, pb, stats in _pairs(a, b, options.metrics):
-        results = paired_bootstrap(pa, pb, metrics=stats, n_resamples=options.n_resamples,
-                                   confidence_level=options.confidence_level, method=method, unit=options.unit,
-                                   stratify=options.stratify, rng=options.seed)
-        for name, stat, res in zip(names, stats, results):
-            try:
-                perm = permutation_test(pa, pb, metric=stat, n_permutations=options.n_resamples, unit=options.unit,
-                                        rng=options.seed).pvalue
-            except InputError:
-                perm = np.nan
-            rows.append({
-                "metric": name, "estimate": res.difference, "ci_low": res.confidence_interval.low,
-                "ci_high": res.confidence_interval.high, "se": res.standard_error, "method": res.method,
-                "confidence": res.confidence_level, "n_resamples": res.n_resamples, "n_subjects": a.n_subjects,
-                "n_images": res.n_rows, "seed": res.seed, "estimate_a": res.estimate_a, "estimate_b": res.estimate_b,
-                "pvalue_bootstrap": res.pvalue, "p_a_better": res.probability_a_better,
-                "pvalue_permutation": perm, "n_dropped": res.n_dropped, "unit": res.unit, "note": res.note,
-                "positive_class": positive_class(a), "model_a": str(a.source), "model_b": str(b.source),
-            })
+        rows += _difference_rows(a, b, names, pa, pb, stats, options, method)
         if not test_rows:
             test_rows, test_notes = _tests(a, b, pa, pb)
             notes += test_notes
-    notes += [f"{row['metric']}: {row['note']}." for row in rows if row["note"]]
-    table, tests = pd.DataFrame(rows), pd.DataFrame(test_rows, columns=["test", "statistic", "pvalue", "method"])
+    notes += [f"{row.metric}: {row.extra['note']}." for row in rows if row.extra["note"]]
+    table, tests = results_frame(rows), pd.DataFrame(test_rows, columns=["test", "statistic", "pvalue", "method"])
     target = Path(output) if output is not None else _default_output(Path(input_a), Path(input_b), a)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_results_tsv(target, table)
     meta = provenance([a.source, b.source], asdict(options) | {"ci_method": method})
     meta["tests"] = tests.to_dict(orient="records")
-    write_json_sidecar(sidecar_path(target), meta)
+    write_results(target, table, meta)
     atomic_write_text(target.with_name(target.stem + "_tests.tsv"), tests.to_csv(sep="\t", index=False))
     plot_comparison(table, target.with_suffix(".png"))
     return ModelComparison(table, tests, target, tuple(notes))
+
+
+def _difference_rows(a: ModelPredictions, b: ModelPredictions, names, pa, pb, stats, options: EvaluationOptions,
+                     method: str) -> list[ResultRow]:
+    """One row per metric: the paired bootstrap difference A - B, its p-values and the permutation p-value."""
+    results = paired_bootstrap(pa, pb, metrics=stats, n_resamples=options.n_resamples,
+                               confidence_level=options.confidence_level, method=method, unit=options.unit,
+                               stratify=options.stratify, rng=options.seed)
+    rows = []
+    for name, stat, res in zip(names, stats, results):
+        try:
+            perm = permutation_test(pa, pb, metric=stat, n_permutations=options.n_resamples, unit=options.unit,
+                                    rng=options.seed).pvalue
+        except InputError:
+            perm = np.nan
+        rows.append(ResultRow(
+            metric=name, estimate=res.difference, ci_low=res.confidence_interval.low,
+            ci_high=res.confidence_interval.high, se=res.standard_error, method=res.method,
+            confidence=res.confidence_level, n_resamples=res.n_resamples, n_subjects=a.n_subjects,
+            n_images=res.n_rows, seed=res.seed,
+            extra={"estimate_a": res.estimate_a, "estimate_b": res.estimate_b, "pvalue_bootstrap": res.pvalue,
+                   "p_a_better": res.probability_a_better, "pvalue_permutation": perm, "n_dropped": res.n_dropped,
+                   "unit": res.unit, "note": res.note, "positive_class": positive_class(a),
+                   "model_a": str(a.source), "model_b": str(b.source)},
+        ))
+    return rows
 
 
 def _default_output(path_a: Path, path_b: Path, a: ModelPredictions) -> Path:

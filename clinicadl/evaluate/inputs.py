@@ -10,11 +10,11 @@ import numpy as np
 from clinicadl.errors import InputError, MAPSError
 from clinicadl.maps import ModelPredictions, find_models, read_model_predictions, read_prediction_tsv
 from clinicadl.stats import Predictions, make_predictions
+from clinicadl.stats.metrics import MEDIAN_SUFFIX
 
 POSITIVE_CLASS_CODE = 0
 """ClinicaDL 1.x convention: class code 0 (the first label in sorted order, e.g. AD) is positive."""
 
-MEDIAN_SUFFIX = "_median"
 
 
 def is_maps(path: Path) -> bool:

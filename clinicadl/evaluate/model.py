@@ -12,17 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clinicadl.evaluate.inputs import (
-    MEDIAN_SUFFIX,
-    load_models,
-    positive_class,
-    split_value_metrics,
-    to_predictions,
-)
+from clinicadl.evaluate.inputs import load_models, positive_class, split_value_metrics, to_predictions
 from clinicadl.evaluate.plot import plot_model_intervals
 from clinicadl.evaluate.provenance import provenance
-from clinicadl.maps import ModelPredictions, model_ci_path, sidecar_path, write_json_sidecar, write_results_tsv
+from clinicadl.evaluate.results import ResultRow, results_frame, write_results
+from clinicadl.maps import ModelPredictions, model_ci_path, sidecar_path
 from clinicadl.stats import BootstrapResult, bootstrap
+from clinicadl.stats.metrics import MEDIAN_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -60,37 +56,23 @@ class ModelEvaluation:
     notes: tuple[str, ...]
 
 
-def _rows(model: ModelPredictions, results: Sequence[BootstrapResult], names: Sequence[str]) -> list[dict]:
-    rows = []
-    for name, res in zip(names, results):
-        rows.append(
-            {
-                "metric": name,
-                "estimate": res.estimate,
-                "ci_low": res.confidence_interval.low,
-                "ci_high": res.confidence_interval.high,
-                "se": res.standard_error,
-                "method": res.method,
-                "confidence": res.confidence_level,
-                "n_resamples": res.n_resamples,
-                "n_subjects": model.n_subjects,
-                "n_images": res.n_rows,
-                "seed": res.seed,
-                "split": model.split,
-                "selection_metric": model.selection_metric,
-                "data_group": model.data_group,
-                "positive_class": positive_class(model),
-                "unit": res.unit,
-                "n_dropped": res.n_dropped,
-                "drop_reason": res.drop_reason,
-                "note": res.note,
-                "upstream_estimate": model.upstream_metrics.get(name, np.nan),
-            }
+def _rows(model: ModelPredictions, results: Sequence[BootstrapResult], names: Sequence[str]) -> list[ResultRow]:
+    return [
+        ResultRow(
+            metric=name, estimate=res.estimate, ci_low=res.confidence_interval.low,
+            ci_high=res.confidence_interval.high, se=res.standard_error, method=res.method,
+            confidence=res.confidence_level, n_resamples=res.n_resamples, n_subjects=model.n_subjects,
+            n_images=res.n_rows, seed=res.seed,
+            extra={"split": model.split, "selection_metric": model.selection_metric, "data_group": model.data_group,
+                   "positive_class": positive_class(model), "unit": res.unit, "n_dropped": res.n_dropped,
+                   "drop_reason": res.drop_reason, "note": res.note,
+                   "upstream_estimate": model.upstream_metrics.get(name, np.nan)},
         )
-    return rows
+        for name, res in zip(names, results)
+    ]
 
 
-def assess_model(model: ModelPredictions, options: EvaluationOptions) -> list[dict]:
+def assess_model(model: ModelPredictions, options: EvaluationOptions) -> list[ResultRow]:
     """Rows of the results table of one model (every metric, same resamples for all)."""
     common = {
         "n_resamples": options.n_resamples,
@@ -174,7 +156,7 @@ def _assess_models(input_path: str | Path, data_group: str | None, *, splits: Se
                    ) -> tuple[list[ModelPredictions], list[tuple[ModelPredictions, pd.DataFrame]], list[str]]:
     """The models asked for, their results tables and the notes about them (nothing written)."""
     models = load_models(input_path, data_group, splits=splits, selection_metrics=selection_metrics)
-    per_model = [(model, pd.DataFrame(assess_model(model, options))) for model in models]
+    per_model = [(model, results_frame(assess_model(model, options))) for model in models]
     notes = []
     for model, frame in per_model:
         if model.n_subjects < 10:
@@ -247,9 +229,7 @@ def _write(path: Path, frame: pd.DataFrame, inputs: Sequence[Path], options: dic
     """Results TSV, JSON sidecar and forest plot: all three, or none (a full disk removes those written)."""
     written: list[Path] = []
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        written.append(write_results_tsv(path, frame))
-        written.append(write_json_sidecar(sidecar_path(path), provenance(inputs, options)))
+        written += [write_results(path, frame, provenance(inputs, options)), sidecar_path(path)]
         written.append(plot_model_intervals(frame, path.with_suffix(".png")))
     except BaseException:
         for done in written:

@@ -27,8 +27,8 @@ import pandas as pd
 from clinicadl.errors import InputError
 from clinicadl.evaluate.display import format_number, render_table
 from clinicadl.evaluate.model import EvaluationOptions
-from clinicadl.evaluate.procedure import model_table
 from clinicadl.evaluate.procedure_inputs import load_procedure
+from clinicadl.evaluate.procedure_models import model_table
 
 __all__ = ["ParticipantPlan", "format_plan", "plan_participants", "plan_replicates"]
 

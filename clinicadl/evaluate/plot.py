@@ -1,7 +1,8 @@
 """Figures of results: intervals per metric (forest plots), written as PNG beside the results TSV.
 
 Metrics on the same scale share a panel (and so an axis), so that intervals can be compared by eye:
-rates and scores in [-1, 1] together, likelihood ratios on a log axis, every other metric in its own panel.
+classification rates and scores in [-1, 1] together, likelihood ratios on a log axis, every other metric in its
+own panel (ranges and tasks from the metric registry).
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ import numpy as np
 import pandas as pd
 
 from clinicadl.atomic import atomic_output
-
-SHARED_SCALE = {"BA", "accuracy", "AUC", "sensitivity", "specificity", "PPV", "NPV", "F1_score", "MCC", "MK"}
-LOG_SCALE = {"LR_plus", "LR_minus"}
+from clinicadl.stats.metrics import metric_entry
 
 
 def _panel(metric: str) -> str:
-    base = metric.split("-")[0]
-    if base in SHARED_SCALE:
-        return "rates and scores"
-    if base in LOG_SCALE:
-        return "likelihood ratios"
-    return metric
+    """Classification metrics with a range (the registry's ``bounds``) share a panel, likelihood ratios
+    (unbounded) another; every other metric has its own."""
+    entry = metric_entry(metric, per_image=False)
+    if entry is None or "binary" not in entry.tasks:
+        return metric
+    return "rates and scores" if entry.bounds else "likelihood ratios"
 
 
 def _forest(table: pd.DataFrame, labels: pd.Series, path: Path, title: str, zero_line: bool) -> Path:

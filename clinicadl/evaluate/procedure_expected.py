@@ -12,15 +12,13 @@ import numpy as np
 import pandas as pd
 
 from clinicadl.errors import InputError
-from clinicadl.evaluate.inputs import MEDIAN_SUFFIX, to_predictions
+from clinicadl.evaluate.inputs import to_predictions
 from clinicadl.evaluate.model import EvaluationOptions
 from clinicadl.evaluate.procedure_inputs import Procedure
+from clinicadl.evaluate.results import ResultRow, results_frame
 from clinicadl.stats.crossed_design import COMPONENT_NAMES, CrossedValues, values_from_predictions
 from clinicadl.stats.crossed_inference import ExpectedPerformance, interval_from_values
-
-UNIT_BOUNDS = (0.0, 1.0)
-PER_IMAGE_BOUNDED = frozenset({"Dice", "IoU", "NSD", "SSIM", "MS-SSIM"})
-"""Per-image value columns that lie in [0, 1]: their expected performance is built on the logit scale."""
+from clinicadl.stats.metrics import MEDIAN_SUFFIX, metric_bounds
 
 WHAT_IT_IS = (
     "The interval of the expected performance is a confidence interval for a fixed number: the mean performance of "
@@ -39,7 +37,7 @@ def _stat_of(procedure: Procedure, metric: str) -> tuple[str, str | None, tuple[
         return metric, None, None
     column = metric.removesuffix(MEDIAN_SUFFIX)
     stat = "median" if metric.endswith(MEDIAN_SUFFIX) else "mean"
-    return stat, column, UNIT_BOUNDS if column in PER_IMAGE_BOUNDED else None
+    return stat, column, metric_bounds(column, per_image=True)
 
 
 def crossed_inputs(procedure: Procedure, metric: str, laid_out: dict | None = None
@@ -78,26 +76,26 @@ def _replicate_label(procedure: Procedure) -> str:
     return "split + seeds" if procedure.split_varied else "seeds (one data split)"
 
 
-def expected_rows(procedure: Procedure, results, options: EvaluationOptions, base: dict) -> pd.DataFrame:
+def expected_rows(procedure: Procedure, results, options: EvaluationOptions, base: ResultRow) -> pd.DataFrame:
     """One row per metric: the interval of the expected performance (FORMATS.md columns plus the crossed ones)."""
     rows = []
     for metric, (res, _) in results.items():
         comp = res.components
-        rows.append(base | {
-            "metric": metric, "estimate": res.estimate, "ci_low": res.confidence_interval.low,
-            "ci_high": res.confidence_interval.high, "se": res.standard_error,
-            "method": res.method if res.estimable else f"not estimable: {res.reason}",
-            "estimable": res.estimable, "reason": res.reason,
-            "conditional_ci_low": res.conditional_interval.low, "conditional_ci_high": res.conditional_interval.high,
-            "replicate_variance": comp.replicate, "participant_variance": comp.participant,
-            "interaction_variance": comp.interaction, "df_replicate": comp.df_replicate,
-            "df_participant": comp.df_participant, "scale": res.scale, "n_resamples": 0,
-            "n_replicates": res.n_replicates, "two_level_estimate": np.nan,
-        })
-    return pd.DataFrame(rows)
+        rows.append(base.with_values(
+            metric=metric, estimate=res.estimate, ci_low=res.confidence_interval.low,
+            ci_high=res.confidence_interval.high, se=res.standard_error,
+            method=res.method if res.estimable else f"not estimable: {res.reason}",
+            estimable=res.estimable, reason=res.reason,
+            conditional_ci_low=res.conditional_interval.low, conditional_ci_high=res.conditional_interval.high,
+            replicate_variance=comp.replicate, participant_variance=comp.participant,
+            interaction_variance=comp.interaction, df_replicate=comp.df_replicate,
+            df_participant=comp.df_participant, scale=res.scale, n_resamples=0,
+            n_replicates=res.n_replicates, two_level_estimate=np.nan,
+        ))
+    return results_frame(rows)
 
 
-def component_rows(procedure: Procedure, results, options: EvaluationOptions, base: dict) -> pd.DataFrame:
+def component_rows(procedure: Procedure, results, options: EvaluationOptions, base: ResultRow) -> pd.DataFrame:
     """Replicate, participant and interaction components per metric, with their shares of one model's variance."""
     rows = []
     for metric, (res, _) in results.items():
@@ -111,14 +109,14 @@ def component_rows(procedure: Procedure, results, options: EvaluationOptions, ba
             estimate = float(estimates[name])
             low, high = np.nan, np.nan  # see COMPONENT_INTERVALS_NOTE
             share = max(estimate, 0.0) / total if name != "one_model" and total > 0 else (1.0 if total > 0 else np.nan)
-            rows.append(base | {
-                "metric": metric, "component": name, "estimate": estimate, "ci_low": low, "ci_high": high,
-                "se": np.nan, "sd": float(np.sqrt(max(estimate, 0.0))), "fraction": share,
-                "method": "crossed-design ANOVA on jackknife pseudo-values (no interval: not validated)",
-                "n_resamples": 0, "n_replicates": comp.n_replicates,
-                "replicate_sources": _replicate_label(procedure),
-            })
-    return pd.DataFrame(rows)
+            rows.append(base.with_values(
+                metric=metric, component=name, estimate=estimate, ci_low=low, ci_high=high,
+                se=np.nan, sd=float(np.sqrt(max(estimate, 0.0))), fraction=share,
+                method="crossed-design ANOVA on jackknife pseudo-values (no interval: not validated)",
+                n_resamples=0, n_replicates=comp.n_replicates,
+                replicate_sources=_replicate_label(procedure),
+            ))
+    return results_frame(rows)
 
 
 COMPONENT_INTERVALS_NOTE = (

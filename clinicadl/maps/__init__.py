@@ -27,6 +27,7 @@ from clinicadl.maps.maps_json import (
     label_names,
     prediction_mode,
     read_maps_json,
+    read_maps_parameters,
     translate_old_keys,
     write_maps_json,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "read_group_data",
     "read_group_tsv",
     "read_maps_json",
+    "read_maps_parameters",
     "read_metrics_table",
     "read_metrics_tsv",
     "read_model_predictions",

@@ -35,6 +35,7 @@ __all__ = [
     "maps_json_path",
     "prediction_mode",
     "read_maps_json",
+    "read_maps_parameters",
     "translate_old_keys",
     "write_maps_json",
 ]
@@ -128,6 +129,40 @@ def read_maps_json(path: str | Path) -> dict[str, Any]:
             "restore it from a backup or re-train."
         )
     return translate_old_keys(parameters)
+
+
+def read_maps_parameters(path: str | Path) -> dict[str, Any]:
+    """The training parameters of any MAPS as one flat dict: what a report of the MAPS shows.
+
+    - a 1.x MAPS: its ``maps.json`` (:func:`read_maps_json`);
+    - a MAPS with replicates: the root ``maps.json`` (shared parameters and the ``replicates`` record) over the
+      ``maps.json`` of its first replicate folder, which fills in what the root leaves out;
+    - a ClinicaDL 2.0 MAPS: its ``model.json`` as it is.
+
+    Raises
+    ------
+    MAPSError
+        ``path`` is not a folder, holds neither file, or a file is not one valid JSON object.
+    """
+    from clinicadl.maps.replicate_folders import replicate_folders
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise MAPSError(f"{folder} is not a folder: give the MAPS folder written by `clinicadl train`.")
+    if _maps_json_file(folder).is_file():
+        parameters = read_maps_json(folder)
+        folders = replicate_folders(folder)
+        if "replicates" in parameters and folders:
+            parameters = {**read_maps_json(next(iter(folders.values()))), **parameters}
+        return parameters
+    model_json = folder / "model.json"
+    if model_json.is_file():
+        try:
+            return dict(json.loads(model_json.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as error:
+            raise MAPSError(f"{model_json} is not one valid JSON object ({error}).") from None
+    raise MAPSError(f"{folder} is not a MAPS (no maps.json or model.json): give the output folder of "
+                    "`clinicadl train`.")
 
 
 def write_maps_json(path: str | Path, parameters: Mapping[str, Any]) -> Path:

@@ -25,7 +25,7 @@ from clinicadl.stats.effective_size import EffectiveCounts, effective_counts
 from clinicadl.stats.five_by_two import five_by_two_f, five_by_two_t
 from clinicadl.stats.location import mean_ci, median_ci
 from clinicadl.stats.mcnemar import mcnemar_test
-from clinicadl.stats.metrics import DEFAULT_METRICS, METRICS, available_metrics
+from clinicadl.stats.metrics import DEFAULT_METRICS, METRICS, Metric, PerImageMetric, available_metrics, register_metric
 from clinicadl.stats.mover import mover_linear, newcombe_difference, newcombe_paired_difference
 from clinicadl.stats.nested_cv import NestedCVResult, nested_cv
 from clinicadl.stats.paired import PairedBootstrapResult, paired_bootstrap, permutation_test
@@ -83,11 +83,13 @@ __all__ = [
     "FriedmanResult",
     "IntervalOutcome",
     "IntervalResult",
+    "Metric",
     "NestedCVResult",
     "NoetherSampleSize",
     "OverconfidentTestWarning",
     "PairedBootstrapResult",
     "PairwiseTestResult",
+    "PerImageMetric",
     "Predictions",
     "ProbabilityBetterResult",
     "ProcedureBootstrapResult",
@@ -141,6 +143,7 @@ __all__ = [
     "probability_better",
     "proportion_ci",
     "proportion_interval",
+    "register_metric",
     "segmentation_values",
     "simulate",
     "two_level_bootstrap",

@@ -45,11 +45,12 @@ from clinicadl.stats.auc_interval import auc_sample_sizes, logit_delong_interval
 from clinicadl.stats.delong import delong_ci
 from clinicadl.stats.effective_size import effective_counts
 from clinicadl.stats.location import mean_ci, median_ci
-from clinicadl.stats.metrics import MetricRequest, _confusion, _ovr
+from clinicadl.stats.metrics import MetricRequest, _ovr
 from clinicadl.stats.mover import mover_linear
 from clinicadl.stats.predictions import Predictions
 from clinicadl.stats.proportion import PROPORTION_METHODS
 from clinicadl.stats.proportion import _interval as _proportion_bounds
+from clinicadl.stats.weighted_statistics import confusion_matrices as _confusion
 
 #: Closed forms that hold near the bound (the values of ``Metric.closed_forms``).
 CLOSED_FORMS = (*PROPORTION_METHODS, *(f"mover-{m}" for m in PROPORTION_METHODS), "newcombe", "delong-logit")

@@ -38,7 +38,7 @@ from scipy import stats as sps
 
 from clinicadl.errors import InputError
 from clinicadl.stats.crossed_design import CrossedComponents, CrossedValues, crossed_components, crossed_values
-from clinicadl.stats.metrics import METRICS
+from clinicadl.stats.metrics import metric_bounds as registry_bounds
 from clinicadl.stats.results import ConfidenceInterval
 
 METHOD = "crossed-design variance components, logit-scale interval with per-component t"
@@ -77,8 +77,7 @@ def informative_participants(values: CrossedValues) -> int:
 
 def metric_bounds(metric: str) -> tuple[float, float] | None:
     """Range of a metric from the registry (None when unbounded or unknown): drives the scale of the interval."""
-    entry = METRICS.get(metric.split("-")[0])
-    return None if entry is None else entry.bounds
+    return registry_bounds(metric, per_image=False)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,19 @@
-"""The registry of metrics, each written once as a function of row weights.
+"""The one registry of metrics: every fact about a metric lives here.
 
-A metric is computed from a *sufficient statistic* of weighted rows (a confusion matrix, weighted
-moments, a weighted rank sum). With unit weights it is the usual point estimate; with a (B, n)
-matrix of bootstrap counts it is B bootstrap replicates at once; with leave-one-unit-out weights it
-is the jackknife. Every statistic is linear or a cumulative sum in the weights, so a weight matrix is
-never expanded into resampled data.
+Two kinds of entries:
+
+- :class:`Metric`, a metric of a set of predictions, written once as a function of row weights. It is
+  computed from a *sufficient statistic* of weighted rows (:mod:`clinicadl.stats.weighted_statistics`: a
+  confusion matrix, weighted moments, a weighted rank sum). With unit weights it is the usual point estimate;
+  with a (B, n) matrix of bootstrap counts it is B bootstrap replicates at once; with leave-one-unit-out weights
+  it is the jackknife.
+- :class:`PerImageMetric`, a value computed for each image by ``clinicadl predict`` (Dice, HD95, SSIM, the
+  loss...) and summarised over images by the ``mean`` and ``median`` entries of the first kind.
+
+Each entry records its function, its direction (:func:`higher_is_better`), its range (``bounds``), its display
+name (:func:`display_name`), the tasks that have it and the interval methods that apply
+(:func:`interval_methods`). Every other module asks these functions, which understand the ``_median`` suffix of
+a per-image summary and the ``-<k>`` class suffix; :func:`register_metric` adds an entry.
 
 Names follow ClinicaDL 1.x (``BA accuracy F1_score sensitivity specificity PPV NPV MCC MK LR_plus
 LR_minus``, ``MAE RMSE R2_score``) plus ``AUC``, Pearson ``r`` and, for per-image values, ``mean`` and
@@ -20,8 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from clinicadl.errors import InputError
-from clinicadl.stats.predictions import AucLayout, Predictions
-from clinicadl.stats.resampling import LeaveOneOut
+from clinicadl.stats.intervals import BOOTSTRAP_METHODS
+from clinicadl.stats.predictions import Predictions
+from clinicadl.stats.segmentation_metrics import dice, hausdorff_95, iou, normalized_surface_distance
+from clinicadl.stats.weighted_statistics import STATISTICS
+from clinicadl.stats.weighted_statistics import safe_divide as _div
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,12 @@ class Metric:
     bounds : tuple of float or None
         Range of the metric when it is bounded (``(0, 1)``, ``(-1, 1)``): procedure-level intervals are built
         on the logit or Fisher z scale of that range (:mod:`clinicadl.stats.crossed_inference`).
+    higher_is_better : bool
+        Direction: False for error-like metrics (MAE, RMSE, LR_minus).
+    display : str
+        Name in sentences (the methods paragraph of the report); empty: the registry name.
+    headline : bool
+        Reported first (methods paragraph, LaTeX table) when present.
     """
 
     name: str
@@ -64,18 +82,49 @@ class Metric:
     analytic: str | None = None
     closed_forms: tuple[str, ...] = ()
     bounds: tuple[float, float] | None = None
+    higher_is_better: bool = True
+    display: str = ""
+    headline: bool = False
+
+
+@dataclass(frozen=True)
+class PerImageMetric:
+    """An entry of the registry for a value computed per image (a column of the prediction files).
+
+    Its summaries over images (``<name>`` the mean, ``<name>_median`` the median) are computed with the
+    ``mean`` and ``median`` entries of :class:`Metric`, whose interval methods apply.
+
+    Attributes
+    ----------
+    name : str
+        Column name in the prediction files (``Dice``, ``SSIM``...).
+    tasks : tuple of str
+        Tasks whose predictions carry it (``segmentation``, ``reconstruction``; the loss: every task).
+    function : callable or None
+        ``function(prediction, reference) -> float`` for one image; None when computed elsewhere (on tensors,
+        by :mod:`clinicadl.predict.outputs`, or by the training criterion).
+    higher_is_better : bool
+    bounds : tuple of float or None
+        Range of the value: procedure-level intervals of a bounded value are built on the logit scale.
+    display : str
+        Name in sentences; empty: the registry name.
+    headline : bool
+        Reported first (methods paragraph, LaTeX table) when present.
+    """
+
+    name: str
+    tasks: tuple[str, ...]
+    function: Callable[..., float] | None
+    higher_is_better: bool = True
+    bounds: tuple[float, float] | None = None
+    display: str = ""
+    headline: bool = False
 
 
 _PROPORTION_FORMS = ("clopper-pearson", "wilson", "jeffreys")
 _P = _PROPORTION_FORMS
 _MOVER_FORMS = ("mover-clopper-pearson", "mover-wilson", "mover-jeffreys")
 _AUC_FORMS = ("newcombe", "delong-logit")
-
-
-def _div(a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.true_divide(a, b)
-    return np.where(b == 0, np.nan, out)
 
 
 def _ovr(c: np.ndarray, k: int):
@@ -170,29 +219,64 @@ def pearson_r(m, k):
 _CLS = ("binary", "multiclass")
 _UNIT = (0.0, 1.0)
 _SIGNED = (-1.0, 1.0)
+_LOWER = {"higher_is_better": False}
 _REGISTRY: tuple[Metric, ...] = (
-    Metric("BA", _CLS, "confusion", balanced_accuracy, True, "a class absent", None, _MOVER_FORMS, bounds=_UNIT),
-    Metric("accuracy", _CLS, "confusion", accuracy, False, "no image", "proportion", _PROPORTION_FORMS, bounds=_UNIT),
-    Metric("F1_score", _CLS, "confusion", f1_score, True, "no positive case nor positive prediction", bounds=_UNIT),
-    Metric("sensitivity", _CLS, "confusion", sensitivity, True, "no positive case", "proportion", _P, bounds=_UNIT),
-    Metric("specificity", _CLS, "confusion", specificity, True, "no negative case", "proportion", _P, bounds=_UNIT),
-    Metric("PPV", _CLS, "confusion", ppv, True, "no positive prediction", "proportion", _P, bounds=_UNIT),
-    Metric("NPV", _CLS, "confusion", npv, True, "no negative prediction", "proportion", _P, bounds=_UNIT),
-    Metric("MCC", _CLS, "confusion", mcc, True, "a constant prediction or a class absent", bounds=_SIGNED),
-    Metric("MK", _CLS, "confusion", markedness, True, "a constant prediction", bounds=_SIGNED),
-    Metric("LR_plus", _CLS, "confusion", lr_plus, True, "specificity of 1 or a class absent"),
-    Metric("LR_minus", _CLS, "confusion", lr_minus, True, "specificity of 0 or a class absent"),
-    Metric("AUC", _CLS, "auc", auc, False, "a class absent", "delong", _AUC_FORMS, bounds=_UNIT),
-    Metric("MAE", ("regression",), "moments", _moment(1), False, "no image", "t"),
-    Metric("RMSE", ("regression",), "moments", rmse, False, "no image"),
-    Metric("R2_score", ("regression",), "moments", r2_score, False, "constant true values"),
+    Metric("BA", _CLS, "confusion", balanced_accuracy, True, "a class absent", None, _MOVER_FORMS, bounds=_UNIT,
+           display="balanced accuracy", headline=True),
+    Metric("accuracy", _CLS, "confusion", accuracy, False, "no image", "proportion", _PROPORTION_FORMS, bounds=_UNIT,
+           display="accuracy"),
+    Metric("F1_score", _CLS, "confusion", f1_score, True, "no positive case nor positive prediction", bounds=_UNIT,
+           display="F1 score"),
+    Metric("sensitivity", _CLS, "confusion", sensitivity, True, "no positive case", "proportion", _P, bounds=_UNIT,
+           display="sensitivity"),
+    Metric("specificity", _CLS, "confusion", specificity, True, "no negative case", "proportion", _P, bounds=_UNIT,
+           display="specificity"),
+    Metric("PPV", _CLS, "confusion", ppv, True, "no positive prediction", "proportion", _P, bounds=_UNIT,
+           display="positive predictive value"),
+    Metric("NPV", _CLS, "confusion", npv, True, "no negative prediction", "proportion", _P, bounds=_UNIT,
+           display="negative predictive value"),
+    Metric("MCC", _CLS, "confusion", mcc, True, "a constant prediction or a class absent", bounds=_SIGNED,
+           display="Matthews correlation coefficient"),
+    Metric("MK", _CLS, "confusion", markedness, True, "a constant prediction", bounds=_SIGNED, display="markedness"),
+    Metric("LR_plus", _CLS, "confusion", lr_plus, True, "specificity of 1 or a class absent",
+           display="positive likelihood ratio"),
+    Metric("LR_minus", _CLS, "confusion", lr_minus, True, "specificity of 0 or a class absent",
+           display="negative likelihood ratio", **_LOWER),
+    Metric("AUC", _CLS, "auc", auc, False, "a class absent", "delong", _AUC_FORMS, bounds=_UNIT,
+           display="area under the ROC curve (AUC)", headline=True),
+    Metric("MAE", ("regression",), "moments", _moment(1), False, "no image", "t", display="mean absolute error",
+           headline=True, **_LOWER),
+    Metric("RMSE", ("regression",), "moments", rmse, False, "no image", display="root mean squared error", **_LOWER),
+    Metric("R2_score", ("regression",), "moments", r2_score, False, "constant true values", display="R2",
+           headline=True),
     Metric("r", ("regression",), "moments", pearson_r, False, "constant true or predicted values", bounds=_SIGNED),
     Metric("mean", ("values",), "values", _moment(1), False, "no image", "t"),
     Metric("median", ("values",), "median", lambda s, k: s[:, 0], False, "no image", "order-statistic"),
 )
 
+_SEG, _REC = ("segmentation",), ("reconstruction",)
+_PER_IMAGE: tuple[PerImageMetric, ...] = (
+    PerImageMetric("Dice", _SEG, dice, bounds=_UNIT, display="Dice coefficient", headline=True),
+    PerImageMetric("IoU", _SEG, iou, bounds=_UNIT, display="intersection over union"),
+    PerImageMetric("HD95", _SEG, hausdorff_95, False, display="95th percentile Hausdorff distance", headline=True),
+    PerImageMetric("NSD", _SEG, normalized_surface_distance, bounds=_UNIT, display="normalised surface Dice"),
+    PerImageMetric("MAE", _REC, None, False, display="mean absolute error"),
+    PerImageMetric("RMSE", _REC, None, False, display="root mean squared error"),
+    PerImageMetric("MSE", _REC, None, False),
+    PerImageMetric("PSNR", _REC, None, display="PSNR"),
+    PerImageMetric("SSIM", _REC, None, bounds=_UNIT, display="SSIM", headline=True),
+    PerImageMetric("MS-SSIM", _REC, None, bounds=_UNIT, display="MS-SSIM"),
+    PerImageMetric("loss", ("classification", "regression", "reconstruction", "segmentation"), None, False),
+)
+
 METRICS: dict[str, Metric] = {m.name: m for m in _REGISTRY}
-"""All metrics by name."""
+"""All metrics of predictions by name (:func:`register_metric` adds to it)."""
+
+PER_IMAGE_METRICS: dict[str, PerImageMetric] = {m.name: m for m in _PER_IMAGE}
+"""All per-image values by name (:func:`register_metric` adds to it)."""
+
+MEDIAN_SUFFIX = "_median"
+"""Suffix of the median over images of a per-image value (``SSIM_median``); the plain name is the mean."""
 
 DEFAULT_METRICS: dict[str, tuple[str, ...]] = {
     "binary": ("BA", "accuracy", "AUC", "sensitivity", "specificity", "PPV", "NPV", "F1_score", "MCC",
@@ -202,6 +286,130 @@ DEFAULT_METRICS: dict[str, tuple[str, ...]] = {
     "values": ("mean", "median"),
 }
 """Metrics reported when none are asked for, by task."""
+
+
+# ------------------------------------------------------------------------------------------- look-ups
+
+
+def metric_entry(name: str, *, per_image: bool | None = None) -> Metric | PerImageMetric | None:
+    """The registry entry of a name as outputs spell it, or None for a name the registry does not know.
+
+    ``<name>_median`` (median over images of a per-image value) and ``<name>-<k>`` (class ``k``) are looked up
+    as ``<name>``.
+
+    Parameters
+    ----------
+    name : str
+    per_image : bool or None, default None
+        True: per-image values only; False: metrics of predictions only; None: both (metrics of predictions
+        first).
+
+    Examples
+    --------
+    >>> metric_entry("sensitivity-2").name, metric_entry("HD95_median").higher_is_better
+    ('sensitivity', False)
+    """
+    base = name.removesuffix(MEDIAN_SUFFIX)
+    stem, _, suffix = base.rpartition("-")
+    candidates = (base, stem) if suffix.isdigit() and stem else (base,)
+    tables = {None: (METRICS, PER_IMAGE_METRICS), False: (METRICS,), True: (PER_IMAGE_METRICS,)}[per_image]
+    for candidate in candidates:
+        for table in tables:
+            if candidate in table:
+                return table[candidate]
+    return None
+
+
+def higher_is_better(name: str) -> bool:
+    """Direction of a metric or per-image value; True for a name the registry does not know.
+
+    Examples
+    --------
+    >>> higher_is_better("BA"), higher_is_better("MAE"), higher_is_better("LR_minus-1"), higher_is_better("loss")
+    (True, False, False, False)
+    """
+    entry = metric_entry(name)
+    return True if entry is None else entry.higher_is_better
+
+
+def lower_is_better_names() -> frozenset[str]:
+    """Names of the registered metrics and per-image values for which a lower value is better."""
+    entries = [*METRICS.values(), *PER_IMAGE_METRICS.values()]
+    return frozenset(e.name for e in entries if not e.higher_is_better)
+
+
+def display_name(name: str) -> str:
+    """Name of a metric in sentences: ``"balanced accuracy"``, ``"sensitivity (class 2)"``; unknown: itself.
+
+    Examples
+    --------
+    >>> display_name("BA"), display_name("sensitivity-2"), display_name("SSIM_median")
+    ('balanced accuracy', 'sensitivity (class 2)', 'SSIM_median')
+    """
+    entry = metric_entry(name)
+    if entry is None or name.endswith(MEDIAN_SUFFIX):
+        return name
+    words = entry.display or entry.name
+    return words if name == entry.name else f"{words} (class {name.rpartition('-')[2]})"
+
+
+def metric_bounds(name: str, *, per_image: bool | None = None) -> tuple[float, float] | None:
+    """Range of a metric or per-image value (None: unbounded or unknown); see :func:`metric_entry`."""
+    entry = metric_entry(name, per_image=per_image)
+    return None if entry is None else entry.bounds
+
+
+def interval_methods(name: str) -> tuple[str, ...]:
+    """Interval methods that apply to a metric: the bootstrap ones, ``analytic`` and the closed forms it has.
+
+    A per-image value is summarised by its mean (``<name>``) or median (``<name>_median``): the methods of
+    the ``mean`` or ``median`` entry. Empty for an unknown name.
+    """
+    entry = metric_entry(name)
+    if isinstance(entry, PerImageMetric):
+        entry = METRICS["median" if name.endswith(MEDIAN_SUFFIX) else "mean"]
+    if entry is None:
+        return ()
+    return (*BOOTSTRAP_METHODS, *(("analytic",) if entry.analytic else ()), *entry.closed_forms)
+
+
+def headline_metrics() -> tuple[str, ...]:
+    """Names reported first when present (methods paragraph, LaTeX table), in registry order."""
+    entries = [*METRICS.values(), *PER_IMAGE_METRICS.values()]
+    return tuple(dict.fromkeys(e.name for e in entries if e.headline))
+
+
+def per_image_metrics(task: str) -> tuple[str, ...]:
+    """Names of the per-image values that the predictions of ``task`` carry, in registry order."""
+    return tuple(m.name for m in PER_IMAGE_METRICS.values() if task in m.tasks)
+
+
+def register_metric(entry: Metric | PerImageMetric, *, replace: bool = False) -> None:
+    """Add a metric to the registry: every command, table and report then knows it.
+
+    Parameters
+    ----------
+    entry : Metric or PerImageMetric
+    replace : bool, default False
+        Replace an entry of the same name and kind.
+
+    Raises
+    ------
+    InputError
+        A name already registered (without ``replace``), or an unknown sufficient statistic.
+    """
+    table = PER_IMAGE_METRICS if isinstance(entry, PerImageMetric) else METRICS
+    if entry.name in table and not replace:
+        raise InputError(f"A metric named {entry.name!r} is already registered; pass replace=True to replace it.")
+    if isinstance(entry, Metric) and entry.statistic not in STATISTICS:
+        raise InputError(f"Unknown statistic {entry.statistic!r} of metric {entry.name!r}; choose among "
+                         f"{', '.join(STATISTICS)}.")
+    table[entry.name] = entry
+
+
+def unregister_metric(name: str, *, per_image: bool = False) -> Metric | PerImageMetric | None:
+    """Remove a metric from the registry (the inverse of :func:`register_metric`); return what was removed."""
+    return (PER_IMAGE_METRICS if per_image else METRICS).pop(name, None)
 
 
 @dataclass(frozen=True)
@@ -242,7 +450,7 @@ def available_metrics(predictions: Predictions) -> tuple[str, ...]:
     """Names of the metrics that apply to these predictions."""
     task = predictions.task
     names = []
-    for m in _REGISTRY:
+    for m in METRICS.values():
         if task not in m.tasks:
             continue
         if task == "multiclass" and m.per_class:
@@ -252,126 +460,6 @@ def available_metrics(predictions: Predictions) -> tuple[str, ...]:
         else:
             names.append(m.name)
     return tuple(names)
-
-
-def _confusion(p: Predictions, w: np.ndarray | LeaveOneOut) -> np.ndarray:
-    """Confusion matrices (B, K, K): the sum of the weights of the rows of each (true, predicted) cell.
-
-    Rows are stored by true class and score, so the rows of a cell usually form a few runs of
-    consecutive rows: the weights are then summed run by run (``np.add.reduceat``, one pass over
-    ``w``) rather than multiplied by a one-hot matrix. This also keeps BLAS threads out of the
-    bootstrap loop, whose spinning slows everything else down on a loaded machine. With many runs
-    (an arbitrary ``y_pred``), the matrix product is used. Leave-one-out weights: all-row counts
-    minus the counts of the left-out unit.
-    """
-    k = p.n_classes
-    cells = p.y_true * k + p.y_pred
-    if isinstance(w, LeaveOneOut):
-        per_unit = np.bincount(w.row_units() * (k * k) + cells, minlength=w.n_units * k * k)
-        total = np.bincount(cells, minlength=k * k)
-        return (total - per_unit.reshape(w.n_units, k * k)[w.left_out]).astype(np.float64).reshape(-1, k, k)
-    starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
-    if starts.size * 8 > p.n_rows:
-        onehot = np.zeros((p.n_rows, k * k))
-        onehot[np.arange(p.n_rows), cells] = 1.0
-        return (w @ onehot).reshape(-1, k, k)
-    runs = np.add.reduceat(w, starts, axis=1)
-    run_cells = cells[starts]
-    out = np.zeros((w.shape[0], k * k))
-    for cell in np.unique(run_cells):  # a loop over cells, not over resamples
-        out[:, cell] = runs[:, run_cells == cell].sum(axis=1)
-    return out.reshape(-1, k, k)
-
-
-def weighted_auc(layout: AucLayout | None, w: np.ndarray | LeaveOneOut) -> np.ndarray:
-    """Weighted Mann-Whitney AUC (ties count one half) for each row of weights ``w`` (B, n).
-
-    The numerator is, for each positive, its weight times the weight of the negatives below it: one
-    cumulative sum over the negatives (sorted by score) and a gather at ``below`` (and ``up_to``
-    when there are ties). Leave-one-unit-out weights are done in closed form, O(n log n) for all
-    units: twice the numerator is the total pair count minus the pairs of the left-out unit's rows,
-    plus the pairs inside that unit (subtracted twice). All counts are integers, so the result is
-    the same as with the dense weights.
-    """
-    if layout is None:
-        return np.full(w.shape[0], np.nan)
-    n0 = layout.n_neg
-    below, up_to = layout.below, layout.up_to
-    if isinstance(w, LeaveOneOut):
-        units = w.row_units() if layout.order is None else w.row_units()[layout.order]
-        neg_units, pos_units = units[:n0], units[n0:]
-        n1, m = pos_units.size, w.n_units
-        twice_pos = below + up_to  # twice the (tie-halved) count of negatives below each positive
-        rank = np.arange(n0)
-        twice_neg = 2 * n1 - np.searchsorted(below, rank, side="right") - np.searchsorted(up_to, rank, side="right")
-        # negatives of the same unit below each positive: search (unit, rank) keys
-        keys = np.sort(neg_units * (n0 + 1) + rank)
-        base = pos_units * (n0 + 1)
-        twice_within = (np.searchsorted(keys, base + below) + np.searchsorted(keys, base + up_to)
-                        - 2 * np.searchsorted(keys, base))
-        lost = (np.bincount(neg_units, twice_neg, m) + np.bincount(pos_units, twice_pos, m)
-                - np.bincount(pos_units, twice_within, m))
-        left = w.left_out
-        numerator = (twice_pos.sum() - lost[left]) / 2
-        n_pos = n1 - np.bincount(pos_units, minlength=m)[left]
-        n_neg = n0 - np.bincount(neg_units, minlength=m)[left]
-        return _div(numerator, (n_pos * n_neg).astype(np.float64))
-    ws = w if layout.order is None else w[:, layout.order]
-    cum = np.zeros((ws.shape[0], n0 + 1))
-    np.cumsum(ws[:, :n0], axis=1, out=cum[:, 1:])
-    w_pos = ws[:, n0:]
-    if np.array_equal(below, up_to):  # no tied scores across classes: one gather (same result, exactly)
-        numerator = np.einsum("bi,bi->b", w_pos, cum[:, below])
-    else:
-        numerator = np.einsum("bi,bi->b", w_pos, cum[:, below] + cum[:, up_to]) / 2
-    return _div(numerator, w_pos.sum(axis=1) * cum[:, -1])
-
-
-def _auc_statistic(p: Predictions, w: np.ndarray) -> np.ndarray:
-    if p.task == "binary":
-        out = np.full((w.shape[0], 2), np.nan)
-        out[:, p.pos_label] = weighted_auc(p.auc[0], w)
-        out[:, 1 - p.pos_label] = out[:, p.pos_label]
-        return out
-    per_class = np.column_stack([weighted_auc(layout, w) for layout in p.auc])
-    with np.errstate(invalid="ignore"):
-        return np.column_stack([per_class, per_class.mean(axis=1)])  # last column: macro average
-
-
-def _moments(p: Predictions, w: np.ndarray | LeaveOneOut) -> np.ndarray:
-    """Weighted sums of 1, |e|, e^2, y, y^2, q, q^2, yq (e = q - y).
-
-    Leave-one-out weights are densified chunk by chunk rather than done as total minus unit sums:
-    R2 and r take differences of these sums, which would amplify the rounding of the subtraction.
-    """
-    if isinstance(w, LeaveOneOut):
-        return np.concatenate([_moments(p, chunk.dense()) for chunk in w.chunks()], axis=0)
-    y, q = p.y_true, p.y_pred
-    e = q - y
-    columns = np.column_stack([np.ones_like(y), np.abs(e), e * e, y, y * y, q, q * q, y * q])
-    return w @ columns
-
-
-def _values(p: Predictions, w: np.ndarray | LeaveOneOut) -> np.ndarray:
-    """Weighted sums of 1 and the values; leave-one-out: total minus unit sums."""
-    columns = np.column_stack([np.ones(p.n_rows), p.y_pred])
-    return w.linear(columns) if isinstance(w, LeaveOneOut) else w @ columns
-
-
-def _median(p: Predictions, w: np.ndarray | LeaveOneOut) -> np.ndarray:
-    """Weighted median (mean of the lower and upper weighted medians; rows are sorted by value)."""
-    if isinstance(w, LeaveOneOut):  # not linear in the weights: dense weights, chunk by chunk
-        return np.concatenate([_median(p, chunk.dense()) for chunk in w.chunks()], axis=0)
-    cum = np.cumsum(w, axis=1)
-    half = cum[:, -1:] / 2
-    low = np.argmax(cum >= half, axis=1)
-    high = np.argmax(cum > half, axis=1)
-    out = (p.y_pred[low] + p.y_pred[high]) / 2
-    return np.where(cum[:, -1] > 0, out, np.nan)[:, None]
-
-
-_STATISTICS = {"confusion": _confusion, "auc": _auc_statistic, "moments": _moments, "values": _values,
-               "median": _median}
 
 
 def evaluate_metrics(
@@ -397,7 +485,7 @@ def evaluate_metrics(
     for j, request in enumerate(requests):
         key = request.metric.statistic
         if key not in cache:
-            cache[key] = _STATISTICS[key](predictions, weights)
+            cache[key] = STATISTICS[key](predictions, weights)
         k = request.class_code
         if key == "auc" and k < 0:
             k = cache[key].shape[1] - 1 if predictions.task == "multiclass" else predictions.pos_label

@@ -44,7 +44,7 @@ Methods 21, 195-212.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -62,9 +62,6 @@ __all__ = [
     "segmentation_values",
     "surface_distances",
 ]
-
-SEGMENTATION_METRICS = ("Dice", "IoU", "HD95", "NSD")
-"""Names of the per-image metrics, in the order of the prediction files."""
 
 HD_PERCENTILE = 95.0
 
@@ -209,9 +206,9 @@ class SegmentationValues:
     Attributes
     ----------
     Dice, IoU, NSD : float
-        In [0, 1], higher is better.
+        In [0, 1].
     HD95 : float
-        In mm, lower is better; NaN when exactly one mask is empty.
+        In mm; NaN when exactly one mask is empty.
     """
 
     Dice: float
@@ -222,6 +219,11 @@ class SegmentationValues:
     def as_dict(self, suffix: str = "") -> dict[str, float]:
         """``{"Dice<suffix>": ..., "IoU<suffix>": ..., "HD95<suffix>": ..., "NSD<suffix>": ...}``."""
         return {f"{name}{suffix}": float(getattr(self, name)) for name in SEGMENTATION_METRICS}
+
+
+SEGMENTATION_METRICS = tuple(f.name for f in fields(SegmentationValues))
+"""Names of the per-image metrics, in the order of the prediction files (their direction, range and display
+name are in the registry, :data:`clinicadl.stats.metrics.PER_IMAGE_METRICS`)."""
 
 
 def segmentation_values(prediction, reference, *, spacing=None, tolerance: float = 1.0) -> SegmentationValues:

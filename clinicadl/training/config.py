@@ -27,6 +27,7 @@ from typing import Any
 
 from clinicadl.errors import InputError
 from clinicadl.runtime.metric_names import TASKS, check_task, task_metrics
+from clinicadl.stats.metrics import lower_is_better_names
 
 __all__ = [
     "LAUNCHER_KEYS",
@@ -111,8 +112,8 @@ LOSSES = {
 SAMPLERS = ("random", "weighted")
 NORMALIZATIONS = ("batch", "group", "instance")
 
-LOWER_IS_BETTER = frozenset({"loss", "MAE", "RMSE", "LR_minus", "HD95"})
-"""Metrics (and the loss) for which a lower value is better; all others are better higher."""
+LOWER_IS_BETTER = lower_is_better_names()
+"""Metrics (and the loss) for which a lower value is better (from the metric registry); all others: higher."""
 
 
 def default_parameters(task: str) -> dict[str, Any]:

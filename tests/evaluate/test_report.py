@@ -217,7 +217,7 @@ def test_report_help_imports_neither_torch_nor_pandas():
 
 
 def test_methods_paragraph_names_only_the_sources_that_changed_something():
-    from clinicadl.evaluate.report import _used
+    from clinicadl.evaluate.report.methods import _used
 
     assert not _used("augmentation", {"data_augmentation": []})
     assert _used("augmentation", {"data_augmentation": ["Noise"]})
@@ -227,7 +227,7 @@ def test_methods_paragraph_names_only_the_sources_that_changed_something():
 
 def test_comparison_rows_say_what_they_are_about(maps):
     report = maps["report"]
-    from clinicadl.evaluate.report import comparison_table
+    from clinicadl.evaluate.report.tables import comparison_table
 
     tables = [comparison_table(c) for c in report.comparisons if c.kind == "procedures"]
     assert tables
