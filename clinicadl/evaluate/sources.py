@@ -28,7 +28,8 @@ import pandas as pd
 from clinicadl.errors import InputError
 from clinicadl.evaluate.procedure_expected import crossed_inputs
 from clinicadl.evaluate.procedure_inputs import Procedure, load_procedure
-from clinicadl.maps.results_io import evaluation_dir, sidecar_path, write_json_sidecar, write_results_tsv
+from clinicadl.evaluate.results import ResultRow, results_frame, write_results
+from clinicadl.maps.results_io import evaluation_dir
 from clinicadl.maps.study import StudyRow, read_study_tsv
 from clinicadl.stats.crossed_design import CrossedValues, crossed_components
 from clinicadl.stats.variance_sources import (
@@ -45,6 +46,8 @@ P_BETTER = (0.6, 0.75, 0.9)
 """True probabilities that a model of A beats one of B at which the estimators' detection rates are reported."""
 
 TEST_SAMPLING = "test sampling"
+NESTED_SPLIT = "split (nested)"
+NESTED_SEED = "seeds (nested)"
 
 
 @dataclass(frozen=True)
@@ -79,41 +82,42 @@ def _design_values(rows: Sequence[StudyRow], values: CrossedValues, replicates: 
     return out
 
 
-def _row(metric: str, estimate: SourceSD) -> dict:
-    return {"metric": metric, "source": estimate.source, "estimate": estimate.sd, "ci_low": estimate.low,
-            "ci_high": estimate.high, "se": np.nan, "method": estimate.method,
-            "confidence": estimate.confidence_level, "variance": estimate.variance, "df": estimate.df,
-            "n_models": estimate.n_models}
+def _row(metric: str, estimate: SourceSD, source: str | None = None) -> ResultRow:
+    return ResultRow(metric, estimate.sd, estimate.low, estimate.high, method=estimate.method,
+                     confidence=estimate.confidence_level,
+                     extra={"source": source or estimate.source, "variance": estimate.variance, "df": estimate.df,
+                            "n_models": estimate.n_models})
 
 
-def _metric_rows(metric: str, designs: dict, values: CrossedValues, level: float) -> list[dict]:
+def _metric_rows(metric: str, designs: dict, values: CrossedValues, level: float) -> list[ResultRow]:
     rows = []
     for design, scores in designs.items():
         if design == "nested":
             nested = split_seed_sd(scores, confidence_level=level)
-            rows += [_row(metric, nested.split), _row(metric, nested.seed)]
+            rows += [_row(metric, nested.split, NESTED_SPLIT), _row(metric, nested.seed, NESTED_SEED)]
         else:
             rows.append(_row(metric, source_sd(scores, source=design, confidence_level=level)))
     components = crossed_components(values)
     sampling = max(components.participant + components.interaction, 0.0)
-    rows.append({"metric": metric, "source": TEST_SAMPLING, "estimate": float(np.sqrt(sampling)), "ci_low": np.nan,
-                 "ci_high": np.nan, "se": np.nan, "method": "participant + interaction components of the crossed "
-                 "design (no interval: see docs/variance-study.md)", "confidence": level, "variance": sampling,
-                 "df": np.nan, "n_models": values.values.size})
+    rows.append(ResultRow(metric, float(np.sqrt(sampling)), method="participant + interaction components of the "
+                          "crossed design (no interval: see docs/variance-study.md)", confidence=level,
+                          extra={"source": TEST_SAMPLING, "variance": sampling, "df": np.nan,
+                                 "n_models": values.values.size}))
     return rows
 
 
-def _estimator_rows(metric: str, rows: list[dict], k: int) -> list[dict]:
-    variance = {r["source"]: r["variance"] for r in rows}
+def _estimator_rows(metric: str, rows: list[ResultRow], k: int) -> list[ResultRow]:
+    variance = {r.extra["source"]: r.extra["variance"] for r in rows}
     if "init" not in variance or "all" not in variance:
         return []
     out = []
     for estimator in estimator_variances(variance, total=variance["all"], k=k):
         rates = detection_rate(estimator, p_better=np.array(P_BETTER), total=variance["all"])
-        out.append({"metric": metric, "estimator": estimator.name, "estimate": estimator.sd, "ci_low": np.nan,
-                    "ci_high": np.nan, "se": np.nan, "method": "Bouthillier et al. (2021), sources assumed additive",
-                    "confidence": np.nan, "k": k, "variance": estimator.variance, "fixed_variance": estimator.fixed,
-                    **{f"detection_at_{round(100 * p)}": float(rate) for p, rate in zip(P_BETTER, rates)}})
+        out.append(ResultRow(metric, estimator.sd, method="Bouthillier et al. (2021), sources assumed additive",
+                             extra={"estimator": estimator.name, "k": k, "variance": estimator.variance,
+                                    "fixed_variance": estimator.fixed,
+                                    **{f"detection_at_{round(100 * p)}": float(rate)
+                                       for p, rate in zip(P_BETTER, rates)}}))
     return out
 
 
@@ -148,18 +152,14 @@ def evaluate_sources(maps: str | Path, data_group: str, *, metrics: Sequence[str
         source_rows += rows
         estimator_rows += _estimator_rows(metric, rows, k)
     n_subjects = int(np.unique(procedure.models[0].predictions.frame["participant_id"]).size)
-    common = {"n_resamples": 0, "n_subjects": n_subjects, "n_images": len(procedure.models[0].predictions.frame),
-              "seed": np.nan}
-    sources = pd.DataFrame([{**row, **common} for row in source_rows])
-    estimators = pd.DataFrame([{**row, **common} for row in estimator_rows])
+    size = {"n_subjects": n_subjects, "n_images": len(procedure.models[0].predictions.frame)}
+    sources = results_frame(row.with_values(**size) for row in source_rows)
+    estimators = results_frame(row.with_values(**size) for row in estimator_rows)
     folder = evaluation_dir(maps, data_group)
-    folder.mkdir(parents=True, exist_ok=True)
     meta = {"maps": str(maps), "data_group": data_group, "selection_metric": selection_metric,
             "replicates": list(procedure.replicates), "reference": "Bouthillier et al. (2021), MLSys 3"}
-    written = [write_results_tsv(folder / "sources.tsv", sources), write_results_tsv(folder / "estimators.tsv",
-                                                                                     estimators)]
-    for path in written:
-        write_json_sidecar(sidecar_path(path), meta)
+    written = [write_results(folder / "sources.tsv", sources, meta),
+               write_results(folder / "estimators.tsv", estimators, meta)]
     if plot:
         from clinicadl.evaluate.sources_plot import plot_sources
 
