@@ -36,3 +36,14 @@ def test_evaluate_sources_reports_each_source_with_an_interval_and_draws_the_fig
     estimators = pd.read_csv(folder / "estimators.tsv", sep="\t")
     assert set(estimators["estimator"]) == {"IdealEst(3)", "FixHOptEst(3, All)", "FixHOptEst(3, Init)"}
     assert (folder / "sources.png").stat().st_size > 10_000
+
+
+def test_the_report_has_a_sources_section_with_its_figure(study):
+    run_clinicadl("evaluate", "sources", study, "test", "-m", "BA")
+    output = study.parent / "report.md"
+    run_clinicadl("evaluate", "report", study, "--data_group", "test", "--output", output)
+    text = output.read_text()
+    assert "Variance study of study" in text and "In a variance study (Bouthillier et al. 2021)" in text
+    assert "sources.png" in text or "_sources.png" in text
+    figures = list((study.parent / "report_figures").glob("*sources.png"))
+    assert figures and figures[0].stat().st_size > 10_000

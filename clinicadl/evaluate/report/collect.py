@@ -100,10 +100,16 @@ def _procedure_report(path: Path, data_group: str, selection_metric: str, parame
     variance = read_results_tsv(variance_tsv) if variance_tsv.is_file() else None
     figures = (_figure(folder / "procedure_models.png", "Every trained model with its test-set interval, and "
                        "the expected performance of the procedure.")
-               + _figure(folder / "procedure_variance.png", "Variance between trained models, by source."))
+               + _figure(folder / "procedure_variance.png", "Variance between trained models, by source.")
+               + _figure(folder / "sources.png", "Variance study: standard deviation of one trained model's score "
+                         "due to each source of variance, with its interval, next to the test-set sampling."))
+    study = [folder / "sources.tsv", folder / "estimators.tsv"]
+    variance_sources, estimators = (read_results_tsv(p) if p.is_file() else None for p in study)
+    sources += [p for p in study if p.is_file()]
     return MapsReport(path, data_group, selection_metric, "procedure", parameters, _read_seeds(path, parameters),
                       read_results_tsv(expected_tsv), variance, read_results_tsv(models_tsv),
-                      read_json(sidecar_path(expected_tsv)), figures, tuple(sources), computed)
+                      read_json(sidecar_path(expected_tsv)), figures, tuple(sources), computed,
+                      variance_sources=variance_sources, estimators=estimators)
 
 
 def _recorded_inputs(results: Path) -> set[tuple[str, str]]:

@@ -75,6 +75,8 @@ class MapsReport:
         Results TSVs read.
     computed : tuple of Path
         Results files computed for the report (empty when everything was on disk).
+    variance_sources, estimators : pandas.DataFrame or None
+        ``sources.tsv`` and ``estimators.tsv`` of ``evaluate sources`` (a variance study), when present.
     """
 
     path: Path
@@ -91,6 +93,8 @@ class MapsReport:
     sources: tuple[Path, ...]
     computed: tuple[Path, ...] = ()
     label: str = ""
+    variance_sources: pd.DataFrame | None = None
+    estimators: pd.DataFrame | None = None
     """Name in the report: the folder name, or the part of the path that tells it from the other MAPS."""
 
     @property

@@ -212,7 +212,28 @@ def _procedure_sentence(report: MapsReport) -> str:
                                for r in headline.to_dict(orient="records"))
         per_model = (f"Each trained model's intervals are closed forms that keep their coverage with few "
                      f"participants and near the bound of the metric ({per_metric}).")
-    return " ".join(s for s in (design, performance, _variance_sentence(report), per_model) if s)
+    return " ".join(s for s in (design, performance, _variance_sentence(report), _study_sentence(report), per_model)
+                    if s)
+
+
+def _study_sentence(report: MapsReport) -> str:
+    """The variance study (``evaluate sources``), when the MAPS is one: which source moves the result most."""
+    frame = report.variance_sources
+    if frame is None or not len(frame):
+        return ""
+    study = report.parameters.get("study") or {}
+    single = frame[~frame["source"].isin(["all", "test sampling"])]
+    parts = []
+    for metric, rows in single.groupby("metric", sort=False):
+        top = rows.sort_values("estimate", ascending=False).iloc[0]
+        sampling = frame[(frame["metric"] == metric) & (frame["source"] == "test sampling")]["estimate"]
+        yardstick = (f" (test-set sampling SD {format_number(float(sampling.iloc[0]), 4)})" if len(sampling) else "")
+        parts.append(f"{display_name(metric)}: {top['source']}, SD {format_number(top['estimate'], 4)} "
+                     f"[{format_number(top['ci_low'], 4)}, {format_number(top['ci_high'], 4)}]{yardstick}")
+    return (f"In a variance study (Bouthillier et al. 2021), {study.get('n_replicates', '')} models re-drew "
+            "each source of variance alone, the others at a shared reference draw; the standard deviation of one "
+            "model's score due to each source has a chi-square interval corrected for the kurtosis of the scores. "
+            "The largest source was " + "; ".join(parts) + ".")
 
 
 def _comparison_sentence(comparison: Comparison) -> str:

@@ -14,11 +14,13 @@ from clinicadl.evaluate.report.contents import Report
 from clinicadl.evaluate.report.methods import REFERENCES, latex_table, methods_paragraph
 from clinicadl.evaluate.report.tables import (
     comparison_table,
+    estimators_table,
     evaluation_table,
     expected_table,
     models_table,
     seeds_table,
     settings_table,
+    sources_table,
     variance_table,
 )
 
@@ -31,8 +33,9 @@ FORMATS = ("html", "md")
 def _sections(report: Report) -> list[dict]:
     sections = []
     for maps in report.maps:
-        tables = [t for t in (expected_table(maps), variance_table(maps), models_table(maps), settings_table(maps),
-                              seeds_table(maps), evaluation_table(maps)) if t is not None]
+        tables = [t for t in (expected_table(maps), variance_table(maps), sources_table(maps), estimators_table(maps),
+                              models_table(maps), settings_table(maps), seeds_table(maps), evaluation_table(maps))
+                  if t is not None]
         sections.append({"title": f"{'Learning procedure' if maps.kind == 'procedure' else 'Trained model'}: "
                                   f"{maps.name}", "path": str(maps.path), "tables": tables, "figures": maps.figures,
                          "sources": [str(s) for s in maps.sources], "computed": [str(c) for c in maps.computed]})

@@ -9,9 +9,22 @@ import pandas as pd
 from clinicadl.evaluate.display import format_number, format_pvalue
 from clinicadl.evaluate.report.contents import Comparison, MapsReport, Table
 
-__all__ = ["COMPONENT_NAMES", "SETTINGS", "TOTAL_COMPONENTS", "comparison_table", "evaluation_table",
-           "expected_table", "format_ci", "level_percent", "models_table", "seeds_table", "settings_table",
-           "variance_table"]
+__all__ = [
+    "COMPONENT_NAMES",
+    "SETTINGS",
+    "TOTAL_COMPONENTS",
+    "comparison_table",
+    "estimators_table",
+    "evaluation_table",
+    "expected_table",
+    "format_ci",
+    "level_percent",
+    "models_table",
+    "seeds_table",
+    "settings_table",
+    "sources_table",
+    "variance_table",
+]
 
 SETTINGS = ("network_task", "architecture", "mode", "label", "diagnoses", "validation", "n_splits", "epochs",
             "learning_rate", "optimizer", "weight_decay", "batch_size", "dropout", "data_augmentation",
@@ -110,6 +123,34 @@ def variance_table(report: MapsReport) -> Table | None:
              else f"Variance of the metrics between the trained models of {report.name}")
     return Table(title,
                  ("metric", "source", "variance", "SD", "share", f"{level}% CI of the variance"), tuple(rows))
+
+
+def sources_table(report: MapsReport) -> Table | None:
+    """Variance study: the standard deviation of one model's score due to each source, largest first."""
+    frame = report.variance_sources
+    if frame is None or not len(frame):
+        return None
+    level = level_percent(frame)
+    rows = [(r.metric, str(r.source), format_number(r.estimate, 4),
+             format_ci(r.ci_low, r.ci_high) if np.isfinite(r.ci_low) else "no interval", str(r.n_models))
+            for r in frame.sort_values(["metric", "estimate"], ascending=[True, False]).itertuples()]
+    return Table(f"Variance study of {report.name}: standard deviation of one trained model's score due to each "
+                 "source (its models re-draw only that source; Bouthillier et al. 2021)",
+                 ("metric", "source", "SD", f"{level}% CI", "models"), tuple(rows))
+
+
+def estimators_table(report: MapsReport) -> Table | None:
+    """Variance study: the estimators of Bouthillier et al. (2021) judged with the measured variances."""
+    frame = report.estimators
+    if frame is None or not len(frame):
+        return None
+    rows = [(r.metric, str(r.estimator), format_number(r.estimate, 4), format_number(r.fixed_variance, 3),
+             f"{r.detection_at_60:.2f} / {r.detection_at_75:.2f} / {r.detection_at_90:.2f}")
+            for r in frame.itertuples()]
+    return Table("Estimators of the expected score: their SD, the part of their variance that more models do not "
+                 "reduce, and how often they rank the better of two procedures first",
+                 ("metric", "estimator", "SD", "fixed variance", "P(A first) at P(A>B) = 0.6 / 0.75 / 0.9"),
+                 tuple(rows))
 
 
 def models_table(report: MapsReport) -> Table:
