@@ -33,8 +33,8 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--sigma": (("generate hypometabolic",),),  # hypometabolic: the smoothing of the mask; random: the noise
     "--mask_path": (("generate hypometabolic",),),  # hypometabolic: one mask file; trivial: upstream's folder
     "--dti_space": (("prepare-data slice",),),  # slice: -ds is --discarded_slices (see docs/upstream-parity.md)
-    # one model per split (procedure, plan, report) takes one metric, default loss; rest: several, default all
-    "--selection_metrics": (*PER_TASK, ("evaluate procedure", "evaluate plan", "evaluate report")),
+    # one model per split (procedure, plan, report, sources) takes one metric, default loss; rest: several, default all
+    "--selection_metrics": (*PER_TASK, ("evaluate procedure", "evaluate plan", "evaluate report", "evaluate sources")),
     # upstream's name for data-loading processes (train, predict) and worker processes (prepare-data, generate)
     "--n_proc": (("train", "predict"),),
     "--n_splits": (("train",),),  # train reads split-<i>/ folders; tsvtools kfold makes them
