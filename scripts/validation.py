@@ -51,6 +51,7 @@ from scipy import stats  # noqa: E402
 from clinicadl.stats import simulation as sc  # noqa: E402
 from clinicadl.stats.simulation import DEPARTURE_SE, SimulationResult, mc_se, simulate, write_atomic  # noqa: E402
 from clinicadl.stats.simulation import crossed as cs  # noqa: E402
+from clinicadl.stats.simulation import sources as vs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "validation.md"
@@ -151,6 +152,7 @@ def cells(nested: bool, full: bool = True) -> list[Cell]:
     out.append(Cell("two-models", sc.TwoModels(n=100, shift=0.5), pair, 2000, None, "n=100 AUC +0.084",
                     claims=("paired bootstrap (AUC difference)",)))
     out += crossed_cells(full)
+    out += source_cells()
     # the naive interval is cheap (10 fits, vectorised over studies): more studies; nested CV costs 55 fits
     # x 50 repetitions per study
     bates = sc.LogisticCV(n=100, p=10)
@@ -159,6 +161,22 @@ def cells(nested: bool, full: bool = True) -> list[Cell]:
     if nested:
         out.append(Cell("nested-cv", bates, (sc.cv_procedure("nested", n_repeats=50),), 1000, 400, "n=100, p=10",
                         claims=("nested CV (R=50)",)))
+    return out
+
+
+def source_cells() -> list[Cell]:
+    """The variance study: one source's SD from R models (R = 5, 10, 30), and split/seed from a nested design."""
+    out = []
+    procedure = (vs.SOURCE_SD_PROCEDURE,)
+    for source in ("init", "split", "all"):
+        for r in (5, 10, 30):
+            reduced = 300 if (source, r) == ("init", 10) else None
+            out.append(Cell("sources", vs.SingleSourceStudy(source, r, 100), procedure, 1000, reduced,
+                            f"{source}, R={r}", claims=(vs.SOURCE_SD_PROCEDURE.name,)))
+    names = tuple(p.name for p in vs.NESTED_PROCEDURES)
+    for s, k in ((3, 3), (5, 4)):
+        out.append(Cell("sources", vs.NestedSourceStudy(s, k, 100), vs.NESTED_PROCEDURES, 1000, None,
+                        f"nested S={s} K={k}", claims=names))
     return out
 
 
@@ -281,6 +299,15 @@ SECTIONS = {
                         "resampled replicate pairs only and the *paired t over replicates* ignores the participants: "
                         "both are about this test set and over-reject when the procedures suit different "
                         "participants."),
+    "sources": ("Variance study: the standard deviation due to each source (evaluate sources)",
+                "The design `train --study sources` produces: R models re-drawing one source (or all) on a shared "
+                "test set of 100 participants (40 % positives, 1-3 sessions, difficulty SD 0.8 shared by every "
+                "model); each source adds an effect and a participant x model interaction to the margin (SDs: split "
+                "0.25/0.35, init 0.12/0.3, order 0.08/0.25, augmentation 0.06/0.2, dropout 0.05/0.2, hpo 0.3/0.3); "
+                "the score is the balanced accuracy. Truth of each study: the SD of the score over re-draws of the "
+                "source in that world (4000 more models; its Monte-Carlo error is a few per cent of the variance). "
+                "The nested design (S splits x K seed draws) separates the split (Graybill-Wang interval) from every "
+                "seeded source (chi-square, kurtosis-corrected)."),
     "nested-cv": ("Cross-validation intervals of the prediction error (Bates et al. 2023)",
                   "Logistic regression (L2 penalty 0.01, 0/1 loss), n = 100, p = 10 Gaussian features, 4 with "
                   "coefficient 1. Target: Err_XY, the exact error of the model fitted on the data at hand "
