@@ -19,6 +19,7 @@ It writes docs/variance-study.md and its figures (docs/variance_study/*.png) wit
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -89,7 +90,6 @@ def study(task: str, data: dict[str, Path], work: Path, replicates: int, nested:
     folder = maps / "evaluation" / "test"
     FIGURES.mkdir(parents=True, exist_ok=True)
     shutil.copy(folder / "sources.png", FIGURES / f"{task}.png")
-    return pd.read_csv(folder / "sources.tsv", sep="\t"), pd.read_csv(folder / "estimators.tsv", sep="\t")
 
 
 def _sources_table(table: pd.DataFrame) -> str:
@@ -136,30 +136,40 @@ def main() -> None:
     start = time.perf_counter()
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
-    data, results, times = {}, {}, {}
+    record = work / "runs.json"
+    runs = json.loads(record.read_text()) if record.is_file() else {}
+    data = {}
     for task in args.tasks:
         kind = TASKS[task]["data"]
+        t0 = time.perf_counter()
         if kind not in data:
             data[kind] = cohort(work) if kind == "cohort" else lesions(work)
-        t0 = time.perf_counter()
-        results[task] = study(task, data[kind], work, args.replicates, tuple(args.nested), args.n_jobs)
-        times[task] = time.perf_counter() - t0
-    write_page(results, times, time.perf_counter() - start, args)
+        study(task, data[kind], work, args.replicates, tuple(args.nested), args.n_jobs)
+        runs[task] = {"minutes": (time.perf_counter() - t0) / 60, "replicates": args.replicates,
+                      "nested": list(args.nested)}
+        record.write_text(json.dumps(runs, indent=1))
+    write_page(work, runs, time.perf_counter() - start)
 
 
-def write_page(results: dict, times: dict, total: float, args) -> None:
+def write_page(work: Path, runs: dict, total: float) -> None:
+    """docs/variance-study.md from every task studied in ``work`` (runs.json: each task's run time and design)."""
     sections = []
-    for task, (sources, estimators) in results.items():
+    for task in (t for t in TASKS if t in runs):
+        folder = work / f"study_{task}" / "evaluation" / "test"
+        sources = pd.read_csv(folder / "sources.tsv", sep="\t")
+        estimators = pd.read_csv(folder / "estimators.tsv", sep="\t")
+        run = runs[task]
         sections.append(f"### {task.capitalize()}\n\n![{task}](variance_study/{task}.png)\n\n"
-                        f"Largest single source: {_dominant(sources)}. Run time {times[task] / 60:.1f} min.\n\n"
-                        f"{_sources_table(sources)}\n\nEstimators (k = {args.replicates} models each):\n\n"
-                        f"{_estimators_table(estimators)}\n")
+                        f"R = {run['replicates']} models per source, nested design {run['nested'][0]} x "
+                        f"{run['nested'][1]}; run time {run['minutes']:.1f} min (data generation included). "
+                        f"Largest single source: {_dominant(sources)}.\n\n{_sources_table(sources)}\n\n"
+                        f"Estimators (k = {run['replicates']} models each):\n\n{_estimators_table(estimators)}\n")
     template = (Path(__file__).resolve().parent / "variance_study_page.md").read_text()
-    page = template.format(results="\n".join(sections), minutes=f"{total / 60:.0f}", replicates=args.replicates,
-                           nested=f"{args.nested[0]} x {args.nested[1]}",
+    minutes = sum(run["minutes"] for run in runs.values())
+    page = template.format(results="\n".join(sections), minutes=f"{minutes:.0f}",
                            command=" ".join(sys.argv[1:]) or "(defaults)")
     (DOCS / "variance-study.md").write_text(page)
-    print(f"docs/variance-study.md written ({total / 60:.1f} min)")
+    print(f"docs/variance-study.md written (this run {total / 60:.1f} min; all tasks {minutes:.0f} min)")
 
 
 if __name__ == "__main__":

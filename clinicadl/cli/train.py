@@ -9,6 +9,7 @@ from click.core import ParameterSource
 
 from clinicadl.cli import options
 from clinicadl.cli.launcher_options import launcher_options, slurm_values
+from clinicadl.runtime.metric_names import TASK_METRICS
 from clinicadl.training.config import LAUNCHER_KEYS, LOSSES, OPTIMIZERS, SECTIONS, default_parameters
 
 PROCEDURE_OPTIONS = ("replicates", "root_seed", "vary", "overwrite", "hpo_trials", "hpo_space", "study", "sources",
@@ -139,13 +140,8 @@ def _model_options(task: str) -> list:
     ]
 
 
-_SELECTION_CHOICES = {
-    "classification": "loss, BA, accuracy, F1_score, sensitivity, specificity, PPV, NPV, MCC, MK, LR_plus, LR_minus",
-    "regression": "loss, R2_score, MAE, RMSE",
-    "reconstruction": "loss, MAE, RMSE, PSNR, SSIM",
-    "segmentation": "loss, Dice, IoU, HD95, NSD",
-}
-"""The selection metrics that ``train <task> --help`` lists."""
+_SELECTION_CHOICES = {task: ", ".join(("loss", *names)) for task, names in TASK_METRICS.items()}
+"""The selection metrics that ``train <task> --help`` lists: the task's metrics, as the trainer logs them."""
 
 
 def _task_options(task: str) -> list:

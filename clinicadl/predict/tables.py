@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from clinicadl.runtime.metric_names import TASK_METRICS
 from clinicadl.runtime.metrics import POSITIVE_CLASS_CODE, compute_metrics, proba_columns
 
 __all__ = ["POSITIVE_CLASS_CODE", "RECONSTRUCTION_VALUES", "compute_metrics", "metrics_table", "soft_vote"]
 
-RECONSTRUCTION_VALUES = ("MAE", "RMSE", "PSNR", "SSIM")
+RECONSTRUCTION_VALUES = TASK_METRICS["reconstruction"]
 
 
 def metrics_table(metrics: dict[str, float]) -> pd.DataFrame:
