@@ -125,6 +125,17 @@ def _dominant(table: pd.DataFrame) -> str:
     return "; ".join(out)
 
 
+def _additivity(table: pd.DataFrame) -> str:
+    """Sum of the single-source variances against the variance of the models that re-draw them all."""
+    out = []
+    for metric, rows in table.groupby("metric"):
+        single = rows[~rows["source"].isin(["all", "test sampling", "split (nested)", "seeds (nested)"])]
+        together = rows[rows["source"] == "all"]["variance"]
+        if len(together) and float(together.iloc[0]) > 0:
+            out.append(f"{metric} {single['variance'].clip(lower=0).sum() / float(together.iloc[0]):.1f}")
+    return ", ".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replicates", type=int, default=5)
@@ -162,7 +173,9 @@ def write_page(work: Path, runs: dict, total: float) -> None:
         sections.append(f"### {task.capitalize()}\n\n![{task}](variance_study/{task}.png)\n\n"
                         f"R = {run['replicates']} models per source, nested design {run['nested'][0]} x "
                         f"{run['nested'][1]}; run time {run['minutes']:.1f} min (data generation included). "
-                        f"Largest single source: {_dominant(sources)}.\n\n{_sources_table(sources)}\n\n"
+                        f"Largest single source: {_dominant(sources)}. Sum of the single-source variances over the "
+                        f"variance when all are re-drawn (1 if the sources add up): {_additivity(sources)}.\n\n"
+                        f"{_sources_table(sources)}\n\n"
                         f"Estimators (k = {run['replicates']} models each):\n\n{_estimators_table(estimators)}\n")
     template = (Path(__file__).resolve().parent / "variance_study_page.md").read_text()
     minutes = sum(run["minutes"] for run in runs.values())

@@ -32,6 +32,7 @@ from clinicadl.evaluate.results import ResultRow, results_frame, write_results
 from clinicadl.maps.results_io import evaluation_dir
 from clinicadl.maps.study import StudyRow, read_study_tsv
 from clinicadl.stats.crossed_design import CrossedValues, crossed_components
+from clinicadl.stats.metrics import metric_bounds
 from clinicadl.stats.variance_sources import (
     SourceSD,
     detection_rate,
@@ -89,14 +90,14 @@ def _row(metric: str, estimate: SourceSD, source: str | None = None) -> ResultRo
                             "n_models": estimate.n_models})
 
 
-def _metric_rows(metric: str, designs: dict, values: CrossedValues, level: float) -> list[ResultRow]:
+def _metric_rows(metric: str, designs: dict, values: CrossedValues, level: float, bounds) -> list[ResultRow]:
     rows = []
     for design, scores in designs.items():
         if design == "nested":
-            nested = split_seed_sd(scores, confidence_level=level)
+            nested = split_seed_sd(scores, confidence_level=level, bounds=bounds)
             rows += [_row(metric, nested.split, NESTED_SPLIT), _row(metric, nested.seed, NESTED_SEED)]
         else:
-            rows.append(_row(metric, source_sd(scores, source=design, confidence_level=level)))
+            rows.append(_row(metric, source_sd(scores, source=design, confidence_level=level, bounds=bounds)))
     components = crossed_components(values)
     sampling = max(components.participant + components.interaction, 0.0)
     rows.append(ResultRow(metric, float(np.sqrt(sampling)), method="participant + interaction components of the "
@@ -146,9 +147,9 @@ def evaluate_sources(maps: str | Path, data_group: str, *, metrics: Sequence[str
     k = max(1, max(r.member for r in rows_of_study if r.design != "nested") + 1)
     source_rows, estimator_rows, laid_out = [], [], {}
     for metric in metrics:
-        values, _ = crossed_inputs(procedure, metric, laid_out)
+        values, bounds = crossed_inputs(procedure, metric, laid_out)
         designs = _design_values(rows_of_study, values, procedure.replicates)
-        rows = _metric_rows(metric, designs, values, confidence_level)
+        rows = _metric_rows(metric, designs, values, confidence_level, bounds or metric_bounds(metric))
         source_rows += rows
         estimator_rows += _estimator_rows(metric, rows, k)
     n_subjects = int(np.unique(procedure.models[0].predictions.frame["participant_id"]).size)

@@ -91,7 +91,13 @@ def _chi2_sd(variance: float, df: float, confidence_level: float) -> tuple[float
     return float(np.sqrt(low)), float(np.sqrt(high))
 
 
-def source_sd(values, *, source: str, confidence_level: float = 0.95) -> SourceSD:
+def max_sd(bounds: tuple[float, float] | None) -> float:
+    """Largest standard deviation of a value in ``bounds``: half the range (Popoviciu 1935); inf when unbounded."""
+    return np.inf if bounds is None else (bounds[1] - bounds[0]) / 2.0
+
+
+def source_sd(values, *, source: str, confidence_level: float = 0.95,
+              bounds: tuple[float, float] | None = None) -> SourceSD:
     """Standard deviation of the scores of R models that differ only by ``source``, on one test set.
 
     Parameters
@@ -101,12 +107,15 @@ def source_sd(values, *, source: str, confidence_level: float = 0.95) -> SourceS
     source : str
         The source re-drawn between these models (``"all"`` when every studied source was).
     confidence_level : float, default 0.95
+    bounds : (float, float), optional
+        Range of the score (a bounded metric): the upper bound of the interval is at most half of it.
 
     Returns
     -------
     SourceSD
-        The sample standard deviation with the chi-square interval on ``R - 1`` degrees of freedom
-        (normal theory; Bouthillier et al. 2021 report the standard deviation over such seeds).
+        The sample standard deviation with the chi-square interval on ``R - 1`` degrees of freedom, fewer when the
+        scores are heavy-tailed (:func:`clinicadl.stats.crossed_design.kurtosis_df`); Bouthillier et al. (2021)
+        report the standard deviation over such seeds.
     """
     _check_level(confidence_level)
     y = np.asarray(values, dtype=float).ravel()
@@ -115,6 +124,7 @@ def source_sd(values, *, source: str, confidence_level: float = 0.95) -> SourceS
     variance = float(y.var(ddof=1))
     df = float(kurtosis_df(y))
     low, high = _chi2_sd(variance, df, confidence_level)
+    high = min(high, max_sd(bounds))
     return SourceSD(source, float(np.sqrt(variance)), low, high, variance, df, int(y.size), confidence_level,
                     f"chi-square interval on {df:.3g} df (kurtosis-corrected)")
 
@@ -151,7 +161,8 @@ def _within_df(residuals: np.ndarray, df: float) -> float:
     return float(min(2.0 / (2.0 / df + kappa / n), df))
 
 
-def split_seed_sd(values, *, confidence_level: float = 0.95) -> SplitSeedSD:
+def split_seed_sd(values, *, confidence_level: float = 0.95, bounds: tuple[float, float] | None = None
+                  ) -> SplitSeedSD:
     """Separate the split and seed components from a balanced nested design.
 
     Parameters
@@ -159,6 +170,8 @@ def split_seed_sd(values, *, confidence_level: float = 0.95) -> SplitSeedSD:
     values : array_like of shape (S, K)
         Score of the model trained on split ``s`` with seed draw ``k``; S >= 2 splits, K >= 2 draws each.
     confidence_level : float, default 0.95
+    bounds : (float, float), optional
+        Range of the score: upper bounds of the intervals at most half of it.
 
     Returns
     -------
@@ -175,11 +188,13 @@ def split_seed_sd(values, *, confidence_level: float = 0.95) -> SplitSeedSD:
     ms_within = float(((y - means[:, None]) ** 2).sum() / (s * (k - 1)))
     df_within = _within_df(y - means[:, None], s * (k - 1.0))
     low, high = _chi2_sd(ms_within, df_within, confidence_level)
-    seed = SourceSD("seed", float(np.sqrt(ms_within)), low, high, ms_within, df_within, s * k, confidence_level,
-                    f"chi-square interval on {df_within:.3g} df (kurtosis-corrected)")
+    cap = max_sd(bounds)
+    seed = SourceSD("seed", float(np.sqrt(ms_within)), low, min(high, cap), ms_within, df_within, s * k,
+                    confidence_level, f"chi-square interval on {df_within:.3g} df (kurtosis-corrected)")
     split_variance = (ms_between - ms_within) / k
     v_low, v_high = mls_interval([(ms_between / k, s - 1.0)], [(ms_within / k, df_within)], confidence_level)
-    split = SourceSD("split", float(np.sqrt(max(split_variance, 0.0))), float(np.sqrt(v_low)), float(np.sqrt(v_high)),
+    split = SourceSD("split", float(np.sqrt(max(split_variance, 0.0))), float(np.sqrt(v_low)),
+                     float(min(np.sqrt(v_high), cap)),
                      float(split_variance), float(s - 1), s * k, confidence_level,
                      "modified large-sample interval (Graybill & Wang 1980)")
     return SplitSeedSD(split, seed, s, k)

@@ -121,3 +121,13 @@ def test_nested_intervals_cover_on_a_simulated_study():
     low, high = _band(n_studies)
     assert low <= split_hits / n_studies <= high
     assert low <= seed_hits / n_studies <= high
+
+
+def test_the_upper_bound_of_a_bounded_score_is_at_most_half_its_range():
+    """Popoviciu: a value in [0, 1] has an SD of at most 0.5; two scores give a chi-square bound far above it."""
+    scores = [0.55, 0.95]
+    assert source_sd(scores, source="init").high > 0.5
+    assert source_sd(scores, source="init", bounds=(0.0, 1.0)).high == 0.5
+    table = np.array([[0.5, 0.9], [0.6, 0.95], [0.1, 0.7]])
+    nested = split_seed_sd(table, bounds=(0.0, 1.0))
+    assert nested.split.high <= 0.5 and nested.seed.high <= 0.5
