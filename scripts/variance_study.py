@@ -114,14 +114,17 @@ def _estimators_table(table: pd.DataFrame) -> str:
 def _dominant(table: pd.DataFrame) -> str:
     out = []
     for metric, rows in table.groupby("metric"):
-        single = rows[~rows["source"].isin(["all", "test sampling", "seed"])].sort_values("estimate", ascending=False)
+        single = rows[~rows["source"].isin(["all", "test sampling", "split (nested)", "seeds (nested)"])]
+        single = single.sort_values("estimate", ascending=False)
         sampling = rows[rows["source"] == "test sampling"]["estimate"]
         if single.empty:
             continue
         top = single.iloc[0]
         yardstick = float(sampling.iloc[0]) if len(sampling) else float("nan")
         ratio = top["estimate"] / yardstick if yardstick > 0 else float("nan")
-        out.append(f"{metric}: {top['source']} ({top['estimate']:.4f}, {ratio:.2f} x the test-sampling SD)")
+        mean = rows[rows["source"] == "test sampling"]["mean_score"]
+        level = f", mean {metric} of the models {float(mean.iloc[0]):.3g}" if len(mean) else ""
+        out.append(f"{metric}: {top['source']} ({top['estimate']:.4f}, {ratio:.2f} x the test-sampling SD{level})")
     return "; ".join(out)
 
 

@@ -83,11 +83,11 @@ def _design_values(rows: Sequence[StudyRow], values: CrossedValues, replicates: 
     return out
 
 
-def _row(metric: str, estimate: SourceSD, source: str | None = None) -> ResultRow:
+def _row(metric: str, estimate: SourceSD, scores: np.ndarray, source: str | None = None) -> ResultRow:
     return ResultRow(metric, estimate.sd, estimate.low, estimate.high, method=estimate.method,
                      confidence=estimate.confidence_level,
                      extra={"source": source or estimate.source, "variance": estimate.variance, "df": estimate.df,
-                            "n_models": estimate.n_models})
+                            "n_models": estimate.n_models, "mean_score": float(np.nanmean(scores))})
 
 
 def _metric_rows(metric: str, designs: dict, values: CrossedValues, level: float, bounds) -> list[ResultRow]:
@@ -95,15 +95,16 @@ def _metric_rows(metric: str, designs: dict, values: CrossedValues, level: float
     for design, scores in designs.items():
         if design == "nested":
             nested = split_seed_sd(scores, confidence_level=level, bounds=bounds)
-            rows += [_row(metric, nested.split, NESTED_SPLIT), _row(metric, nested.seed, NESTED_SEED)]
+            rows += [_row(metric, nested.split, scores, NESTED_SPLIT), _row(metric, nested.seed, scores, NESTED_SEED)]
         else:
-            rows.append(_row(metric, source_sd(scores, source=design, confidence_level=level, bounds=bounds)))
+            rows.append(_row(metric, source_sd(scores, source=design, confidence_level=level, bounds=bounds),
+                             scores))
     components = crossed_components(values)
     sampling = max(components.participant + components.interaction, 0.0)
     rows.append(ResultRow(metric, float(np.sqrt(sampling)), method="participant + interaction components of the "
                           "crossed design (no interval: see docs/variance-study.md)", confidence=level,
                           extra={"source": TEST_SAMPLING, "variance": sampling, "df": np.nan,
-                                 "n_models": values.values.size}))
+                                 "n_models": values.values.size, "mean_score": float(values.values.mean())}))
     return rows
 
 
