@@ -157,7 +157,7 @@ def digests(folder: Path) -> dict[str, str]:
 
 def test_cancelled_array_job_resumes_to_the_uninterrupted_local_run(slurm_cluster, data, monkeypatch):
     from clinicadl.evaluate.model import EvaluationOptions
-    from clinicadl.evaluate.prediction_intervals import intervals_step
+    from clinicadl.evaluate.prediction_intervals import ModelIntervals, intervals_step
     from clinicadl.predict.predict import predict
     from clinicadl.training.jobs import read_job_record
     from clinicadl.training.launcher import LocalExecutor, make_executor
@@ -172,7 +172,8 @@ def test_cancelled_array_job_resumes_to_the_uninterrupted_local_run(slurm_cluste
 
     maps = root / "slurm"
     submitted = train_procedure(parameters, maps, replicates=4, root_seed=3, n_jobs=4, launcher="slurm",
-                                slurm=SLURM, train_fn=train, wait=False, progress=False)
+                                slurm=SLURM, train_fn=train, wait=False, progress=False,
+                                after_split=ModelIntervals())
     assert submitted.trained == (0, 1, 2, 3)
     jobs = {r: read_job_record(maps, r) for r in range(4)}
     assert len({job.job_id.split("_")[0] for job in jobs.values()}) == 1  # one array
@@ -189,7 +190,7 @@ def test_cancelled_array_job_resumes_to_the_uninterrupted_local_run(slurm_cluste
     # the reference, trained locally while the cluster finishes: same seeds, one thread per job
     reference = root / "local"
     train_procedure(parameters, reference, replicates=4, root_seed=3, executor=LocalExecutor(2, n_threads=1),
-                    progress=False)
+                    progress=False, after_split=ModelIntervals())
     options = dict(participants_tsv=paths["test"], gpu=False, n_proc=0,
                    after_predicting=intervals_step(EvaluationOptions(n_resamples=200)))
     predict(reference / "replicate-1", "test", progress=False, **options)
@@ -238,6 +239,7 @@ def test_cancelled_array_job_resumes_to_the_uninterrupted_local_run(slurm_cluste
 def test_a_preempted_job_requeues_itself_and_resumes_from_its_checkpoint(slurm_cluster, data, monkeypatch):
     import pandas as pd
 
+    from clinicadl.evaluate.prediction_intervals import ModelIntervals
     from clinicadl.training.jobs import read_job_record
     from clinicadl.training.launcher import LocalExecutor
     from clinicadl.training.replicates import read_replicates_tsv, train_procedure
@@ -251,7 +253,7 @@ def test_a_preempted_job_requeues_itself_and_resumes_from_its_checkpoint(slurm_c
     maps, hold = root / "preempted", root / "hold"
     hold.write_text("")
     train_procedure(parameters, maps, replicates=1, root_seed=3, launcher="slurm", slurm=SLURM, train_fn=train,
-                    wait=False, progress=False)
+                    wait=False, progress=False, after_split=ModelIntervals())
     job = read_job_record(maps, 0)
     log = maps / "replicate-0" / "split-0" / "training_logs" / "training.tsv"
     deadline = time.monotonic() + 240
@@ -278,7 +280,7 @@ def test_a_preempted_job_requeues_itself_and_resumes_from_its_checkpoint(slurm_c
 
     reference = root / "preempted_reference"
     train_procedure(parameters, reference, replicates=1, root_seed=3, executor=LocalExecutor(2, n_threads=1),
-                    progress=False)
+                    progress=False, after_split=ModelIntervals())
     same_training(maps, reference)
 
 
