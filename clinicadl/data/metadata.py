@@ -14,7 +14,7 @@ import pandas as pd
 from clinicadl.data.labels import ID_COLUMNS, read_participants_tsv, write_tsv
 from clinicadl.errors import InputError
 
-__all__ = ["add_metadata", "get_metadata"]
+__all__ = ["add_metadata", "get_metadata", "session_columns"]
 
 
 def add_metadata(data: pd.DataFrame, merged: pd.DataFrame, *, variables: Sequence[str] | None = None,
@@ -53,6 +53,17 @@ def add_metadata(data: pd.DataFrame, merged: pd.DataFrame, *, variables: Sequenc
         columns = [name for name in merged.columns if name not in data.columns]
     if not columns:
         return data.reset_index(drop=True)
+    return session_columns(data, merged, columns, data_path, merged_path)
+
+
+def session_columns(data: pd.DataFrame, merged: pd.DataFrame, columns: Sequence[str], data_path: str | Path,
+                    merged_path: str | Path) -> pd.DataFrame:
+    """``data`` (in its row order, index reset) with ``columns`` taken from ``merged`` session by session.
+
+    Columns of ``data`` with those names are replaced. A session of ``data`` that ``merged`` lacks is an
+    :class:`~clinicadl.errors.InputError` naming both files.
+    """
+    columns = list(columns)
     lookup = merged.set_index(list(ID_COLUMNS))[columns]
     keys = pd.MultiIndex.from_frame(data[list(ID_COLUMNS)])
     absent = ~keys.isin(lookup.index)
@@ -60,7 +71,7 @@ def add_metadata(data: pd.DataFrame, merged: pd.DataFrame, *, variables: Sequenc
         first = keys[absent][0]
         raise InputError(
             f"{int(absent.sum())} session(s) of {data_path} are not in {merged_path} (first: {first[0]} {first[1]}); "
-            "give the merged TSV these data come from."
+            "give the merged TSV the data come from."
         )
     extra = lookup.loc[keys].reset_index(drop=True)
     kept = data.drop(columns=[name for name in columns if name in data.columns]).reset_index(drop=True)

@@ -42,6 +42,7 @@ from clinicadl.data.labels import (
     write_json,
     write_tsv,
 )
+from clinicadl.data.metadata import session_columns
 from clinicadl.data.splitting import PartitionDraw, balanced_kfold, balanced_split, resolve_n_test
 from clinicadl.errors import InputError
 
@@ -405,18 +406,7 @@ def _with_demographics(data: pd.DataFrame, merged: pd.DataFrame, data_path: Path
         columns.append("diagnosis")
     if not columns:
         return data
-    lookup = merged.set_index(list(ID_COLUMNS))[columns]
-    keys = pd.MultiIndex.from_frame(data[list(ID_COLUMNS)])
-    absent = ~keys.isin(lookup.index)
-    if absent.any():
-        first = keys[absent][0]
-        raise InputError(
-            f"{int(absent.sum())} session(s) of {data_path} are not in {merged_tsv} (first: {first[0]} {first[1]}); "
-            "give the merged TSV the data come from."
-        )
-    extra = lookup.loc[keys].reset_index(drop=True)
-    result = data.drop(columns=[c for c in columns if c in data.columns]).reset_index(drop=True)
-    return pd.concat([result, extra], axis=1)
+    return session_columns(data, merged, columns, data_path, merged_tsv)
 
 
 def _format_number(value: object) -> str:
