@@ -28,23 +28,31 @@ import pandas as pd
 from clinicadl.errors import InputError
 from clinicadl.evaluate.procedure_expected import crossed_inputs
 from clinicadl.evaluate.procedure_inputs import Procedure, load_procedure
+from clinicadl.evaluate.provenance import provenance
 from clinicadl.evaluate.results import ResultRow, results_frame, write_results
 from clinicadl.maps.results_io import evaluation_dir
-from clinicadl.maps.study import StudyRow, read_study_tsv
+from clinicadl.maps.study import STUDY_TSV, StudyRow, read_study_tsv
 from clinicadl.stats.crossed_design import CrossedValues, crossed_components
 from clinicadl.stats.metrics import metric_bounds
 from clinicadl.stats.variance_sources import (
     SourceSD,
+    decision_rate,
     detection_rate,
     estimator_variances,
     source_sd,
     split_seed_sd,
 )
 
-__all__ = ["P_BETTER", "SourcesEvaluation", "evaluate_sources", "format_sources"]
+__all__ = ["DECISION_P", "GAMMA", "P_BETTER", "SourcesEvaluation", "evaluate_sources", "format_sources", "study_inputs"]
 
 P_BETTER = (0.6, 0.75, 0.9)
 """True probabilities that a model of A beats one of B at which the estimators' detection rates are reported."""
+
+DECISION_P = (0.5, *P_BETTER)
+"""Where the estimators' decisions by the P(A>B) rule are reported (0.5: no difference, false detections)."""
+
+GAMMA = 0.75
+"""Threshold of a meaningful improvement of the P(A>B) rule (Bouthillier et al. 2021 recommend 0.75)."""
 
 TEST_SAMPLING = "test sampling"
 NESTED_SPLIT = "split (nested)"
@@ -115,11 +123,14 @@ def _estimator_rows(metric: str, rows: list[ResultRow], k: int) -> list[ResultRo
     out = []
     for estimator in estimator_variances(variance, total=variance["all"], k=k):
         rates = detection_rate(estimator, p_better=np.array(P_BETTER), total=variance["all"])
+        decisions = decision_rate(estimator, p_better=np.array(DECISION_P), total=variance["all"], gamma=GAMMA)
         out.append(ResultRow(metric, estimator.sd, method="Bouthillier et al. (2021), sources assumed additive",
                              extra={"estimator": estimator.name, "k": k, "variance": estimator.variance,
-                                    "fixed_variance": estimator.fixed,
+                                    "fixed_variance": estimator.fixed, "gamma": GAMMA,
                                     **{f"detection_at_{round(100 * p)}": float(rate)
-                                       for p, rate in zip(P_BETTER, rates)}}))
+                                       for p, rate in zip(P_BETTER, rates)},
+                                    **{f"decision_at_{round(100 * p)}": float(rate)
+                                       for p, rate in zip(DECISION_P, decisions)}}))
     return out
 
 
@@ -158,8 +169,11 @@ def evaluate_sources(maps: str | Path, data_group: str, *, metrics: Sequence[str
     sources = results_frame(row.with_values(**size) for row in source_rows)
     estimators = results_frame(row.with_values(**size) for row in estimator_rows)
     folder = evaluation_dir(maps, data_group)
-    meta = {"maps": str(maps), "data_group": data_group, "selection_metric": selection_metric,
-            "replicates": list(procedure.replicates), "reference": "Bouthillier et al. (2021), MLSys 3"}
+    meta = provenance([*study_inputs(procedure), Path(maps) / STUDY_TSV],
+                      {"metrics": metrics, "selection_metric": selection_metric,
+                       "confidence_level": confidence_level})
+    meta |= {"maps": str(maps), "data_group": data_group, "replicates": list(procedure.replicates),
+             "reference": "Bouthillier et al. (2021), MLSys 3"}
     written = [write_results(folder / "sources.tsv", sources, meta),
                write_results(folder / "estimators.tsv", estimators, meta)]
     if plot:
@@ -167,6 +181,11 @@ def evaluate_sources(maps: str | Path, data_group: str, *, metrics: Sequence[str
 
         written.append(plot_sources(sources, folder / "sources.png"))
     return SourcesEvaluation(sources, estimators, tuple(written), len(procedure.models), n_subjects)
+
+
+def study_inputs(procedure: Procedure) -> list[Path]:
+    """The prediction files a variance study's results are computed from (with ``study.tsv``, its inputs)."""
+    return [m.predictions.source for m in procedure.models]
 
 
 def _default_metrics(procedure: Procedure) -> list[str]:
@@ -190,7 +209,9 @@ def format_sources(result: SourcesEvaluation) -> str:
             lines.append(f"  {r.source:<14} {r.estimate:.4f}  {interval}  ({r.n_models} models)")
         estimators = result.estimators[result.estimators["metric"] == metric] if len(result.estimators) else []
         for r in getattr(estimators, "itertuples", lambda: [])():
-            rate = (f"ranks the better procedure first with probability {r.detection_at_75:.2f} when P(A>B) = 0.75"
+            rate = (f"ranks the better procedure first with probability {r.detection_at_75:.2f} when P(A>B) = 0.75; "
+                    f"its P(A>B) test concludes 'A better' with probability {r.decision_at_75:.2f} then, "
+                    f"{r.decision_at_50:.2f} when A and B are equal"
                     if np.isfinite(r.detection_at_75) else "no variance between models: no ranking to judge")
             lines.append(f"  {r.estimator:<22} sd {r.estimate:.4f}; {rate}")
     return "\n".join(lines)

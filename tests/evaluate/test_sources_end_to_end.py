@@ -47,3 +47,26 @@ def test_the_report_has_a_sources_section_with_its_figure(study):
     assert "sources.png" in text or "_sources.png" in text
     figures = list((study.parent / "report_figures").glob("*sources.png"))
     assert figures and figures[0].stat().st_size > 10_000
+
+
+def test_the_report_never_shows_a_variance_study_of_replaced_predictions(study):
+    """A prediction file replaced after `evaluate sources` makes its results stale: an error with --no-compute
+    (naming the file and the command), recomputed otherwise."""
+    from clinicadl.evaluate.procedure_inputs import load_procedure
+
+    run_clinicadl("evaluate", "sources", study, "test", "-m", "BA")
+    folder = study / "evaluation" / "test"
+    before = (folder / "sources.json").read_text()
+    source = load_procedure(study, "test").models[-1].predictions.source
+    frame = pd.read_csv(source, sep="\t")
+    frame.loc[0, "true_label"] = 1 - frame.loc[0, "true_label"]  # as if predicted again on relabelled data
+    frame.to_csv(source, sep="\t", index=False)
+    run_clinicadl("evaluate", "procedure", study, "test")  # the procedure's own results are recomputed
+    output = study.parent / "report_stale.md"
+    refused = run_clinicadl("evaluate", "report", study, "--data_group", "test", "--output", output, "--no-compute",
+                            check=False)
+    assert refused.returncode != 0
+    assert "sources.tsv is stale" in refused.stderr and "clinicadl evaluate sources" in refused.stderr
+    run_clinicadl("evaluate", "report", study, "--data_group", "test", "--output", output)
+    assert (folder / "sources.json").read_text() != before
+    assert str(source.resolve()) in (folder / "sources.json").read_text()

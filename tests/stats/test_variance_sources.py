@@ -10,6 +10,7 @@ from clinicadl.errors import InputError
 from clinicadl.stats.simulation.sources import SourceStudy
 from clinicadl.stats.variance_sources import (
     SOURCES,
+    decision_rate,
     detection_rate,
     estimator_variances,
     source_sd,
@@ -86,6 +87,45 @@ def test_detection_rate_is_a_coin_flip_at_no_difference_and_saturates_only_for_t
     # fixed part 0.8: Phi(Phi^-1(0.75) sqrt(2) / sqrt(2 (0.8 + 0.2 / 1000)))
     assert cheap == pytest.approx(sps.norm.cdf(sps.norm.ppf(0.75) / np.sqrt(0.8 + 0.2 / 1000)), rel=1e-12)
     assert cheap < 0.8
+
+
+def test_decision_rate_without_fixed_part_is_the_binomial_tail():
+    """IdealEst: runs independent, wins ~ Binomial(k, Phi(delta / sqrt(2 v))) with v = total (one model each)."""
+    ideal, _, _ = estimator_variances({"init": 0.3}, total=2.0, k=10)
+    rate = decision_rate(ideal, p_better=[0.5, 0.75, 0.9], total=2.0)
+    # 10 pairs: the interval lies above 0.5 and reaches 0.75 from 9 wins on (binomial quantiles at 95 %)
+    expected = sps.binom.sf(8, 10, [0.5, 0.75, 0.9])
+    np.testing.assert_allclose(rate, expected, rtol=1e-10)
+
+
+def test_decision_rate_matches_the_p_a_better_rule_run_on_simulated_comparisons():
+    """Oracle: the rule itself (probability_better, finite bootstrap) on Gaussian runs of two procedures."""
+    from clinicadl.stats.probability_better import probability_better
+
+    _, _, fix_init = estimator_variances({"init": 0.25}, total=1.0, k=10)
+    rng = np.random.default_rng(11)
+    n_comparisons, p = 300, 0.75
+    delta = sps.norm.ppf(p) * np.sqrt(2.0)
+    varying = 10 * (fix_init.variance - fix_init.fixed)
+    detected = 0
+    for _ in range(n_comparisons):
+        fixed = rng.normal(0.0, np.sqrt(fix_init.fixed), size=2)
+        a = delta + fixed[0] + rng.normal(0.0, np.sqrt(varying), 10)
+        b = fixed[1] + rng.normal(0.0, np.sqrt(varying), 10)
+        result = probability_better(a, b, n_resamples=2000, rng=rng)
+        detected += result.significant and result.meaningful
+    expected = decision_rate(fix_init, p_better=[p], total=1.0)[0]
+    se = np.sqrt(expected * (1 - expected) / n_comparisons)
+    assert abs(detected / n_comparisons - expected) < 3 * se
+
+
+def test_a_cheap_estimator_detects_differences_that_are_not_there():
+    ideal, _, fix_init = estimator_variances({"init": 0.1}, total=1.0, k=20)
+    false_ideal, false_cheap = (decision_rate(e, p_better=[0.5], total=1.0)[0] for e in (ideal, fix_init))
+    assert false_ideal < 0.025 < 0.3 < false_cheap
+    assert np.isnan(decision_rate(ideal, p_better=[0.75], total=0.0)[0])
+    with pytest.raises(InputError, match="p_better"):
+        decision_rate(ideal, p_better=[1.0], total=1.0)
 
 
 def test_single_source_intervals_cover_on_a_simulated_study():

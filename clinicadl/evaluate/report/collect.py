@@ -90,7 +90,7 @@ def _count_models(path: Path, data_group: str, selection_metric: str) -> int:
 
 
 def _procedure_report(path: Path, data_group: str, selection_metric: str, parameters: dict,
-                      computed: tuple[Path, ...]) -> MapsReport:
+                      computed: tuple[Path, ...], compute: bool = True) -> MapsReport:
     folder = evaluation_dir(path, data_group)
     expected_tsv, variance_tsv, models_tsv = (folder / f"procedure_{n}.tsv" for n in ("expected", "variance",
                                                                                       "models"))
@@ -103,13 +103,40 @@ def _procedure_report(path: Path, data_group: str, selection_metric: str, parame
                + _figure(folder / "procedure_variance.png", "Variance between trained models, by source.")
                + _figure(folder / "sources.png", "Variance study: standard deviation of one trained model's score "
                          "due to each source of variance, with its interval, next to the test-set sampling."))
-    study = [folder / "sources.tsv", folder / "estimators.tsv"]
+    study, recomputed = _variance_study(path, data_group, selection_metric, compute)
     variance_sources, estimators = (read_results_tsv(p) if p.is_file() else None for p in study)
     sources += [p for p in study if p.is_file()]
     return MapsReport(path, data_group, selection_metric, "procedure", parameters, _read_seeds(path, parameters),
                       read_results_tsv(expected_tsv), variance, read_results_tsv(models_tsv),
-                      read_json(sidecar_path(expected_tsv)), figures, tuple(sources), computed,
+                      read_json(sidecar_path(expected_tsv)), figures, tuple(sources), computed + recomputed,
                       variance_sources=variance_sources, estimators=estimators)
+
+
+def _variance_study(path: Path, data_group: str, selection_metric: str,
+                    compute: bool) -> tuple[list[Path], tuple[Path, ...]]:
+    """``sources.tsv`` and ``estimators.tsv`` of ``evaluate sources``, recomputed when they no longer describe
+    the predictions and ``study.tsv`` of the study (an error with ``compute=False``)."""
+    folder = evaluation_dir(path, data_group)
+    study = [folder / "sources.tsv", folder / "estimators.tsv"]
+    if not study[0].is_file():
+        return study, ()
+    from clinicadl.evaluate.procedure_inputs import load_procedure
+    from clinicadl.evaluate.sources import evaluate_sources, study_inputs
+    from clinicadl.maps.study import STUDY_TSV
+
+    recorded = read_json(sidecar_path(study[0])).get("options", {})
+    selection = str(recorded.get("selection_metric", selection_metric))
+    current = [*study_inputs(load_procedure(path, data_group, selection_metric=selection)), path / STUDY_TSV]
+    reasons = stale_reasons(study[0], current) or stale_reasons(study[1], current)
+    if not reasons:
+        return study, ()
+    if not compute:
+        command = f"clinicadl evaluate sources {path} {data_group}"
+        raise InputError(stale_message(study[0], reasons, command) + " (or drop --no-compute)")
+    result = evaluate_sources(path, data_group, metrics=recorded.get("metrics") or None, selection_metric=selection,
+                              confidence_level=float(recorded.get("confidence_level", 0.95)),
+                              plot=(folder / "sources.png").is_file())
+    return study, result.written
 
 
 def _recorded_inputs(results: Path) -> set[tuple[str, str]]:
@@ -163,7 +190,7 @@ def _collect_maps(path: Path, data_group: str, selection_metric: str, compute: b
     if expected_tsv.is_file():
         stale, reasons = _stale_procedure(path, data_group, selection_metric)
         if not reasons:
-            return _procedure_report(path, data_group, selection_metric, parameters, ())
+            return _procedure_report(path, data_group, selection_metric, parameters, (), compute)
         command = f"clinicadl evaluate procedure {path} {data_group}"
         if not compute:
             raise InputError(stale_message(stale, reasons, command) + " (or drop --no-compute)")
