@@ -254,8 +254,9 @@ def _procedure_options() -> list:
         options.n_jobs,
         options.overwrite,
         click.option("--hpo_space", type=click.Path(exists=True, dir_okay=False),
-                     help="With --vary ...,hpo: TOML whose [Random_Search] section is the search space; every "
-                          "replicate runs its own random search seeded by its hpo seed (docs/random-search.md)."),
+                     help="With --vary ...,hpo (or --study sources --sources ...,hpo): TOML whose [Random_Search] "
+                          "section is the search space; every replicate that re-draws hpo runs its own random search "
+                          "seeded by its hpo seed (docs/random-search.md)."),
         click.option("--hpo_trials", type=click.IntRange(min=1),
                      help="With --vary ...,hpo: configurations trained per replicate; the best on validation is "
                           "kept."),
@@ -264,8 +265,9 @@ def _procedure_options() -> list:
                           "R that re-draw them all (the reference configuration is trained once); read it with "
                           "'clinicadl evaluate sources' (docs/variance-study.md)."),
         click.option("--sources", help="With --study sources: the sources studied, comma-separated, among split, "
-                                       "init, order, augmentation, dropout, hpo. [default: split,init,order,"
-                                       "augmentation,dropout]"),
+                                       "init, order, augmentation, dropout, hpo (hpo: with --hpo_space and "
+                                       "--hpo_trials; the other models keep the reference's choice). [default: "
+                                       "split,init,order,augmentation,dropout]"),
         click.option("--nested", type=(click.IntRange(min=2), click.IntRange(min=2)), default=None,
                      metavar="S K", help="With --study sources: add S splits x K seed draws per split, which "
                                           "separates the split from the seeds."),
@@ -284,11 +286,11 @@ def _search_train_fn(task: str, vary: tuple[str, ...], procedure: dict, replicat
     space, trials = procedure["hpo_space"], procedure["hpo_trials"]
     if "hpo" not in vary:
         if space or trials:
-            raise InputError("--hpo_space and --hpo_trials need 'hpo' among the sources of --vary "
-                             "(e.g. --vary all,hpo).")
+            raise InputError("--hpo_space and --hpo_trials need 'hpo' among the sources varied (e.g. --vary all,hpo, "
+                             "or --study sources --sources init,hpo).")
         return None
     if not (space and trials and replicates):
-        raise InputError("--vary ...,hpo re-runs a random search in every replicate: give --replicates, --hpo_space "
+        raise InputError("varying 'hpo' re-runs a random search per replicate: give --replicates, --hpo_space "
                          "(a TOML with a [Random_Search] section) and --hpo_trials.")
     from clinicadl.training.hpo import HPO_KEY, SearchTrainFn, read_search_space
 
@@ -301,17 +303,19 @@ def _run_study(procedure: dict, parameters: dict, output: Path, root_seed, launc
     """``--study sources``: lay out and train a variance study."""
     from clinicadl.errors import InputError
     from clinicadl.evaluate.prediction_intervals import ModelIntervals
-    from clinicadl.training.seeds import DEFAULT_VARIED
+    from clinicadl.training.seeds import DEFAULT_VARIED, check_sources
     from clinicadl.training.variance_study import train_study
 
     if not procedure["replicates"]:
         raise InputError("--study sources needs --replicates R: the models trained per source (R >= 2).")
-    if procedure["vary"] or procedure["hpo_trials"]:
+    if procedure["vary"]:
         raise InputError("--study sources re-draws one source at a time: give the sources with --sources, not "
-                         "--vary (hyper-parameter searches are not studied yet).")
-    sources = procedure["sources"].split(",") if procedure["sources"] else DEFAULT_VARIED
+                         "--vary.")
+    sources = check_sources(procedure["sources"].split(",") if procedure["sources"] else DEFAULT_VARIED)
     replicates = int(procedure["replicates"])
+    search = _search_train_fn(str(parameters["network_task"]), sources, procedure, replicates, parameters)
     result = train_study(parameters, output, sources=sources, n_replicates=replicates, root_seed=int(root_seed),
+                         train_fn=search,
                          nested=tuple(procedure["nested"]) if procedure["nested"] else None,
                          n_jobs=procedure["n_jobs"] or 1, overwrite=bool(procedure["overwrite"]), launcher=launcher,
                          slurm=slurm_values(procedure), wait=not detach, after_split=ModelIntervals())

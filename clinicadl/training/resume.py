@@ -22,6 +22,7 @@ from clinicadl.training.replicate_inputs import RESERVED_KEYS, TrainFn, check_in
 from clinicadl.training.replicate_jobs import replicate_executor, run_replicates
 from clinicadl.training.replicate_table import read_replicates_tsv, update_replicates_tsv
 from clinicadl.training.seeds import DEFAULT_VARIED, SOURCES, check_sources, replicate_seeds
+from clinicadl.training.variance_study import StudySearchTrainFn, study_phases, study_train_fn
 
 __all__ = ["resume_maps"]
 
@@ -105,6 +106,11 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
         from clinicadl.training.hpo import search_train_fn
 
         train_fn = search_train_fn(read_maps_json(maps))  # None without a search of hyper-parameters
+    study_of_hpo = is_maps(maps) and len(study_phases(read_maps_json(maps), [0, 1])) > 1
+    if study_of_hpo and not isinstance(train_fn, StudySearchTrainFn):
+        count, root_seed, varied = _read_replicates_block(maps, read_maps_json(maps))
+        records = read_replicates_tsv(maps, count=count, root_seed=root_seed, varied=varied)
+        train_fn = study_train_fn(train_fn, maps, {r: record.seeds for r, record in records.items()})
     train_fn = resolve_train_fn(train_fn, after_split)
     recorded = read_launcher(maps) if executor is None else None
     if recorded is not None and launcher in (None, recorded["launcher"]):  # given options override recorded ones
@@ -143,9 +149,12 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
         to_run = [r for r in sorted(records) if records[r].status in wanted and not _job_alive(maps, r)]
         if to_run:
             executor = replicate_executor(maps, executor, launcher, slurm, n_jobs)
-            records = run_replicates(maps, records, to_run, shared=shared, root_seed=root_seed, varied=varied,
-                                     n_jobs=n_jobs, train_fn=train_fn, progress=progress, executor=executor,
-                                     wait=wait)
+            for number, phase in enumerate(study_phases(parameters, to_run)):
+                if number and records[0].status != "done":
+                    break  # a study's reference failed: the models that keep its choice wait for it
+                records = run_replicates(maps, records, phase, shared=shared, root_seed=root_seed, varied=varied,
+                                         n_jobs=n_jobs, train_fn=train_fn, progress=progress, executor=executor,
+                                         wait=wait)
         return finish_procedure(maps, records, root_seed=root_seed, varied=varied, trained=to_run,
                                 submitted=not wait and bool(getattr(executor, "records_jobs", False)))
 

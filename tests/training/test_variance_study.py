@@ -104,6 +104,55 @@ def test_the_command_line_trains_a_study_and_refuses_half_given_options(tmp_path
     rows = read_study_tsv(output)
     assert {row.design for row in rows} == {"init", "order", "all"}
     assert (output / "replicate-0/split-0/best-loss/validation/validation_image_level_metrics_ci.tsv").is_file()
-    for extra, message in ((["--sources", "init"], "--study sources"), (["--study", "sources"], "--replicates")):
+    for extra, message in ((["--sources", "init"], "--study sources"), (["--study", "sources"], "--replicates"),
+                           (["--study", "sources", "--sources", "init,hpo", "--replicates", "2"], "--hpo_space")):
         refused = CliRunner().invoke(cli, ["train", "classification", *arguments, "--overwrite", *extra])
         assert refused.exit_code == 1 and message in refused.output, refused.output
+
+
+def _searching_base(parameters, maps_dir, seeds, *, resample_split=False, progress=True, **_):
+    """fake_train plus a validation log whose loss depends on the learning rate (what a search selects on)."""
+    import math
+
+    import test_replicates
+
+    test_replicates.fake_train(parameters, maps_dir, seeds, resample_split=resample_split, progress=progress)
+    log = Path(maps_dir) / "split-0" / "training_logs" / "training.tsv"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    loss = abs(math.log10(parameters["learning_rate"]) + 2) + (seeds["init"] % 997) * 1e-4
+    log.write_text(f"epoch\tloss_valid\n0\t{loss}\n")
+
+
+def test_a_study_of_hpo_searches_where_hpo_varies_and_keeps_the_references_choice_elsewhere(fake, tmp_path,
+                                                                                               monkeypatch):
+    from clinicadl.training.hpo import Dimension, SearchSpace, SearchTrainFn
+
+    space = SearchSpace((Dimension("learning_rate", "log_uniform", (1e-4, 1e-1)),))
+    search = SearchTrainFn(space, 3, base=_searching_base)
+    parameters = {**fake.PARAMETERS, "network_task": "classification"}
+    maps = tmp_path / "study"
+    monkeypatch.setenv("FAKE_FAIL", "0")  # the reference fails: nothing that keeps its choice may train
+    with pytest.raises(ReplicatesFailedError):
+        train_study(parameters, maps, sources=["init", "hpo"], n_replicates=3, root_seed=2, train_fn=search)
+    statuses = {r: record.status for r, record in read_replicates_tsv(maps).items()}
+    assert statuses[0] == "failed" and set(statuses.values()) - {"failed"} == {"pending"}
+    monkeypatch.delenv("FAKE_FAIL")
+    result = resume_maps(maps, train_fn=search)
+    assert set(result.statuses.values()) == {"done"}
+
+    reference = json.loads((maps / "replicate-0" / "hpo.json").read_text())
+    records = read_replicates_tsv(maps)
+    for row in read_study_tsv(maps):
+        folder = maps / f"replicate-{row.replicate}"
+        stored = json.loads((folder / "maps.json").read_text())
+        searched = (folder / "hpo" / "trials.tsv").is_file()
+        if row.design == "init" and row.member > 0:  # FixHOpt: the reference's hyper-parameters, no search
+            assert not searched and stored["hpo"]["values"] == reference["values"]
+            assert stored["hpo"]["fixed_from"].endswith("replicate-0")
+            assert stored["learning_rate"] == pytest.approx(reference["values"]["learning_rate"])
+            assert records[row.replicate].seeds["hpo"] == records[0].seeds["hpo"]
+        else:  # the reference, and every model that re-draws hpo (designs hpo and all), runs its own search
+            assert searched, (row.design, row.member)
+    drawn = {json.dumps(json.loads((maps / f"replicate-{r.replicate}" / "hpo.json").read_text())["values"])
+             for r in read_study_tsv(maps) if r.design == "hpo"}
+    assert len(drawn) == 3  # three searches seeded by three hpo draws
