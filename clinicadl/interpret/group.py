@@ -39,7 +39,8 @@ class GroupPlan:
     caps : Path
         The CAPS to read the images from.
     register : pandas.DataFrame or None
-        Participants to register as ``groups/<group>/`` once the maps exist (None: the group exists as it is).
+        Sessions to register as ``groups/<group>/`` once the maps exist, those interpreted (None: the group
+        exists as it is).
     replace : bool
         The existing group is replaced (``--overwrite``): its folder and its results are removed first.
     """
@@ -134,16 +135,16 @@ def plan_group(maps: Path, parameters: Mapping[str, Any], group: str, splits: Se
     require_columns(given, ["participant_id", "session_id"], participants_tsv)
     if given.empty:
         raise InputError(f"{participants_tsv} lists no session; give at least one participant to interpret.")
-    replace = exists and overwrite
-    if exists and not overwrite and not _same_participants(read_group_tsv(folder / "data.tsv"), given):
-        raise MAPSError(f"Group {group!r} already exists in {maps} with other participants; add --overwrite to "
-                        "replace it (with its predictions), or choose another name.")
     _check_leakage(maps, group, given)
     frame = _keep_diagnoses(given, diagnoses, participants_tsv)
+    replace = exists and overwrite
     if exists and not replace:
+        if not _same_participants(read_group_tsv(folder / "data.tsv"), frame):
+            raise MAPSError(f"Group {group!r} already exists in {maps} with other participants; add --overwrite to "
+                            "replace it (with its predictions), or choose another name.")
         return GroupPlan(dict.fromkeys(splits, frame), _group_caps(maps, folder, parameters, caps_directory))
     caps = resolve_caps(caps_directory or parameters["caps_directory"], maps)
-    return GroupPlan(dict.fromkeys(splits, frame), caps, register=given, replace=replace)
+    return GroupPlan(dict.fromkeys(splits, frame), caps, register=frame, replace=replace)
 
 
 def register_group(maps: Path, group: str, plan: GroupPlan, parameters: Mapping[str, Any]) -> None:

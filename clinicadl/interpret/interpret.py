@@ -257,14 +257,14 @@ def interpret(
     for folder in finished_replicate_folders(maps):  # every check before anything is computed
         parameters = read_maps_json(folder)
         models = models_of(folder, selection_metrics, splits)
-        for split, metric in models:
-            target = _output_folder(folder, split, metric, data_group, name)
-            if target.exists() and not overwrite_name:
-                raise MAPSError(f"Interpretation {name!r} already exists ({target}); choose another NAME, or add "
-                                "--overwrite_name (-on) to replace it.")
         group = plan_group(folder, parameters, data_group, sorted({s for s, _ in models}),
                            participants_tsv=participants_tsv, caps_directory=caps_directory, overwrite=overwrite,
                            diagnoses=diagnoses)
+        for split, metric in models:  # a replaced group loses its results, its interpretations included
+            target = _output_folder(folder, split, metric, data_group, name)
+            if target.exists() and not overwrite_name and not group.replace:
+                raise MAPSError(f"Interpretation {name!r} already exists ({target}); choose another NAME, or add "
+                                "--overwrite_name (-on) to replace it.")
         plans.append((folder, parameters, models, group))
     options = dict(batch_size=batch_size, n_proc=n_proc, gpu=gpu, amp=amp)
     return _run(plans, data_group, name, request, options)

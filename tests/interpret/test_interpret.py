@@ -27,6 +27,8 @@ def trained(tmp_path_factory):
     paths = helpers.make_dataset(root)
     parameters = helpers.resolved_parameters(paths, epochs=1, kfold=False)
     train_replicate(parameters, root / "plain", replicate_seeds(0, 0), progress=False)
+    sliced = helpers.resolved_parameters(paths, json="slice.json", epochs=1, kfold=False, selection_metrics=["loss"])
+    train_replicate(sliced, root / "slices", replicate_seeds(0, 0), progress=False)
     study = root / "study"
     study.mkdir()
     shutil.copy(root / "plain" / "maps.json", study / "maps.json")
@@ -42,6 +44,24 @@ def study(trained, tmp_path):
     paths, source = trained
     shutil.copytree(source, tmp_path / "study")
     return paths, tmp_path / "study"
+
+
+def test_slice_mode_mean_is_over_images_and_the_figure_stacks_the_slices(trained, tmp_path):
+    """A plain MAPS in slice mode (4 slices per image): mean_slice-<k>_map.pt is the mean of the images' slice k."""
+    paths, study = trained
+    maps = tmp_path / "slices"
+    shutil.copytree(study.parent / "slices", maps)
+    result = _interpret(maps, "test", "s", "gradients", "-pt", paths["test"], "--save_individual", "-np", "0")
+    assert result.exit_code == 0, result.output
+    folder = maps / "split-0" / "best-loss" / "test" / "interpret-s"
+    participants = pd.read_csv(paths["test"], sep="\t")["participant_id"]
+    for k in range(4):
+        mean = torch.load(folder / f"mean_slice-{k}_map.pt", weights_only=True)
+        maps_k = [torch.load(folder / f"{p}_ses-M000_slice-{k}_map.pt", weights_only=True) for p in participants]
+        assert mean.shape == (1, *helpers.SHAPE[:2])
+        torch.testing.assert_close(mean, torch.stack(maps_k).mean(0))
+    assert not (folder / "mean_slice-4_map.pt").exists()
+    assert sorted(p.name for p in folder.glob("*.png")) == ["mean_slice_map.png"]
 
 
 def _interpret(*arguments):
@@ -157,3 +177,20 @@ def test_help_needs_no_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "INPUT_MAPS_DIRECTORY DATA_GROUP NAME" in out.stdout and "--level_grad_cam" in out.stdout
+
+
+def test_a_group_is_redefined_only_with_overwrite(study):
+    paths, root = study
+    maps = root / "replicate-1"
+    assert _interpret(maps, "test", "a", "gradients", "-pt", paths["test"], "-sm", "loss").exit_code == 0
+    assert _interpret(maps, "test", "b", "gradients", "-pt", paths["test"], "-sm", "loss").exit_code == 0  # same
+    frame = pd.read_csv(paths["test"], sep="\t")
+    ad_only = _interpret(maps, "test", "c", "gradients", "-pt", paths["test"], "-d", "AD", "-sm", "loss")
+    assert ad_only.exit_code == 1 and "other participants" in ad_only.output and "--overwrite" in ad_only.output
+    replaced = _interpret(maps, "test", "a", "gradients", "-pt", paths["test"], "-d", "AD", "-sm", "loss", "-o")
+    assert replaced.exit_code == 0, replaced.output
+    group = pd.read_csv(maps / "groups" / "test" / "data.tsv", sep="\t")
+    assert sorted(group["participant_id"]) == sorted(frame.loc[frame["diagnosis"] == "AD", "participant_id"])
+    results = maps / "split-0" / "best-loss" / "test"
+    assert sorted(p.name for p in results.iterdir()) == ["interpret-a"]  # the old group's results went with it
+    assert "(2 images)" in replaced.output
