@@ -156,9 +156,12 @@ def test_upstream_161_maps(upstream, tmp_path, monkeypatch):
     for path in (tmp_path / "maps").rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     monkeypatch.chdir(source)  # the MAPS records caps_sl relative to this folder
+    upstream_flags = {"grads": ["--no-gpu", "-np", "0"],  # upstream's spelling of every option given
+                      "cam": ["--level_grad_cam", "8", "--selection_metrics", "loss", "--target_node", "1",
+                              "--batch_size", "3", "--n_proc", "0", "--no-gpu", "--no-amp"]}
     for name, method in (("grads", "gradients"), ("cam", "grad-cam")):
-        result = _interpret(tmp_path / "maps", "test-heldout", name, method, "--no-gpu", "-np", "0",
-                            "--save_individual")
+        result = _interpret(tmp_path / "maps", "test-heldout", name, method, "--save_individual",
+                            *upstream_flags[name])
         assert result.exit_code == 0, result.output
         folder = tmp_path / "maps" / "split-0" / "best-loss" / "test-heldout" / f"interpret-{name}"
         participants = pd.read_csv(source / "maps" / "groups" / "test-heldout" / "data.tsv", sep="\t")
