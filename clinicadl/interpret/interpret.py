@@ -290,7 +290,8 @@ def _run(plans, data_group: str, name: str, request: _Request, options: Mapping[
                 staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; give the usual permissions
                 target = _output_folder(maps, split, metric, data_group, name)
                 staged.append((staging, target, maps, group, parameters))
-                title = f"{request.method}, group {data_group}, split {split}, best-{metric}"
+                replicate = f"{maps.name}, " if maps.name.startswith("replicate-") else ""
+                title = f"{request.method}, group {data_group}, {replicate}split {split}, best-{metric}"
                 n_images, means, figures = _interpret_model(
                     maps, parameters, split, metric, group.frames[split], group.caps, staging,
                     replace(request, amp=amp), loader_options=loader_options, device=device, title=title)
