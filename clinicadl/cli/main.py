@@ -71,6 +71,7 @@ def _os_cause(error: BaseException) -> OSError | None:
     lazy={
         "evaluate": "clinicadl.cli.evaluate:evaluate",
         "generate": "clinicadl.cli.generate:generate",
+        "interpret": "clinicadl.cli.interpret:interpret",
         "predict": "clinicadl.cli.predict:predict",
         "prepare-data": "clinicadl.cli.prepare_data:prepare_data",
         "random-search": "clinicadl.cli.random_search:random_search",

@@ -42,7 +42,7 @@ seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_defaul
                          "recorded with the results: the same seed and options give the same results.")
 overwrite = click.option("--overwrite", "-o", is_flag=True, default=False,
                          help="Replace an existing output instead of refusing: the MAPS (train), the data group and "
-                              "its predictions, never train or validation (predict), the TSVs (tsvtools).")
+                              "its predictions, never train or validation (predict, interpret), the TSVs (tsvtools).")
 n_jobs = click.option("--n_jobs", type=click.IntRange(min=1), default=None,
                       help="Jobs run at once, one local process or one SLURM job each: replicates (train, predict) "
                            "or chunks of simulated studies (evaluate simulate; the numbers do not depend on it). "
@@ -65,6 +65,18 @@ gpu = click.option("--gpu/--no-gpu", default=None,
                    help=f"Use the GPU. [default: {_train_default('gpu')}; predict: as in training]")
 amp = click.option("--amp/--no-amp", default=None,
                    help=f"Automatic mixed precision. [default: {_train_default('amp')}; predict: as in training]")
+
+# ------------------------------------------------------------------------------------------ data groups of a MAPS
+
+group_participants_tsv = click.option(
+    "--participants_tsv", "-pt", type=click.Path(dir_okay=False),
+    help="TSV (participant_id, session_id, and the label column) defining a new DATA_GROUP.")
+"""``--participants_tsv`` of ``predict`` and ``interpret``: a new data group (generate: the input images)."""
+group_caps_directory = click.option("--caps_directory", type=click.Path(file_okay=False),
+                                    help="CAPS of the images; default: the group's, else the one used in training.")
+"""``--caps_directory`` of ``predict`` and ``interpret``."""
+save_nifti = click.option("--save_nifti", is_flag=True, default=False,
+                          help="Also write the maps as NIfTI (.nii.gz, identity affine as upstream).")
 
 # ------------------------------------------------------------------------------------------------ models of a MAPS
 

@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "clinicadl"
 
-LAYERS = ("cli", "evaluate", "training", "predict", "runtime", "models", "data", "maps", "stats")
+LAYERS = ("cli", "evaluate", "training", "interpret", "predict", "runtime", "models", "data", "maps", "stats")
 """Rooms from top to bottom: a room imports only the rooms below it."""
 
 ENTRY_POINTS = frozenset({"__main__", "demo"})

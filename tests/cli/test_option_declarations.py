@@ -25,7 +25,8 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--loss": PER_TASK,
     "--label": PER_TASK,
     # get-labels and its deprecated spelling getlabels: diagnoses kept; rest: tsvtools analysis reports those present
-    "--diagnoses": (*PER_TASK, ("tsvtools get-labels", "tsvtools getlabels")),
+    # interpret: the sessions of the group interpreted
+    "--diagnoses": (*PER_TASK, ("tsvtools get-labels", "tsvtools getlabels"), ("interpret",)),
     "--caps_directory": (("tsvtools get-labels", "tsvtools getlabels"),),  # the sessions kept; predict: the images
     # get-labels: copied from the merged TSV into labels.tsv; get-metadata: added to an existing TSV
     "--variables_of_interest": (("tsvtools get-metadata",),),
@@ -36,7 +37,7 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     # one model per split (procedure, plan, report, sources) takes one metric, default loss; rest: several, default all
     "--selection_metrics": (*PER_TASK, ("evaluate procedure", "evaluate plan", "evaluate report", "evaluate sources")),
     # upstream's name for data-loading processes (train, predict) and worker processes (prepare-data, generate)
-    "--n_proc": (("train", "predict"),),
+    "--n_proc": (("train", "predict", "interpret"),),
     "--n_splits": (("train",),),  # train reads split-<i>/ folders; tsvtools kfold makes them
     "--n_subjects": (("generate lesions", "generate tumour"),),  # participants; upstream's generators: per label
     "--contrast": (("generate lesions",), ("generate artifacts",)),  # each pathology has its own default contrast;
@@ -45,7 +46,8 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--p_age_threshold": (("tsvtools split",),),
     "--p_sex_threshold": (("tsvtools split",),),
     "--valid_longitudinal": (("train",),),  # train validates on all sessions; tsvtools writes them
-    "--participants_tsv": (("predict",),),  # predict: a new data group; generate: the input images
+    "--participants_tsv": (("predict", "interpret"),),  # predict, interpret: a new data group; generate: images
+    "--multi_cohort": (("interpret",),),  # interpret: upstream's flag (not provided); train: a TOML switch
     "--data_group": (("evaluate report",),),  # report: every MAPS's test group; plan, simulate: the pilot's
     "--output": (("evaluate report",),),  # report: the document; model, compare: the results TSV
     "--output_dir": (("evaluate simulate",),),  # simulate: a cache of chunks; procedure: the results
