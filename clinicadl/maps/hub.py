@@ -42,7 +42,8 @@ SHARED_PATTERNS: tuple[str, ...] = (
 """Paths of a MAPS (relative, ``fnmatch`` patterns) that a push shares."""
 
 _INSTALL = ('the Hugging Face Hub needs huggingface_hub: pip install "clinicadl[hub]" (then log in with '
-            "'hf auth login'), or give as ORGANIZATION the path of a local folder to use as the hub, offline (e.g. ./hub/)")
+            "'hf auth login'), or give as ORGANIZATION the path of a local folder to use as the hub, offline "
+            "(e.g. ./hub/)")
 
 
 @dataclass(frozen=True)
