@@ -23,7 +23,7 @@ def qc_inputs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("qc_t1_linear")
     rng = np.random.default_rng(0)
     caps = root / "caps"
-    for index in range(3):
+    for index in range(2):
         participant = f"sub-00{index}"
         path = caps / "subjects" / participant / "ses-M000" / "t1_linear" / f"{participant}_ses-M000{T1}"
         path.parent.mkdir(parents=True)
@@ -64,7 +64,7 @@ def test_probabilities_are_the_networks_softmax(qc_inputs):
 
 def test_threshold_decides_pass(qc_inputs):
     output = qc_inputs["root"] / "qc_middle.tsv"
-    assert _run(qc_inputs, output, "--threshold", "0.7", "--batch_size", "3").exit_code == 0
+    assert _run(qc_inputs, output, "--threshold", "0.7", "--batch_size", "2").exit_code == 0
     table = pd.read_csv(output, sep="\t")
     assert table["pass"].tolist() == (table["pass_probability"] > 0.7).tolist()
     assert 0 < table["pass"].sum() < len(table)  # the threshold splits these images
@@ -88,3 +88,24 @@ def test_weights_of_another_network_are_refused(qc_inputs, tmp_path):
     assert result.exit_code == 1
     assert "not a state dict of the darq QC network" in result.output and "--network" in result.output
     assert not output.exists()
+
+
+def test_use_tensor_reads_the_extracted_image_tensors(qc_inputs, tmp_path):
+    from clinicadl.data.extraction import prepare_data
+    from clinicadl.data.extraction_json import extraction_parameters
+
+    output = tmp_path / "qc.tsv"
+    missing = _run(qc_inputs, output, "--use_tensor")
+    assert missing.exit_code == 1 and "prepare-data image" in missing.output and not output.exists()
+    prepare_data(qc_inputs["caps"], extraction_parameters("image", "t1-linear", use_uncropped_image=True,
+                                                          extract_json="uncropped.json"), n_proc=1, progress=False)
+    result = _run(qc_inputs, output, "--use_tensor")
+    assert result.exit_code == 0, result.output
+    network = build_qc_network("sq101")
+    network.load_state_dict(torch.load(qc_inputs["weights"], weights_only=True))
+    network.eval()
+    for row in pd.read_csv(output, sep="\t").itertuples():
+        tensor = next((qc_inputs["caps"] / "subjects" / row.participant_id).rglob("*_T1w.pt"))
+        with torch.no_grad():
+            logits = network(qc_slices(torch.load(tensor, weights_only=True), from_tensor=True)[None])
+        assert row.pass_probability == pytest.approx(float(torch.softmax(logits, 1)[0, 1]), abs=1e-5)
