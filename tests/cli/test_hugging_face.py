@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.machinery
 import shutil
 import sys
 import types
@@ -107,9 +107,9 @@ def test_remote_hub_goes_through_huggingface_hub(trained, tmp_path, monkeypatch)
         return local_dir
 
     fake = types.ModuleType("huggingface_hub")
+    fake.__spec__ = importlib.machinery.ModuleSpec("huggingface_hub", None)  # found by importlib.util.find_spec
     fake.HfApi, fake.snapshot_download = HfApi, snapshot_download
     monkeypatch.setitem(sys.modules, "huggingface_hub", fake)
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "huggingface_hub" else None)
     assert _invoke("hugging-face", "push", "clinicadl", maps, "tiny").exit_code == 0
     result = _invoke("hugging-face", "pull", "clinicadl", "tiny", tmp_path / "pulled")
     assert result.exit_code == 0, result.output
