@@ -71,8 +71,10 @@ def _os_cause(error: BaseException) -> OSError | None:
     lazy={
         "evaluate": "clinicadl.cli.evaluate:evaluate",
         "generate": "clinicadl.cli.generate:generate",
+        "hugging-face": "clinicadl.cli.hugging_face:hugging_face",
         "interpret": "clinicadl.cli.interpret:interpret",
         "predict": "clinicadl.cli.predict:predict",
+        "quality-check": "clinicadl.cli.quality_check:quality_check",
         "prepare-data": "clinicadl.cli.prepare_data:prepare_data",
         "random-search": "clinicadl.cli.random_search:random_search",
         "train": "clinicadl.cli.train:train",

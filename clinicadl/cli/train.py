@@ -115,7 +115,9 @@ def _computational_options(task: str) -> list:
         click.option("--compensation", type=click.Choice(["memory", "time"]),
                      help="Kept for compatibility (memory/time trade-off of deterministic mode)." + d("compensation")),
         click.option("--track_exp", "-te", type=click.Choice(["wandb", "mlflow", ""]),
-                     help="Not provided (upstream option, accepted for compatibility)."),
+                     help="Track each split offline in the MAPS: mlflow (file store <MAPS>/mlruns) or wandb (offline "
+                          "run in <MAPS>/wandb): parameters, metrics of each epoch, selected models. Needs pip "
+                          "install \"clinicadl[tracking]\"."),
     ]
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from clinicadl.errors import InputError
 from clinicadl.runtime.metric_names import TASKS, check_task, task_metrics
 from clinicadl.stats.metrics import lower_is_better_names
+from clinicadl.training.tracking import check_tracking
 
 __all__ = [
     "LAUNCHER_KEYS",
@@ -90,7 +91,6 @@ UNSUPPORTED: dict[str, str] = {
     "multi_network": "one network per patch/slice/ROI",
     "ssda_network": "semi-supervised domain adaptation",
     "fully_sharded_data_parallel": "fully sharded data parallel",
-    "track_exp": "experiment tracking (wandb, mlflow)",
     "use_extracted_features": "training on saved features (give the extraction JSON of the tensors instead)",
     "multi_cohort": "multi-cohort training",
     "size_reduction": "size reduction",
@@ -308,6 +308,7 @@ def _check_values(task: str, parameters: dict[str, Any]) -> None:
         if key in parameters and parameters[key] not in (defaults[key], None, "", False):
             raise InputError(f"{key} = {parameters[key]!r} asks for {feature}, which this clinicadl does not "
                              f"provide; remove it from the options or the TOML file.")
+    check_tracking(parameters.get("track_exp", ""))
     if parameters.get("transfer_path") is False:
         parameters["transfer_path"] = ""
     checks = [

@@ -2,7 +2,9 @@
 
 ``training.tsv`` has upstream's columns ``epoch iteration time <metric>_train ... <metric>_valid ...`` (metrics in the
 task's order, ``loss`` last; ``time`` in seconds since the start of training). It is rewritten atomically from the
-rows kept in memory (and in the checkpoint), so a resumed split drops the rows of the epoch it re-runs.
+rows kept in memory (and in the checkpoint), so a resumed split drops the rows of the epoch it re-runs. With a
+tracker (``--track_exp``, :mod:`clinicadl.training.tracking`), each row also goes to the tracked run, and closing
+the logger hands it the split's selected models.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from clinicadl.atomic import atomic_write_text
+from clinicadl.training.tracking import Tracker
 
 __all__ = ["TrainingLogger", "log_row"]
 
@@ -26,12 +29,14 @@ def log_row(epoch: int, iteration: int, time: float, train: Mapping[str, float],
 
 
 class TrainingLogger:
-    """Append rows to ``training.tsv`` and scalars to TensorBoard."""
+    """Append rows to ``training.tsv``, scalars to TensorBoard and metrics to the tracker if any."""
 
-    def __init__(self, folder: str | Path, rows: Sequence[dict], *, purge_step: int | None = None):
+    def __init__(self, folder: str | Path, rows: Sequence[dict], *, purge_step: int | None = None,
+                 tracker: Tracker | None = None):
         self.folder = Path(folder)
         self.rows = list(rows)
         self.purge_step = purge_step
+        self.tracker = tracker
         self._writers = None
 
     def _tensorboard(self):
@@ -53,6 +58,8 @@ class TrainingLogger:
                     writers[side].add_scalar(key[: -len(suffix)], value, step)
         for writer in writers.values():
             writer.flush()
+        if self.tracker is not None:
+            self.tracker.log_metrics({key: value for key, value in row.items() if key != "iteration"}, step)
 
     def write(self) -> Path:
         buffer = io.StringIO()
@@ -64,3 +71,6 @@ class TrainingLogger:
             for writer in self._writers.values():
                 writer.close()
             self._writers = None
+        if self.tracker is not None:  # the split folder holds training_logs/ and best-<m>/
+            self.tracker.finish(sorted(self.folder.parent.glob("best-*/model.pth.tar")))
+            self.tracker = None

@@ -36,6 +36,7 @@ from clinicadl.training.early_stopping import BestModels, EarlyStopping
 from clinicadl.training.logs import TrainingLogger, log_row
 from clinicadl.training.partitions import SplitSessions
 from clinicadl.training.seeds import torch_generator
+from clinicadl.training.tracking import start_tracker
 
 __all__ = ["EPOCH_END_HOOK", "epoch_line", "train_split"]
 
@@ -293,7 +294,8 @@ def train_split(
     run = _build_run(parameters, maps_dir, partition, seeds, device)
     checkpoint = checkpoint_path(run.split_dir)
     epoch, rows, finished, elapsed = _restore(run, checkpoint, seeds)
-    logger = TrainingLogger(run.split_dir / "training_logs", rows, purge_step=epoch * len(run.train_loader))
+    logger = TrainingLogger(run.split_dir / "training_logs", rows, purge_step=epoch * len(run.train_loader),
+                            tracker=start_tracker(parameters, run.split_dir))
     start = time.perf_counter() - elapsed
     try:
         while not finished and epoch < int(parameters["epochs"]):

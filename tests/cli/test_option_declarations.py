@@ -37,7 +37,7 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     # one model per split (procedure, plan, report, sources) takes one metric, default loss; rest: several, default all
     "--selection_metrics": (*PER_TASK, ("evaluate procedure", "evaluate plan", "evaluate report", "evaluate sources")),
     # upstream's name for data-loading processes (train, predict) and worker processes (prepare-data, generate)
-    "--n_proc": (("train", "predict", "interpret"),),
+    "--n_proc": (("train", "predict", "interpret", "quality-check t1-linear"),),
     "--n_splits": (("train",),),  # train reads split-<i>/ folders; tsvtools kfold makes them
     "--n_subjects": (("generate lesions", "generate tumour"),),  # participants; upstream's generators: per label
     "--contrast": (("generate lesions",), ("generate artifacts",)),  # each pathology has its own default contrast;
@@ -46,8 +46,10 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--p_age_threshold": (("tsvtools split",),),
     "--p_sex_threshold": (("tsvtools split",),),
     "--valid_longitudinal": (("train",),),  # train validates on all sessions; tsvtools writes them
-    "--participants_tsv": (("predict", "interpret"),),  # predict, interpret: a new data group; generate: images
+    "--participants_tsv": (("predict", "interpret"), ("quality-check",)),  # predict, interpret: a new data group;
+    # generate: the input images; quality-check: the sessions to check (default: all, not data.tsv)
     "--multi_cohort": (("interpret",),),  # interpret: upstream's flag (not provided); train: a TOML switch
+    "--threshold": (("quality-check pet-linear",),),  # upstream's defaults: 0.5 (t1-linear), 0.9 (pet-linear)
     "--data_group": (("evaluate report",),),  # report: every MAPS's test group; plan, simulate: the pilot's
     "--output": (("evaluate report",),),  # report: the document; model, compare: the results TSV
     "--output_dir": (("evaluate simulate",),),  # simulate: a cache of chunks; procedure: the results
