@@ -12,8 +12,10 @@ cluster at full size (``--replicates 30 --resolution 2``, see the page).
 Usage::
 
     python scripts/variance_study.py [--replicates 5] [--workdir build/variance-study] [--n_jobs 2]
+    python scripts/variance_study.py --evaluate_only   # evaluate sources again on the trained studies
 
-It writes docs/variance-study.md and its figures (docs/variance_study/*.png) with the run time.
+It writes docs/variance-study.md and its figures (docs/variance_study/*.png) with the run time (of the trainings:
+``--evaluate_only`` keeps the recorded times).
 """
 
 from __future__ import annotations
@@ -85,6 +87,13 @@ def study(task: str, data: dict[str, Path], work: Path, replicates: int, nested:
         "--deterministic", "--study", "sources", "--sources", SOURCES, "--replicates", replicates,
         "--nested", *nested, "--root_seed", 0, "--n_jobs", n_jobs, "--overwrite")
     run("predict", maps, "test", "--participants_tsv", data["test"], "--no-gpu", "-np", 0, "--n_resamples", 200)
+    evaluate(task, work)
+
+
+def evaluate(task: str, work: Path) -> None:
+    """``evaluate sources`` on a trained and predicted study; its figure copied into the docs."""
+    spec = TASKS[task]
+    maps = work / f"study_{task}"
     metrics = [a for m in spec["metrics"] for a in ("-m", m)]
     run("evaluate", "sources", maps, "test", *metrics, "-sm", spec["selection"])
     folder = maps / "evaluation" / "test"
@@ -103,11 +112,14 @@ def _sources_table(table: pd.DataFrame) -> str:
 def _estimators_table(table: pd.DataFrame) -> str:
     if table.empty:
         return "(no estimator: the study needs init and all)"
-    lines = ["| metric | estimator | SD | fixed part of the variance | P(ranks A first) at P(A>B) = 0.6 / 0.75 / 0.9 |",
-             "|---|---|---|---|---|"]
+    lines = ["| metric | estimator | SD | fixed part of the variance | P(ranks A first) at P(A>B) = 0.6 / 0.75 / 0.9 "
+             "| P(A>B) test: false detections | P(A>B) test: detections at 0.6 / 0.75 / 0.9 |",
+             "|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
         lines.append(f"| {r.metric} | {r.estimator} | {r.estimate:.4f} | {r.fixed_variance:.2e} | "
-                     f"{r.detection_at_60:.2f} / {r.detection_at_75:.2f} / {r.detection_at_90:.2f} |")
+                     f"{r.detection_at_60:.2f} / {r.detection_at_75:.2f} / {r.detection_at_90:.2f} | "
+                     f"{r.decision_at_50:.2f} | {r.decision_at_60:.2f} / {r.decision_at_75:.2f} / "
+                     f"{r.decision_at_90:.2f} |")
     return "\n".join(lines)
 
 
@@ -146,12 +158,19 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "variance-study")
     parser.add_argument("--n_jobs", type=int, default=2)
     parser.add_argument("--tasks", nargs="+", default=list(TASKS))
+    parser.add_argument("--evaluate_only", action="store_true",
+                        help="Re-run `evaluate sources` on the studies of --workdir and rewrite the page.")
     args = parser.parse_args()
     start = time.perf_counter()
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     record = work / "runs.json"
     runs = json.loads(record.read_text()) if record.is_file() else {}
+    if args.evaluate_only:
+        for task in (t for t in args.tasks if t in runs):
+            evaluate(task, work)
+        write_page(work, runs, time.perf_counter() - start)
+        return
     data = {}
     for task in args.tasks:
         kind = TASKS[task]["data"]
@@ -182,8 +201,12 @@ def write_page(work: Path, runs: dict, total: float) -> None:
                         f"Estimators (k = {run['replicates']} models each):\n\n{_estimators_table(estimators)}\n")
     template = (Path(__file__).resolve().parent / "variance_study_page.md").read_text()
     minutes = sum(run["minutes"] for run in runs.values())
-    page = template.format(results="\n".join(sections), minutes=f"{minutes:.0f}",
-                           command=" ".join(sys.argv[1:]) or "(defaults)")
+    command = " ".join(sys.argv[1:]) or "(defaults)"
+    if "--evaluate_only" in sys.argv:  # the trainings' command, from what runs.json recorded, then this one
+        first = next(iter(runs.values()))
+        command = (f"--replicates {first['replicates']} --nested {first['nested'][0]} {first['nested'][1]}` "
+                   "then `python scripts/variance_study.py --evaluate_only")
+    page = template.format(results="\n".join(sections), minutes=f"{minutes:.0f}", command=command)
     (DOCS / "variance-study.md").write_text(page)
     print(f"docs/variance-study.md written (this run {total / 60:.1f} min; all tasks {minutes:.0f} min)")
 
