@@ -199,7 +199,7 @@ def _data_options(task: str) -> list:
                      d("normalize")),
         click.option("--data_augmentation", "-da", multiple=True,
                      help="Augmentation(s): Noise, Erasing, CropPad, Smoothing, RandomBlur, Spike, BiasField, "
-                          "RandomSwap, Flip, Affine (repeat the option)."),
+                          "RandomSwap, Flip, Affine, Motion, Ghosting (repeat the option)."),
         click.option("--sampler", type=click.Choice(["random", "weighted"]),
                      help="Training sampler (weighted: balanced classes)." + d("sampler")),
         click.option("--size_reduction/--no-size_reduction", default=None, help="Not provided."),

@@ -14,9 +14,12 @@ BiasField    ``RandBiasField(prob=1)``
 RandomSwap   ``RandCoarseShuffle``: voxels shuffled within 4 boxes of 1/8 of each side
 Flip         ``RandFlip(prob=0.5)`` along the first (left-right) axis
 Affine       ``RandAffine(prob=1)``: rotations up to 0.1 rad, scaling up to 5 %, shifts up to 2 voxels
+Motion       k-space motion artefact, TorchIO's defaults (:mod:`clinicadl.data.mri_artefacts`)
+Ghosting     k-space ghosting artefact, TorchIO's defaults (:mod:`clinicadl.data.mri_artefacts`)
 ===========  =====================================================================================
 
-Upstream's ``Motion`` and ``Ghosting`` (TorchIO) have no MONAI equivalent and are refused with a clear error.
+MONAI has no ``Motion`` or ``Ghosting`` (upstream's TorchIO transforms): :mod:`clinicadl.data.mri_artefacts`
+implements them as MONAI random transforms, seeded like the others.
 
 Randomness: every call draws from a stream seeded by ``(seed, *key)`` with :class:`numpy.random.SeedSequence`
 (the datasets use ``key = (epoch, index)``), so an augmented sample depends only on the seed, the epoch and the
@@ -34,17 +37,13 @@ import torch
 from clinicadl.errors import InputError
 
 AUGMENTATIONS = ("Noise", "Erasing", "CropPad", "Smoothing", "RandomBlur", "Spike", "BiasField", "RandomSwap",
-                 "Flip", "Affine")
-_UNAVAILABLE = ("Motion", "Ghosting")
+                 "Flip", "Affine", "Motion", "Ghosting")
 
 
 def check_augmentations(names: Sequence[str] | None) -> tuple[str, ...]:
     """Return ``names`` as a tuple ('None' and empty entries dropped); unknown names raise :class:`InputError`."""
     names = tuple(name for name in (names or ()) if name and name != "None")
     for name in names:
-        if name in _UNAVAILABLE:
-            raise InputError(f"Data augmentation {name!r} (TorchIO in ClinicaDL 1.x) has no MONAI equivalent; "
-                             f"choose among {', '.join(AUGMENTATIONS)}.")
         if name not in AUGMENTATIONS:
             raise InputError(f"Unknown data augmentation {name!r}: choose among {', '.join(AUGMENTATIONS)}.")
     return names
@@ -75,6 +74,10 @@ def _transform(name: str, shape: tuple[int, ...]):
         return [transforms.RandCoarseShuffle(holes=4, spatial_size=eighth, prob=1.0)]
     if name == "Flip":
         return [transforms.RandFlip(prob=0.5, spatial_axis=0)]
+    if name in ("Motion", "Ghosting"):
+        from clinicadl.data.mri_artefacts import RandGhosting, RandMotion
+
+        return [RandMotion() if name == "Motion" else RandGhosting()]
     return [transforms.RandAffine(prob=1.0, rotate_range=(0.1,) * (1 if k == 2 else 3), scale_range=(0.05,) * k,
                                   translate_range=(2.0,) * k, padding_mode="zeros")]
 

@@ -31,8 +31,8 @@ from clinicadl.errors import CAPSError, InputError
 __all__ = ["DEFAULT_MASK_PATTERN", "SPATIAL_AUGMENTATIONS", "SegmentationDataset", "read_label_map"]
 
 DEFAULT_MASK_PATTERN = "*_dseg.nii.gz"
-SPATIAL_AUGMENTATIONS = frozenset({"CropPad", "Flip", "Affine", "RandomSwap"})
-"""Augmentations that move voxels: they would misalign image and mask."""
+SPATIAL_AUGMENTATIONS = frozenset({"CropPad", "Flip", "Affine", "RandomSwap", "Motion", "Ghosting"})
+"""Augmentations that move voxels (or copy them elsewhere, as ghosts): they would misalign image and mask."""
 
 
 @lru_cache(maxsize=64)

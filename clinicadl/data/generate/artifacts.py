@@ -47,7 +47,7 @@ class ArtefactOptions:
         return tuple(name for name in ARTEFACTS if getattr(self, name))
 
 
-def _rigid(image: np.ndarray, angles_deg: np.ndarray, shift_mm: np.ndarray, voxel_mm: np.ndarray) -> np.ndarray:
+def rigid(image: np.ndarray, angles_deg: np.ndarray, shift_mm: np.ndarray, voxel_mm: np.ndarray) -> np.ndarray:
     """``image`` rotated about its centre by ``angles_deg`` (x, y, z) and translated by ``shift_mm``."""
     from scipy import ndimage
     from scipy.spatial.transform import Rotation
@@ -69,7 +69,7 @@ def add_motion(image: np.ndarray, rng: np.random.Generator, options: ArtefactOpt
     for _ in range(n):
         angles = rng.uniform(*options.rotation, size=3)
         shifts = rng.uniform(*options.translation, size=3)
-        positions.append(_rigid(image, angles, shifts, voxel_mm))
+        positions.append(rigid(image, angles, shifts, voxel_mm))
     length = image.shape[-1]
     bounds = [0, *np.round(times * length).astype(int).tolist(), length]
     spectrum = np.empty(image.shape, dtype=np.complex128)
