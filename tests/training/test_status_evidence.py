@@ -4,7 +4,6 @@ replicates.tsv: a deleted replicate is *missing* and resume re-creates it; a tra
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 from pathlib import Path
@@ -16,16 +15,6 @@ from clinicadl.cli.main import cli
 from clinicadl.maps.training_state import maps_disk_state, split_state
 from clinicadl.training.replicates import read_replicates_tsv, resume_maps, train_procedure
 from clinicadl.training.status import format_status, training_status
-
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    monkeypatch.syspath_prepend(str(HERE))
-    for variable in ("FAKE_FAIL", "FAKE_SLOW", "FAKE_CRASH"):
-        monkeypatch.delenv(variable, raising=False)
-    return importlib.import_module("test_replicates")
 
 
 def trained_split(maps: Path, split: int = 0, metrics=("loss",)) -> None:

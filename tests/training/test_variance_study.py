@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
@@ -12,16 +11,6 @@ from clinicadl.maps.study import read_study_tsv
 from clinicadl.training.replicates import ReplicatesFailedError, read_replicates_tsv, resume_maps
 from clinicadl.training.seeds import SOURCES
 from clinicadl.training.variance_study import train_study
-
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    monkeypatch.syspath_prepend(str(HERE))
-    for variable in ("FAKE_FAIL", "FAKE_SLOW", "FAKE_CRASH"):
-        monkeypatch.delenv(variable, raising=False)
-    return importlib.import_module("test_replicates")
 
 
 def _seeds_by_design(maps: Path) -> dict[str, list[dict[str, int]]]:
