@@ -271,16 +271,31 @@ def kurtosis_df(columns: np.ndarray) -> np.ndarray:
     numpy.ndarray of shape (...,)
     """
     m = columns.shape[-1]
+    return np.minimum(2.0 / (2.0 / (m - 1) + excess_kurtosis(columns) / m), m - 1.0)
+
+
+def excess_kurtosis(columns: np.ndarray) -> np.ndarray:
+    """Sample excess kurtosis of the last axis with the small-sample correction (Joanes & Gill 1998, G2),
+    floored at 0 (and 0 below 4 values, or for constant values).
+
+    Parameters
+    ----------
+    columns : numpy.ndarray of shape (..., m)
+
+    Returns
+    -------
+    numpy.ndarray of shape (...,)
+    """
+    m = columns.shape[-1]
     if m < 4:
-        return np.full(columns.shape[:-1], m - 1.0)
+        return np.zeros(columns.shape[:-1])
     deviation = columns - columns.mean(axis=-1, keepdims=True)
     m2 = (deviation**2).mean(axis=-1)
     m4 = (deviation**4).mean(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         g2 = m4 / m2**2 - 3.0
         kappa = ((m + 1) * g2 + 6) * (m - 1) / ((m - 2) * (m - 3))
-    kappa = np.where(np.isfinite(kappa), np.maximum(kappa, 0.0), 0.0)
-    return np.minimum(2.0 / (2.0 / (m - 1) + kappa / m), m - 1.0)
+    return np.where(np.isfinite(kappa), np.maximum(kappa, 0.0), 0.0)
 
 
 def components_from_arrays(values: np.ndarray, pseudo: np.ndarray, strata: np.ndarray) -> dict[str, np.ndarray]:

@@ -36,7 +36,7 @@ import numpy as np
 from scipy import stats as sps
 
 from clinicadl.errors import InputError
-from clinicadl.stats.crossed_design import kurtosis_df, mls_interval
+from clinicadl.stats.crossed_design import excess_kurtosis, kurtosis_df, mls_interval
 
 SOURCES = ("split", "init", "order", "augmentation", "dropout", "hpo")
 """Named sources of variance (DESIGN.md, "Sources of variance and seeds")."""
@@ -152,13 +152,12 @@ def _within_df(residuals: np.ndarray, df: float) -> float:
     """Degrees of freedom of a pooled within-group variance, corrected for the kurtosis of the residuals.
 
     ``Var(MS_within) = sigma^4 (2 / df + kappa / N)`` for ``N`` residuals of excess kurtosis ``kappa``: Satterthwaite's
-    moment matching as in :func:`clinicadl.stats.crossed_design.kurtosis_df`, whose ``kappa`` estimate (Joanes &
-    Gill's G2, floored at 0) is recovered from its result.
+    moment matching as in :func:`clinicadl.stats.crossed_design.kurtosis_df`, with the same ``kappa`` estimate
+    (Joanes & Gill's G2, floored at 0).
     """
     flat = residuals.ravel()
-    n = flat.size
-    kappa = n * (2.0 / float(kurtosis_df(flat)) - 2.0 / (n - 1.0))
-    return float(min(2.0 / (2.0 / df + kappa / n), df))
+    kappa = float(excess_kurtosis(flat))
+    return float(min(2.0 / (2.0 / df + kappa / flat.size), df))
 
 
 def split_seed_sd(values, *, confidence_level: float = 0.95, bounds: tuple[float, float] | None = None

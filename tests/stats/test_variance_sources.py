@@ -171,3 +171,13 @@ def test_the_upper_bound_of_a_bounded_score_is_at_most_half_its_range():
     table = np.array([[0.5, 0.9], [0.6, 0.95], [0.1, 0.7]])
     nested = split_seed_sd(table, bounds=(0.0, 1.0))
     assert nested.split.high <= 0.5 and nested.seed.high <= 0.5
+
+
+def test_excess_kurtosis_is_scipys_unbiased_estimate_floored_at_zero():
+    from clinicadl.stats.crossed_design import excess_kurtosis
+
+    rng = np.random.default_rng(5)
+    heavy, light = rng.standard_t(3, size=40), rng.uniform(size=40)
+    assert excess_kurtosis(heavy) == pytest.approx(sps.kurtosis(heavy, fisher=True, bias=False), rel=1e-12)
+    assert sps.kurtosis(light, fisher=True, bias=False) < 0 and excess_kurtosis(light) == 0
+    assert excess_kurtosis(np.ones(10)) == 0 and excess_kurtosis(np.arange(3.0)) == 0
