@@ -25,7 +25,9 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--loss": PER_TASK,
     "--label": PER_TASK,
     # get-labels and its deprecated spelling getlabels: diagnoses kept; rest: tsvtools analysis reports those present
-    "--diagnoses": (*PER_TASK, ("tsvtools get-labels", "tsvtools getlabels")),
+    # predict: sessions kept from the participants TSV
+    "--diagnoses": (*PER_TASK, ("tsvtools get-labels", "tsvtools getlabels"), ("predict",)),
+    "--multi_cohort": (("predict",),),  # predict: upstream's flag; train: --multi_cohort/--single_cohort (default None)
     "--caps_directory": (("tsvtools get-labels", "tsvtools getlabels"),),  # the sessions kept; predict: the images
     # get-labels: copied from the merged TSV into labels.tsv; get-metadata: added to an existing TSV
     "--variables_of_interest": (("tsvtools get-metadata",),),
