@@ -14,9 +14,9 @@ option                   files
                          first channel of input and reconstruction (image mode, reconstruction task)
 =======================  ======================================================================================
 
-Tensors are saved on the CPU in float32 (``torch.load(..., weights_only=True)`` reads them). Upstream writes the
-NIfTI images with an identity affine; here they have the affine of the CAPS image when the dataset gives it
-(identity otherwise), so that they overlay the input in a viewer.
+Tensors are saved on the CPU in float32 (``torch.load(..., weights_only=True)`` reads them). The NIfTI images have
+an identity affine, as upstream's (the extracted tensors do not carry the affine of their image); a batch that
+holds ``affine`` (segmentation datasets) gives its own.
 """
 
 from __future__ import annotations

@@ -72,3 +72,22 @@ def test_a_network_without_latent_code_is_refused():
 
     with pytest.raises(InputError, match="no latent code"):
         LatentCapture(TinyCNN([1, 8, 8]), "TinyCNN")
+
+
+def test_the_latent_code_of_a_vae_is_its_posterior_mean(tmp_path):
+    from clinicadl.models.registry import build_model
+    from clinicadl.predict.saved_outputs import LatentCapture
+
+    network = build_model("Vanilla3DdenseVAE", input_size=(1, 16, 16, 16), output_size=None, task="reconstruction",
+                          options={"latent_space_size": 4, "feature_size": 8, "n_conv": 2, "io_layer_channels": 4})
+    network.eval()
+    capture = LatentCapture(network, "Vanilla3DdenseVAE")
+    batch = {"image": torch.rand(2, 1, 16, 16, 16), "participant_id": ["sub-1", "sub-2"],
+             "session_id": ["ses-M000", "ses-M000"], "image_id": torch.tensor([0, 0])}
+    with torch.no_grad():
+        network(batch["image"])
+        written = capture.write(batch, tmp_path, "image")
+        mu, _ = network.encode(batch["image"])
+    assert [p.name for p in written] == ["sub-1_ses-M000_image-0_latent.pt", "sub-2_ses-M000_image-0_latent.pt"]
+    for i, path in enumerate(written):
+        assert torch.allclose(torch.load(path, weights_only=True), mu[i])
