@@ -82,3 +82,19 @@ def test_loss_is_the_sum_of_the_batch_means_of_the_prediction_file(repredicted):
     ours = read_metrics_tsv(repredicted / "again" / "again_slice_level_metrics.tsv")["loss"]
     assert math.isclose(ours, batch_means.sum(), rel_tol=1e-5)
     assert not math.isclose(ours, losses.mean(), rel_tol=0.1)  # not the mean per image (half of it here)
+
+
+def test_validation_group_is_predicted_again_with_upstream_s_values(repredicted):
+    """The training group ``validation`` predicted again (--overwrite): 1.6.1's values, its loss included."""
+    from clinicadl.maps import read_metrics_tsv
+    from clinicadl.predict.predict import predict
+
+    path = repredicted / "validation" / "validation_slice_level_metrics.tsv"
+    expected = read_metrics_tsv(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        predict(repredicted.parents[1], "validation", overwrite=True, gpu=False, n_proc=1, progress=False)
+    values = read_metrics_tsv(path)
+    assert math.isclose(values["loss"], expected["loss"], rel_tol=1e-5)  # 1.36522
+    for metric in ("BA", "accuracy", "F1_score", "sensitivity", "specificity", "PPV"):
+        assert math.isclose(values[metric], expected[metric], abs_tol=1e-9), metric
