@@ -25,7 +25,7 @@ def test_our_maps_is_trained_again_the_same(tmp_path):
     from clinicadl.training.replicates import train_procedure
 
     paths = helpers.make_dataset(tmp_path)
-    parameters = helpers.resolved_parameters(paths, epochs=1, selection_metrics=["loss"], seed=3)
+    parameters = helpers.resolved_parameters(paths, epochs=1, selection_metrics=["loss"], seed=3, split=[1])
     train_procedure(parameters, tmp_path / "maps", replicates=None, root_seed=3, progress=False)
     recorded = json.loads((tmp_path / "maps" / "maps.json").read_text())
     assert recorded["seed"] == 3 and recorded["seeds"]["init"] != 3  # the seed given; the derived ones beside it
@@ -33,11 +33,18 @@ def test_our_maps_is_trained_again_the_same(tmp_path):
                                       str(tmp_path / "again"), "-s", "1"])
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "again" / "split-0").exists()
-    again = json.loads((tmp_path / "again" / "maps.json").read_text())
-    assert again["split"] == [1] and {k: v for k, v in again.items() if k != "split"} == {
-        k: v for k, v in recorded.items() if k != "split"}
+    assert json.loads((tmp_path / "again" / "maps.json").read_text()) == recorded
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again" / PREDICTION, sep="\t"),
                                   pd.read_csv(tmp_path / "maps" / PREDICTION, sep="\t"))
+    from clinicadl.training.from_json import read_training_json
+
+    assert read_training_json(tmp_path / "maps", splits=[0]).parameters["split"] == [0]  # -s 0
+    # the root maps.json of a MAPS with replicates asks for the same replicates
+    root = {**recorded, "replicates": {"count": 2, "root_seed": 5, "varied_sources": ["init"]}}
+    (tmp_path / "root.json").write_text(json.dumps(root))
+    training = read_training_json(tmp_path / "root.json")
+    assert (training.replicates, training.root_seed, training.vary) == (2, 5, ("init",))
+    assert training.parameters["label_code"] == recorded["label_code"]
 
 
 def test_a_json_that_is_not_a_maps_json_is_refused(tmp_path):
