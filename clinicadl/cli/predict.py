@@ -29,16 +29,28 @@ from clinicadl.cli.launcher_options import add_launcher_options, slurm_values
 @options.n_resamples
 @options.seed
 @options.n_jobs
+@click.option("--label", default=None,
+              help="Column of the participants TSV holding the labels; default: the one of training (maps.json).")
+@click.option("--diagnoses", "-d", multiple=True,
+              help="Keep only the sessions of --participants_tsv with these diagnoses (repeat the option).")
+@click.option("--multi_cohort", is_flag=True, default=False,
+              help="Not provided (multi-cohort prediction): predict each cohort as its own data group.")
 @click.option("--save_masks", is_flag=True, default=False,
               help="Segmentation: also write each predicted label map as NIfTI (split-<i>/best-<m>/<group>/masks/).")
+@click.option("--save_tensor", is_flag=True, default=False,
+              help="Also write each element's input and output tensors (<group>/tensors/*_input.pt, *_output.pt).")
+@click.option("--save_nifti", is_flag=True, default=False,
+              help="Reconstruction in image mode: also write input and output as NIfTI (<group>/nifti_images/).")
+@click.option("--save_latent_tensor", is_flag=True, default=False,
+              help="Autoencoders: also write each element's latent code (<group>/latent_tensors/*_latent.pt).")
 @add_launcher_options(detach=False)
 def predict(input_maps_directory, data_group, participants_tsv, caps_directory, use_labels, selection_metrics,
-            splits, overwrite, skip_leak_check, batch_size, n_proc, gpu, amp, n_resamples, seed, n_jobs, save_masks,
-            launcher, **slurm):
+            splits, overwrite, skip_leak_check, batch_size, n_proc, gpu, amp, n_resamples, seed, n_jobs, label,
+            diagnoses, multi_cohort, save_masks, save_tensor, save_nifti, save_latent_tensor, launcher, **slurm):
     """Predict DATA_GROUP with every trained model of a MAPS (each split, selection metric and replicate).
 
     Writes upstream's files in split-<i>/best-<m>/<DATA_GROUP>/ (<group>_<mode>_level_prediction.tsv,
-    _metrics.tsv, image-level soft voting in patch/slice/roi modes) and, with labels, each model's
+    _metrics.tsv in 1.6.1's layout, image-level soft voting in patch/slice/roi modes) and, with labels, each model's
     participant-level confidence intervals (<group>_image_level_metrics_ci.tsv). A new group may not share
     a participant with the training data (groups/train+validation.tsv) unless --skip_leak_check.
 
@@ -57,7 +69,8 @@ def predict(input_maps_directory, data_group, participants_tsv, caps_directory, 
         caps_directory=caps_directory, participants_tsv=participants_tsv,
         selection_metrics=selection_metrics or None, splits=splits or None, overwrite=overwrite,
         skip_leak_check=skip_leak_check, use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu,
-        amp=amp, save_masks=save_masks,
+        amp=amp, save_masks=save_masks, label=label, diagnoses=tuple(diagnoses), multi_cohort=multi_cohort,
+        save_tensor=save_tensor, save_nifti=save_nifti, save_latent_tensor=save_latent_tensor,
         after_predicting=intervals_step(EvaluationOptions(n_resamples=n_resamples, seed=seed), use_labels=use_labels),
     )
     if launcher is None and n_jobs is None and not slurm_values(slurm):

@@ -65,11 +65,13 @@ def list_models_command(task, architecture, input_size, model_layers):
 
 
 def _attach_resume() -> None:
+    from clinicadl.cli.train_from_json import from_json
     from clinicadl.cli.train_resume import resume
     from clinicadl.cli.train_status import status
 
     train.add_command(resume)
     train.add_command(status)
+    train.add_command(from_json)
 
 
 _attach_resume()

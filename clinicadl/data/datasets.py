@@ -3,7 +3,8 @@
 One :class:`CapsDataset` serves the four modes. Item ``i`` is element ``i % n`` (patch, slice or ROI; the
 image itself in image mode) of image ``i // n``, ``n`` being the number of elements per image. Items are dicts
 like ClinicaDL 1.x's: ``image`` (float32 tensor), ``label``, ``participant_id``, ``session_id``, ``image_id``
-(0: one image per session), ``<mode>_id`` (patch_id, slice_id or roi_id; image mode has image_id only) and
+(0: one image per session), ``<mode>_id`` (patch_id, slice_id or roi_id; image mode has image_id only; a slice is
+numbered by its index in the volume, as upstream: :meth:`CapsDataset.element_id`) and
 ``image_path`` (the tensor file read).
 
 Processing order, as upstream: read tensor (from the cache) -> cut the element (when ``prepare_dl`` is false)
@@ -33,6 +34,7 @@ from clinicadl.data.augmentation import Augmentation
 from clinicadl.data.caps import check_caps, find_images
 from clinicadl.data.extraction import (
     check_parameters,
+    discarded_pair,
     element_count,
     element_shape,
     extract_element,
@@ -311,8 +313,19 @@ class CapsDataset(Dataset):
             "image_path": str(path),
         }
         if self.mode != "image":
-            item[f"{self.mode}_id"] = element
+            item[f"{self.mode}_id"] = self.element_id(element)
         return item
+
+    def element_id(self, element: int) -> int:
+        """The ``<mode>_id`` of element ``element`` of an image, as upstream numbers it.
+
+        Slices are numbered by their index in the volume (the first ``discarded_slices`` are skipped, so with 10
+        discarded the first slice is 10, as in upstream's prediction TSVs and tensor file names); patches and
+        ROIs by their rank.
+        """
+        if self.mode == "slice":
+            return discarded_pair(self.preprocessing)[0] + int(element)
+        return int(element)
 
     def _label(self, image_index: int):
         if not self.label:

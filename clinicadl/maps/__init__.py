@@ -31,7 +31,7 @@ from clinicadl.maps.maps_json import (
     translate_old_keys,
     write_maps_json,
 )
-from clinicadl.maps.metrics_tsv import read_metrics_table, read_metrics_tsv
+from clinicadl.maps.metrics_tsv import read_metrics_table, read_metrics_tsv, write_metrics_tsv
 from clinicadl.maps.predictions import (
     MODES,
     TASKS,
@@ -92,5 +92,6 @@ __all__ = [
     "translate_old_keys",
     "write_json_sidecar",
     "write_maps_json",
+    "write_metrics_tsv",
     "write_results_tsv",
 ]

@@ -3,22 +3,31 @@
 1. Wide (ClinicaDL 1.0-1.5, soft-voted files, 2.0 ``aggregated.tsv``): a header of metric names and one row.
 2. Transposed CI layout (ClinicaDL 1.6): the first column is headed ``Metrics`` and its rows are
    ``Values``, ``Lower bound CI``, ``Upper bound CI``, ``SE``; cells without value hold ``N/A`` or nothing.
+
+Both are read; :func:`write_metrics_tsv` writes the transposed layout, as ClinicaDL 1.6.1 does for every
+``<group>_<level>_level_metrics.tsv``.
 """
 
 from __future__ import annotations
 
+import io
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from clinicadl.atomic import atomic_write_text
 from clinicadl.errors import InputError
 from clinicadl.maps.tables import read_tsv
 
-__all__ = ["POINT_ROW", "read_metrics_table", "read_metrics_tsv"]
+__all__ = ["CI_ROWS", "POINT_ROW", "read_metrics_table", "read_metrics_tsv", "write_metrics_tsv"]
 
 POINT_ROW = "Values"
 """Name of the row of point values (the only row of the wide layout)."""
+
+CI_ROWS = ("Lower bound CI", "Upper bound CI", "SE")
+"""Rows under ``Values`` in the transposed layout of ClinicaDL 1.6."""
 
 _ROW_HEADER = "Metrics"
 _MISSING = {"", "n/a", "na", "nan", "none"}
@@ -101,3 +110,50 @@ def read_metrics_tsv(path: str | Path) -> dict[str, float]:
     if isinstance(row, pd.DataFrame):
         row = row.iloc[0]
     return {str(metric): float(value) for metric, value in row.items()}
+
+
+def write_metrics_tsv(path: str | Path, values: Mapping[str, float],
+                      intervals: Mapping[str, tuple[float, float, float]] | None = None) -> Path:
+    """Write ``<group>_<level>_level_metrics.tsv`` in ClinicaDL 1.6.1's transposed layout (atomic).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write.
+    values : mapping of str to float
+        Metric name -> point value, in column order (NaN is written ``NaN``).
+    intervals : mapping of str to (float, float, float), optional
+        Metric name -> (lower bound, upper bound, standard error); a metric without it gets ``N/A`` in these
+        rows (upstream writes ``N/A`` for the loss).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "test_image_level_metrics.tsv"
+    >>> print(write_metrics_tsv(path, {"BA": 0.5, "loss": 1.25}).read_text(), end="")
+    Metrics\tBA\tloss
+    Values\t0.5\t1.25
+    Lower bound CI\tN/A\tN/A
+    Upper bound CI\tN/A\tN/A
+    SE\tN/A\tN/A
+    >>> read_metrics_tsv(path)
+    {'BA': 0.5, 'loss': 1.25}
+    """
+    intervals = intervals or {}
+    names = list(values)
+    rows = [[POINT_ROW, *(_cell(values[n]) for n in names)]]
+    for position, row in enumerate(CI_ROWS):
+        rows.append([row, *(_cell(intervals[n][position]) if n in intervals else "N/A" for n in names)])
+    buffer = io.StringIO()
+    pd.DataFrame(rows, columns=[_ROW_HEADER, *names]).to_csv(buffer, sep="\t", index=False)
+    return atomic_write_text(path, buffer.getvalue())
+
+
+def _cell(value: float) -> str:
+    value = float(value)
+    return "NaN" if math.isnan(value) else repr(value)

@@ -1,7 +1,9 @@
 """Writing the predictions of one model on one group, in upstream's file names (no torch).
 
-In ``split-<i>/best-<m>/<group>/``: ``<group>_<mode>_level_prediction.tsv`` and ``_metrics.tsv`` (wide layout), and
-in patch/slice/roi modes the soft-voted ``<group>_image_level_prediction.tsv`` and ``_metrics.tsv``.
+In ``split-<i>/best-<m>/<group>/``: ``<group>_<mode>_level_prediction.tsv`` and ``_metrics.tsv`` (ClinicaDL 1.6.1's
+transposed layout, :func:`clinicadl.maps.metrics_tsv.write_metrics_tsv`; its interval rows hold ``N/A``: our
+participant-level intervals go to ``<group>_image_level_metrics_ci.tsv``), and in patch/slice/roi modes the
+soft-voted ``<group>_image_level_prediction.tsv`` and ``_metrics.tsv``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from clinicadl.atomic import atomic_write_text
-from clinicadl.predict.tables import metrics_table, soft_vote
+from clinicadl.maps.metrics_tsv import write_metrics_tsv
+from clinicadl.predict.tables import soft_vote
 from clinicadl.runtime.metrics import compute_metrics
 
 __all__ = ["write_model_predictions"]
@@ -39,5 +42,5 @@ def write_model_predictions(
         _write(folder / f"{group}_{level}_level_prediction.tsv", table)
         if with_labels or task == "reconstruction":
             metrics[level] = compute_metrics(table, task, tuple(metric_names), loss)
-            _write(folder / f"{group}_{level}_level_metrics.tsv", metrics_table(metrics[level]))
+            write_metrics_tsv(folder / f"{group}_{level}_level_metrics.tsv", metrics[level])
     return metrics

@@ -177,6 +177,7 @@ def _model_complete(maps: Path, group: str, split: int, metric: str, mode: str,
 def _group_frames(
     maps: Path, parameters: Mapping[str, Any], group: str, models: list[tuple[int, str]], *, participants_tsv,
     caps_directory, overwrite: bool, skip_leak_check: bool, use_labels: bool, after: AfterPredicting | None,
+    diagnoses: Sequence[str] = (),
 ) -> _GroupPlan:
     """The images of the group for each split, the CAPS to read them from, and what is left to predict.
 
@@ -200,7 +201,7 @@ def _group_frames(
     replace = False
     register = None
     if exists and participants_tsv is not None:
-        given = read_tsv(participants_tsv)
+        given = _filter_diagnoses(read_tsv(participants_tsv), diagnoses, participants_tsv)
         require_columns(given, ["participant_id", "session_id"], participants_tsv)
         if overwrite:
             replace, exists = True, False
@@ -220,7 +221,7 @@ def _group_frames(
     else:
         if participants_tsv is None:
             raise MAPSError(f"Group {group!r} does not exist in {maps}; give --participants_tsv to define it.")
-        frame = read_tsv(participants_tsv)
+        frame = _filter_diagnoses(read_tsv(participants_tsv), diagnoses, participants_tsv)
         require_columns(frame, ["participant_id", "session_id"], participants_tsv)
         if frame.empty:
             raise InputError(f"{participants_tsv} lists no session; give at least one participant to predict.")
@@ -242,15 +243,21 @@ def predict_models(
     maps_dir: str | Path, parameters: Mapping[str, Any], group: str, frames: Mapping[int, pd.DataFrame],
     models: Sequence[tuple[int, str]], *, caps_directory: str | Path, use_labels: bool = True,
     batch_size: int | None = None, n_proc: int | None = None, gpu: bool | None = None, amp: bool | None = None,
-    progress: bool = True, save_masks: bool = False,
+    progress: bool = True, save_masks: bool = False, save_tensor: bool = False, save_nifti: bool = False,
+    save_latent_tensor: bool = False,
 ) -> tuple[pd.DataFrame, list[Path]]:
     """Predict ``group`` with each (split, selection metric) model and write the files (no intervals).
 
     Returns the metrics table (split, selection_metric, level, metrics...) and the mode-level prediction files.
-    With ``save_masks`` (segmentation), the predicted label maps go to ``split-<i>/best-<m>/<group>/masks/``.
+    With ``save_masks`` (segmentation), the predicted label maps go to ``split-<i>/best-<m>/<group>/masks/``;
+    ``save_tensor``, ``save_nifti`` and ``save_latent_tensor`` write upstream's per-element files
+    (:mod:`clinicadl.predict.saved_outputs`). The ``loss`` of the metrics files is upstream's sum of the batch
+    losses (:mod:`clinicadl.predict.upstream_loss`).
     """
     from clinicadl.data.datasets import CapsDataset
     from clinicadl.predict.files import write_model_predictions
+    from clinicadl.predict.saved_outputs import chain, output_steps
+    from clinicadl.predict.upstream_loss import BatchLossSum
     from clinicadl.runtime.checkpoints import load_trained_network
     from clinicadl.runtime.device import select_device
     from clinicadl.runtime.inference import infer
@@ -284,14 +291,17 @@ def predict_models(
                              n_proc=parameters.get("n_proc", 0) if n_proc is None else n_proc)
         network = load_trained_network(maps, parameters, split, metric, device)
         folder = maps / f"split-{split}" / f"best-{metric}" / group
-        on_outputs = None
-        if save_masks and task == "segmentation":
-            from clinicadl.predict.segmentation import write_masks
-
-            def on_outputs(outputs, batch, _folder=folder / "masks"):
-                write_masks(outputs, batch, _folder)
-        table, loss = infer(network, loader, parameters=parameters, device=device, amp=amp, with_labels=with_labels,
-                            progress=progress, desc=f"{group} split-{split} best-{metric}", on_outputs=on_outputs)
+        saving, capture = output_steps(network, parameters, folder, save_masks=save_masks, save_tensor=save_tensor,
+                                       save_nifti=save_nifti, save_latent_tensor=save_latent_tensor)
+        loss_sum = BatchLossSum(parameters) if with_labels or task == "reconstruction" else None
+        try:
+            table, _ = infer(network, loader, parameters=parameters, device=device, amp=amp, with_labels=with_labels,
+                             progress=progress, desc=f"{group} split-{split} best-{metric}",
+                             on_outputs=chain(loss_sum, saving))
+        finally:
+            if capture is not None:
+                capture.close()
+        loss = loss_sum.total if loss_sum is not None else float("nan")
         metrics = write_model_predictions(folder, group, table, loss, task=task, mode=mode, metric_names=names,
                                           with_labels=with_labels)
         write_description_log(folder, group, frame, caps_directory=caps_directory)
@@ -320,6 +330,12 @@ def predict(
     save_masks: bool = False,
     skip_complete: bool = False,
     after_predicting: AfterPredicting | None = None,
+    label: str | None = None,
+    diagnoses: Sequence[str] = (),
+    multi_cohort: bool = False,
+    save_tensor: bool = False,
+    save_nifti: bool = False,
+    save_latent_tensor: bool = False,
 ) -> list[PredictionResult]:
     """Predict a data group with every trained model of a MAPS and write upstream's files.
 
@@ -353,6 +369,15 @@ def predict(
         A step run on each MAPS once its predictions are written (its files are added to ``written``); a model
         is complete once it went through it. :func:`clinicadl.evaluate.prediction_intervals.predict_with_intervals`
         passes the one that writes each model's confidence intervals.
+    label : str, optional
+        Column of the participants TSV holding the labels (default: the one of training, ``label`` in maps.json).
+    diagnoses : sequence of str
+        Keep only the sessions of ``participants_tsv`` whose ``diagnosis`` is one of these (default: all).
+    multi_cohort : bool
+        Upstream's multi-cohort prediction, not provided: True is refused.
+    save_tensor, save_nifti, save_latent_tensor : bool
+        Also write each element's input and output tensors, the NIfTI images of a reconstruction (image mode),
+        the latent code of an autoencoder (:mod:`clinicadl.predict.saved_outputs`).
 
     Returns
     -------
@@ -368,29 +393,68 @@ def predict(
         A participants TSV without the label column (with labels) or with unknown classes.
     """
     maps = Path(maps_dir)
-    _check_request(maps, data_group)
+    _check_request(maps, data_group, multi_cohort=multi_cohort, diagnoses=diagnoses,
+                   participants_tsv=participants_tsv)
+    saving = {"save_tensor": save_tensor, "save_nifti": save_nifti, "save_latent_tensor": save_latent_tensor}
     plans = []
     for folder in replicate_folders(maps):  # every check of every replicate before anything is written
         parameters = read_maps_json(folder)
+        if label:
+            parameters = {**parameters, "label": label}
+        _check_saving(parameters, **saving)
         models = _splits_and_metrics(folder, splits, selection_metrics)
         plans.append(_group_frames(folder, parameters, data_group, models, participants_tsv=participants_tsv,
                                    caps_directory=caps_directory, overwrite=overwrite,
-                                   skip_leak_check=skip_leak_check, use_labels=use_labels, after=after_predicting))
+                                   skip_leak_check=skip_leak_check, use_labels=use_labels, after=after_predicting,
+                                   diagnoses=diagnoses))
     if not overwrite and not skip_complete:
         _refuse_if_complete(maps, data_group, plans)
     return [
         _predict_one(plan, data_group, overwrite=overwrite, use_labels=use_labels, batch_size=batch_size,
                      n_proc=n_proc, gpu=gpu, amp=amp, progress=progress, after=after_predicting,
-                     save_masks=save_masks)
+                     save_masks=save_masks, **saving)
         for plan in plans if overwrite or plan.todo != []
     ]
 
 
-def _check_request(maps: Path, data_group: str) -> None:
+def _check_request(maps: Path, data_group: str, *, multi_cohort: bool, diagnoses: Sequence[str],
+                   participants_tsv) -> None:
     if not is_maps(maps):
         raise MAPSError(f"{maps} is not a MAPS (no maps.json); give the output folder of 'clinicadl train'.")
     if not data_group or "/" in data_group or data_group.startswith("."):
         raise InputError(f"Invalid data group name {data_group!r}; use a plain name such as test.")
+    if multi_cohort:
+        raise InputError("Multi-cohort prediction (--multi_cohort, a TSV listing CAPS and TSV files) is not provided; "
+                         "predict each cohort as its own data group (--caps_directory, --participants_tsv).")
+    if diagnoses and participants_tsv is None:
+        raise InputError("--diagnoses filters the --participants_tsv of a new data group; give --participants_tsv, "
+                         "or remove --diagnoses.")
+
+
+def _check_saving(parameters: Mapping[str, Any], *, save_tensor: bool, save_nifti: bool,
+                  save_latent_tensor: bool) -> None:
+    task, mode = parameters["network_task"], parameters["mode"]
+    if save_nifti and (task != "reconstruction" or mode != "image"):
+        raise InputError(f"--save_nifti writes reconstructed images: it needs a reconstruction model in image mode "
+                         f"(this MAPS: {task}, {mode} mode); remove --save_nifti or use --save_tensor.")
+    if save_latent_tensor and task != "reconstruction":
+        raise InputError(f"--save_latent_tensor writes the latent code of an autoencoder: this MAPS trains {task}; "
+                         "remove --save_latent_tensor.")
+
+
+def _filter_diagnoses(frame: pd.DataFrame, diagnoses: Sequence[str], source: object) -> pd.DataFrame:
+    """The sessions of ``frame`` whose ``diagnosis`` is one of ``diagnoses`` (all of them when none is given)."""
+    if not diagnoses:
+        return frame
+    if "diagnosis" not in frame.columns:
+        raise InputError(f"{source} has no diagnosis column to filter with --diagnoses; add it, or remove "
+                         "--diagnoses.")
+    kept = frame[frame["diagnosis"].astype(str).isin([str(d) for d in diagnoses])].reset_index(drop=True)
+    if kept.empty:
+        present = ", ".join(sorted(set(frame["diagnosis"].astype(str))))
+        raise InputError(f"{source}: no session has a diagnosis in {', '.join(diagnoses)} (present: {present}); "
+                         "change --diagnoses.")
+    return kept
 
 
 def _refuse_if_complete(maps: Path, data_group: str, plans: Sequence[_GroupPlan]) -> None:
@@ -401,7 +465,7 @@ def _refuse_if_complete(maps: Path, data_group: str, plans: Sequence[_GroupPlan]
 
 
 def _predict_one(plan: _GroupPlan, group: str, *, overwrite, use_labels, batch_size, n_proc, gpu, amp, progress,
-                 after: AfterPredicting | None, save_masks=False) -> PredictionResult:
+                 after: AfterPredicting | None, save_masks=False, **saving: bool) -> PredictionResult:
     maps, parameters = plan.maps, plan.parameters
     models = plan.models if plan.todo is None or overwrite else plan.todo
     if plan.replace:
@@ -412,7 +476,7 @@ def _predict_one(plan: _GroupPlan, group: str, *, overwrite, use_labels, batch_s
     try:
         table, written = predict_models(maps, parameters, group, plan.frames, models, caps_directory=plan.caps,
                                         use_labels=use_labels, batch_size=batch_size, n_proc=n_proc, gpu=gpu,
-                                        amp=amp, progress=progress, save_masks=save_masks)
+                                        amp=amp, progress=progress, save_masks=save_masks, **saving)
         if plan.register is not None:  # registered once its predictions exist
             label = parameters.get("label") if use_labels else None
             write_group(maps, group, plan.register, caps_directory=plan.caps, label=label)

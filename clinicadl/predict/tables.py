@@ -1,4 +1,4 @@
-"""Prediction tables: upstream metrics (wide layout) and image-level soft voting (no torch).
+"""Prediction tables: image-level soft voting (no torch).
 
 The metrics themselves are computed by :func:`clinicadl.runtime.metrics.compute_metrics` (re-exported here).
 """
@@ -11,14 +11,9 @@ import pandas as pd
 from clinicadl.runtime.metric_names import TASK_METRICS
 from clinicadl.runtime.metrics import POSITIVE_CLASS_CODE, compute_metrics, proba_columns
 
-__all__ = ["POSITIVE_CLASS_CODE", "RECONSTRUCTION_VALUES", "compute_metrics", "metrics_table", "soft_vote"]
+__all__ = ["POSITIVE_CLASS_CODE", "RECONSTRUCTION_VALUES", "compute_metrics", "soft_vote"]
 
 RECONSTRUCTION_VALUES = TASK_METRICS["reconstruction"]
-
-
-def metrics_table(metrics: dict[str, float]) -> pd.DataFrame:
-    """The wide layout of ``<group>_<level>_level_metrics.tsv``: a header of names, one row of values."""
-    return pd.DataFrame([metrics])
 
 
 def soft_vote(frame: pd.DataFrame, task: str, mode: str) -> pd.DataFrame:

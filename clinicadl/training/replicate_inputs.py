@@ -122,8 +122,13 @@ def slurm_options(launcher: str, slurm: Any, *, replicated: bool, executor) -> A
 
 def replicate_parameters(shared: Mapping[str, Any], replicate: int, seeds: Mapping[str, int], root_seed: int | None,
                           varied: Sequence[str] | None) -> dict[str, Any]:
-    """The ``maps.json`` parameters of one replicate: the shared ones, its index and its seeds."""
-    parameters = {**shared, "replicate": replicate, "seed": seeds["init"], "seeds": dict(seeds)}
+    """The ``maps.json`` parameters of one replicate: the shared ones, its index and its seeds.
+
+    ``seed`` is the seed the user gave (the root seed), as upstream records it; the seed of each source of
+    variance, derived from it, is under ``seeds``.
+    """
+    given = root_seed if root_seed is not None else seeds["init"]
+    parameters = {**shared, "replicate": replicate, "seed": int(given), "seeds": dict(seeds)}
     if root_seed is not None:
         parameters["root_seed"] = root_seed
     if varied is not None:

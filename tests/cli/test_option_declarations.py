@@ -25,8 +25,8 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--loss": PER_TASK,
     "--label": PER_TASK,
     # get-labels and its deprecated spelling getlabels: diagnoses kept; rest: tsvtools analysis reports those present
-    # interpret: the sessions of the group interpreted
-    "--diagnoses": (*PER_TASK, ("tsvtools get-labels", "tsvtools getlabels"), ("interpret",)),
+    # predict, interpret: the sessions kept from the group or participants TSV
+    "--diagnoses": (*PER_TASK, ("tsvtools get-labels", "tsvtools getlabels"), ("predict",), ("interpret",)),
     "--caps_directory": (("tsvtools get-labels", "tsvtools getlabels"),),  # the sessions kept; predict: the images
     # get-labels: copied from the merged TSV into labels.tsv; get-metadata: added to an existing TSV
     "--variables_of_interest": (("tsvtools get-metadata",),),
@@ -48,7 +48,9 @@ INTENTIONAL: dict[str, tuple[tuple[str, ...], ...]] = {
     "--valid_longitudinal": (("train",),),  # train validates on all sessions; tsvtools writes them
     "--participants_tsv": (("predict", "interpret"), ("quality-check",)),  # predict, interpret: a new data group;
     # generate: the input images; quality-check: the sessions to check (default: all, not data.tsv)
-    "--multi_cohort": (("interpret",),),  # interpret: upstream's flag (not provided); train: a TOML switch
+    # predict, interpret: upstream's flag (not provided); train: --multi_cohort/--single_cohort (default None)
+    "--multi_cohort": (("predict",), ("interpret",)),
+    "--save_nifti": (("predict",), ("interpret",)),  # predict: reconstructions; interpret: the saliency maps
     "--threshold": (("quality-check pet-linear",),),  # upstream's defaults: 0.5 (t1-linear), 0.9 (pet-linear)
     "--data_group": (("evaluate report",),),  # report: every MAPS's test group; plan, simulate: the pilot's
     "--output": (("evaluate report",),),  # report: the document; model, compare: the results TSV

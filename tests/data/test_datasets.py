@@ -92,7 +92,8 @@ def test_items_equal_normalized_voxels(caps, save_features):
     slices = _dataset(root, data, "slice", slice_direction=0, discarded_slices=[3, 1], save_features=save_features)
     assert len(slices) == 3 * 16
     item = slices[16 + 4]
-    assert item["slice_id"] == 4 and item["image"].shape == (3, 24, 20)
+    # slice 4 of the kept ones is slice 3 + 4 = 7 of the volume, numbered as upstream by its index in the volume
+    assert item["slice_id"] == 7 and item["image"].shape == (3, 24, 20)
     for channel in range(3):
         np.testing.assert_allclose(item["image"][channel].numpy(), normalized(voxels["sub-01"][7]), atol=1e-6)
 

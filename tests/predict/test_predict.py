@@ -52,8 +52,9 @@ def test_predict_test_group_writes_upstream_files_and_intervals(maps):
             group = folder / f"split-{split}" / f"best-{metric}" / "test"
             prediction = pd.read_csv(group / "test_image_level_prediction.tsv", sep="\t")
             assert len(prediction) == 4 and set(prediction["true_label"]) == {0, 1}
-            metrics = pd.read_csv(group / "test_image_level_metrics.tsv", sep="\t")
-            assert metrics.columns[0] == "BA" and len(metrics) == 1
+            metrics = pd.read_csv(group / "test_image_level_metrics.tsv", sep="\t")  # 1.6.1's layout
+            assert list(metrics.columns[:2]) == ["Metrics", "BA"] and metrics.columns[-1] == "loss"
+            assert list(metrics["Metrics"]) == ["Values", "Lower bound CI", "Upper bound CI", "SE"]
             assert "Number of participants: 4" in (group / "description.log").read_text()
             ci = pd.read_csv(group / "test_image_level_metrics_ci.tsv", sep="\t")
             assert set(ci["n_resamples"]) == {200}
@@ -138,28 +139,6 @@ def test_not_a_maps(tmp_path):
     assert result.exit_code == 1 and "not a MAPS" in result.output
 
 
-def test_upstream_maps_predictions_are_reproduced(tmp_path, monkeypatch):
-    """Our predict on the MAPS of ClinicaDL 1.6.1 gives upstream's probabilities (same weights, same data)."""
-    root = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "upstream" / "v1_clinicadl_1.6.1"
-    if not root.is_dir():
-        pytest.skip("upstream fixture not available")
-    pytest.importorskip("clinicadl.models.registry")
-    from clinicadl.predict.predict import predict
-
-    shutil.copytree(root / "maps", tmp_path / "maps")
-    for path in (tmp_path / "maps").rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    monkeypatch.chdir(root)  # the MAPS records caps_sl relative to this folder
-    predict(tmp_path / "maps", "again", participants_tsv=root / "labels" / "split" / "test_baseline.tsv", gpu=False,
-            n_proc=1, progress=False)
-    folder = tmp_path / "maps" / "split-0" / "best-loss"
-    ours = pd.read_csv(folder / "again" / "again_slice_level_prediction.tsv", sep="\t")
-    theirs = pd.read_csv(folder / "test-heldout" / "test-heldout_slice_level_prediction.tsv", sep="\t")
-    assert list(ours.columns) == list(theirs.columns)
-    assert (ours["predicted_label"] == theirs["predicted_label"]).all()
-    assert (ours[["proba0", "proba1"]] - theirs[["proba0", "proba1"]]).abs().to_numpy().max() < 1e-6
-
-
 # ------------------------------------------------------------------------- all or nothing, resumable
 
 
@@ -221,3 +200,59 @@ def test_a_replicate_that_fails_leaves_the_others_whole_and_a_rerun_finishes(map
                 "test_image_level_metrics_ci.tsv").is_file()
     with pytest.raises(MAPSError, match="already exists"):
         predict(root, "test", **arguments)
+
+
+# ------------------------------------------------------------------------- upstream's other predict options
+
+
+def test_label_and_diagnoses_select_the_column_and_the_sessions(maps, tmp_path):
+    paths, folder = maps
+    frame = pd.read_csv(paths["test"], sep="\t").rename(columns={"diagnosis": "dx"})
+    frame.to_csv(tmp_path / "dx.tsv", sep="\t", index=False)
+    result = _predict(folder, "test", "--participants_tsv", tmp_path / "dx.tsv", "--label", "dx", "-sm", "loss",
+                      "--split", "0", "--n_resamples", "100")
+    assert result.exit_code == 0, result.output
+    assert "dx" in pd.read_csv(folder / "groups" / "test" / "data.tsv", sep="\t").columns
+    kept = pd.read_csv(paths["test"], sep="\t").query("diagnosis == 'AD'")
+    result = _predict(folder, "ad", "--participants_tsv", paths["test"], "-d", "AD", "-sm", "loss", "--split", "0",
+                      "--no_labels")
+    assert result.exit_code == 0, result.output
+    predicted = pd.read_csv(folder / "split-0" / "best-loss" / "ad" / "ad_image_level_prediction.tsv", sep="\t")
+    assert sorted(predicted["participant_id"]) == sorted(kept["participant_id"]) and 0 < len(kept) < len(frame)
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--multi_cohort"], "--multi_cohort"),
+    (["-d", "MCI"], "no session has a diagnosis in MCI"),
+    (["--save_nifti"], "--save_nifti"),
+    (["--save_latent_tensor"], "--save_latent_tensor"),
+])
+def test_options_out_of_reach_are_refused_in_one_line(maps, arguments, message):
+    paths, folder = maps
+    result = _predict(folder, "test", "--participants_tsv", paths["test"], *arguments)
+    assert result.exit_code == 1 and message in result.output and result.output.count("\n") == 1
+    assert not (folder / "groups" / "test").exists()
+
+
+def test_save_tensor_writes_each_input_and_output(maps):
+    import torch
+
+    from clinicadl.maps import read_maps_json
+    from clinicadl.runtime.checkpoints import load_trained_network
+
+    paths, folder = maps
+    result = _predict(folder, "test", "--participants_tsv", paths["test"], "-sm", "loss", "--split", "1",
+                      "--save_tensor", "--no_labels")
+    assert result.exit_code == 0, result.output
+    group = folder / "split-1" / "best-loss" / "test"
+    prediction = pd.read_csv(group / "test_image_level_prediction.tsv", sep="\t")
+    network = load_trained_network(folder, read_maps_json(folder), 1, "loss", torch.device("cpu"))
+    assert len(list((group / "tensors").iterdir())) == 2 * len(prediction)
+    for row in prediction.itertuples():
+        stem = group / "tensors" / f"{row.participant_id}_{row.session_id}_image-0"
+        image = torch.load(f"{stem}_input.pt", weights_only=True)
+        output = torch.load(f"{stem}_output.pt", weights_only=True)
+        assert image.shape == (1, *helpers.SHAPE) and output.shape == (2,)
+        with torch.no_grad():
+            assert torch.allclose(network(image[None])[0], output, atol=1e-5)
+        assert abs(float(torch.softmax(output.double(), 0)[1]) - row.proba1) < 1e-6

@@ -12,6 +12,7 @@ import tiny_caps as helpers
 from click.testing import CliRunner
 
 from clinicadl.cli.main import cli
+from clinicadl.maps import read_metrics_tsv
 from clinicadl.training.summary import format_training_summary, single_class_warnings, training_summary
 
 
@@ -44,10 +45,10 @@ def test_the_end_summary_has_one_row_per_replicate_split_and_selection_metric(tr
     assert header[:5] == ["replicate", "split", "selection", "best", "epoch"] and "BA" in header
     assert sorted((r[0], r[1], r[2].rstrip("*")) for r in rows) == [
         ("0", "0", "BA"), ("0", "0", "loss"), ("1", "0", "BA"), ("1", "0", "loss")]
-    validation = pd.read_csv(maps / "replicate-1" / "split-0" / "best-BA" / "validation" /
-                             "validation_image_level_metrics.tsv", sep="\t")
+    validation = read_metrics_tsv(maps / "replicate-1" / "split-0" / "best-BA" / "validation" /
+                                  "validation_image_level_metrics.tsv")
     ba = next(r for r in rows if r[:3] == ["1", "0", "BA"])
-    assert f"{validation['BA'].iloc[0]:.4g}" in ba
+    assert f"{validation['BA']:.4g}" in ba
 
 
 def test_a_model_that_predicts_one_class_is_flagged(trained, tmp_path):

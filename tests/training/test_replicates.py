@@ -127,7 +127,7 @@ def test_layout_maps_json_and_replicates_tsv(tmp_path):
         assert (folder / "split-0" / "best-loss" / "model.pth.tar").is_file()
         assert not (folder / ERROR_LOG).exists()
         own = json.loads((folder / "maps.json").read_text())
-        assert own["replicate"] == r and own["seeds"] == expected and own["seed"] == expected["init"]
+        assert own["replicate"] == r and own["seeds"] == expected and own["seed"] == 7
         assert own["root_seed"] == 7 and own["varied_sources"] == list(DEFAULT_VARIED)
         assert own["learning_rate"] == 1e-4
     assert sorted(p.name for p in maps.iterdir() if not p.name.startswith(".")) == [
@@ -140,7 +140,7 @@ def test_without_replicates_a_plain_maps_with_the_seeds_of_replicate_zero(tmp_pa
     assert not result.replicated and result.statuses == {0: "done"}
     assert not (maps / REPLICATES_TSV).exists() and not (maps / "replicate-0").exists()
     own = json.loads((maps / "maps.json").read_text())
-    assert own["seeds"] == replicate_seeds(3, 0, SOURCES) and own["seed"] == own["seeds"]["init"]
+    assert own["seeds"] == replicate_seeds(3, 0, SOURCES) and own["seed"] == 3  # as given
     assert "replicates" not in own
     assert json.loads((maps / "call.json").read_text())["resample_split"] is False
     assert (maps / "split-0" / "best-loss" / "model.pth.tar").is_file()

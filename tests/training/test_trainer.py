@@ -14,6 +14,7 @@ import torch
 from click.testing import CliRunner
 
 from clinicadl.cli.main import cli
+from clinicadl.maps import read_metrics_table
 from clinicadl.training.seeds import replicate_seeds
 
 SEEDS = replicate_seeds(0, 0)
@@ -82,7 +83,7 @@ def test_cli_train_writes_upstream_layout(cli_maps):
                 prediction = pd.read_csv(best / group / f"{group}_image_level_prediction.tsv", sep="\t")
                 assert list(prediction.columns) == ["participant_id", "session_id", "image_id", "true_label",
                                                     "predicted_label", "proba0", "proba1"]
-                metrics = pd.read_csv(best / group / f"{group}_image_level_metrics.tsv", sep="\t")
+                metrics = read_metrics_table(best / group / f"{group}_image_level_metrics.tsv")  # 1.6.1's layout
                 assert list(metrics.columns) == ["BA", "accuracy", "F1_score", "sensitivity", "specificity", "PPV",
                                                  "NPV", "MCC", "MK", "LR_plus", "LR_minus", "loss"]
                 assert (best / group / "description.log").is_file()
@@ -180,7 +181,7 @@ def test_other_tasks(dataset, tmp_path, task):
     architecture = "TinyAE" if task == "reconstruction" else helpers.ARCHITECTURE
     parameters = helpers.resolved_parameters(dataset, task=task, kfold=False, epochs=1, architecture=architecture)
     maps = _train(parameters, tmp_path / "maps")
-    metrics = pd.read_csv(maps / "split-0/best-loss/validation/validation_image_level_metrics.tsv", sep="\t")
+    metrics = read_metrics_table(maps / "split-0/best-loss/validation/validation_image_level_metrics.tsv")
     expected = ["R2_score", "MAE", "RMSE", "loss"] if task == "regression" else ["MAE", "RMSE", "PSNR", "SSIM", "loss"]
     assert list(metrics.columns) == expected
     assert (maps / "split-0/best-loss/validation/validation_image_level_metrics_ci.tsv").is_file()
