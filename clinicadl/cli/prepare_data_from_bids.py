@@ -23,9 +23,14 @@ _registration_resolution = click.option(
     "--registration_resolution", type=click.Choice(["1", "2", "4", "8"]), default="2", show_default=True,
     help="Ours: finest voxel size (mm) of the 8/4/2/1 mm registration pyramid (coarser: faster, less exact).")
 
+_template = click.option(
+    "--template", type=click.Path(exists=True, dir_okay=False), default=None,
+    help="Ours: T1 template in MNI space to register to, e.g. Clinica's mni_icbm152_t1_tal_nlin_sym_09c.nii "
+         "[default: nilearn's bundled MNI152 2009a symmetric template, skull stripped].")
+
 
 def _run(mode: str, bids_directory, caps_directory, modality_bids, n_proc, subjects_sessions_tsv,
-         registration_resolution, discarded_slices=None, **options):
+         registration_resolution, template, discarded_slices=None, **options):
     from clinicadl.data.extraction import extraction_parameters, prepare_data
     from clinicadl.data.t1_linear import t1_linear
     from clinicadl.errors import InputError
@@ -41,7 +46,7 @@ def _run(mode: str, bids_directory, caps_directory, modality_bids, n_proc, subje
         options["roi_list"] = list(options["roi_list"])
     parameters = extraction_parameters(mode, "t1-linear", **options)  # checked before the long registration
     done = t1_linear(bids_directory, caps_directory, subjects_sessions_tsv=subjects_sessions_tsv,
-                     registration_resolution=int(registration_resolution), n_proc=n_proc)
+                     registration_resolution=int(registration_resolution), template=template, n_proc=n_proc)
     click.echo(f"t1-linear: {done.n_registered} image(s) registered (lowest NCC with the template "
                f"{done.min_similarity:.3f}), {done.n_skipped} already in the CAPS.")
     result = prepare_data(caps_directory, parameters, subjects_sessions_tsv=subjects_sessions_tsv, n_proc=n_proc)
@@ -60,7 +65,8 @@ def _command(mode: str) -> click.Command:
         click.Argument(["modality_bids"], type=click.Choice(MODALITIES_BIDS)),
         *[param for param in source.params if param.name not in _DROPPED],
     ]
-    command = _registration_resolution(click.Command(mode, params=params, callback=lambda **kw: _run(mode, **kw)))
+    command = click.Command(mode, params=params, callback=lambda **kw: _run(mode, **kw))
+    command = _template(_registration_resolution(command))
     command.help = (f"{source.help.splitlines()[0]} From a BIDS folder: t1-linear, then prepare-data {mode}.\n\n"
                     "MODALITY_BIDS is t1 (pet, flair, dwi and custom need Clinica: run it, then prepare-data). The "
                     "registered images go to CAPS_DIRECTORY/subjects/<sub>/<ses>/t1_linear/ under Clinica's names.\n"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AffineRegistration", "register_affine", "resample_affine", "grid_coordinates"]
+__all__ = ["AffineRegistration", "grid_coordinates", "register_affine", "resample_affine"]
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,16 @@ import numpy as np
 
 from clinicadl.errors import InputError
 
-__all__ = ["BIDSImage", "T1LinearResult", "REGISTRATION_RESOLUTIONS", "clinica_grid", "find_bids_t1w",
-           "t1_linear", "t1_linear_names", "itk_affine_parameters"]
+__all__ = [
+    "REGISTRATION_RESOLUTIONS",
+    "BIDSImage",
+    "T1LinearResult",
+    "clinica_grid",
+    "find_bids_t1w",
+    "itk_affine_parameters",
+    "t1_linear",
+    "t1_linear_names",
+]
 
 PIPELINE_FOLDER = "t1_linear"
 SPACE = "space-MNI152NLin2009cSym"
@@ -150,26 +158,30 @@ def itk_affine_parameters(matrix: np.ndarray) -> dict[str, np.ndarray]:
     return {"AffineTransform_double_3_3": parameters.reshape(-1, 1), "fixed": np.zeros((3, 1))}
 
 
-def _load_template() -> tuple[np.ndarray, np.ndarray]:
+def _load_template(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The registration target: ``path`` (a T1 template in MNI space), else nilearn's bundled MNI152 template."""
     import nibabel as nib
 
     from clinicadl.data.generate._template import TEMPLATE_FILES, template_folder
 
+    if path is not None:
+        return _load_t1w(Path(path), what="template")
     image = nib.load(template_folder() / TEMPLATE_FILES["t1"])
     return np.asarray(image.dataobj, dtype=np.float32), image.affine
 
 
-def _load_t1w(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _load_t1w(path: Path, *, what: str = "image") -> tuple[np.ndarray, np.ndarray]:
     import nibabel as nib
 
+    fix = "give a 3D NIfTI template (--template)" if what == "template" else "replace or remove this file"
     try:
         image = nib.load(path)
         data = np.asarray(image.dataobj, dtype=np.float32)
     except Exception as error:  # nibabel raises many types for a damaged file
-        raise InputError(f"Cannot read {path} as a NIfTI image ({error}); replace or remove this file.") from None
+        raise InputError(f"Cannot read the {what} {path} as a NIfTI image ({error}); {fix}.") from None
     data = np.squeeze(data)
-    if data.ndim != 3 or not np.isfinite(data).all():
-        raise InputError(f"{path} is not a finite 3D image (shape {data.shape}); replace or remove this file.")
+    if data.ndim != 3 or not np.isfinite(data).all() or np.ptp(data) == 0:
+        raise InputError(f"The {what} {path} is not a finite, non-constant 3D image (shape {data.shape}); {fix}.")
     return data, image.affine
 
 
@@ -181,9 +193,9 @@ def _register_one(task: tuple) -> float:
     from clinicadl.data.generate._nifti import write_nifti
     from clinicadl.data.registration import register_affine, resample_affine
 
-    image, folder, resolution = task
+    image, folder, resolution, template_path = task
     moving, moving_affine = _load_t1w(image.path)
-    template, template_affine = _load_template()
+    template, template_affine = _load_template(template_path)
     levels = tuple(level for level in _PYRAMID if level >= resolution)
     result = register_affine(moving, moving_affine, template, template_affine, levels=levels)
     shape, affine = clinica_grid()
@@ -201,7 +213,7 @@ def _register_one(task: tuple) -> float:
 
 def t1_linear(bids_directory: str | Path, caps_directory: str | Path, *,
               subjects_sessions_tsv: str | Path | None = None, registration_resolution: int = 2,
-              n_proc: int = 1) -> T1LinearResult:
+              template: str | Path | None = None, n_proc: int = 1) -> T1LinearResult:
     """Run the offline t1-linear on the T1w images of a BIDS folder and write them in a CAPS (module docstring).
 
     Parameters
@@ -214,6 +226,9 @@ def t1_linear(bids_directory: str | Path, caps_directory: str | Path, *,
         TSV with participant_id and session_id columns; default: every session with a T1w image.
     registration_resolution : int
         Finest voxel size (mm) of the registration pyramid, one of 1, 2, 4, 8 (coarser is faster, less exact).
+    template : path, optional
+        T1 template in MNI space to register to, e.g. Clinica's ``mni_icbm152_t1_tal_nlin_sym_09c.nii``; default:
+        nilearn's bundled MNI152 2009a symmetric template (skull stripped).
     n_proc : int
         Worker processes, one image per task.
 
@@ -226,13 +241,15 @@ def t1_linear(bids_directory: str | Path, caps_directory: str | Path, *,
         raise InputError(f"--registration_resolution must be one of {REGISTRATION_RESOLUTIONS} (mm); "
                          f"got {registration_resolution}.")
     images = find_bids_t1w(bids_directory, subjects_sessions_tsv)
+    if template is not None:
+        _load_template(template)  # checked before any registration
     caps = Path(caps_directory)
     tasks = []
     for image in images:
         folder = caps / "subjects" / image.participant_id / image.session_id / PIPELINE_FOLDER
         if not all((folder / name).is_file() for name in t1_linear_names(image.participant_id,
                                                                           image.session_id).values()):
-            tasks.append((image, folder, float(registration_resolution)))
+            tasks.append((image, folder, float(registration_resolution), template))
     similarities = _run(tasks, n_proc)
     (caps / "subjects").mkdir(parents=True, exist_ok=True)
     return T1LinearResult(len(tasks), len(images) - len(tasks), min(similarities, default=float("nan")))

@@ -92,3 +92,13 @@ def test_a_bids_folder_without_sessions_is_refused_with_the_fix(tmp_path):
     assert result.exit_code == 1
     assert "has no session level" in result.output and "ses-M000" in result.output
     assert not (tmp_path / "caps").exists()
+
+
+def test_an_unreadable_template_is_refused_before_anything_is_written(bids, tmp_path):
+    template = tmp_path / "template.nii.gz"
+    template.write_text("not a NIfTI")
+    result = CliRunner().invoke(cli, ["prepare-data-from-bids", "image", str(bids), str(tmp_path / "caps"), "t1",
+                                      "--template", str(template)])
+    assert result.exit_code == 1
+    assert str(template) in result.output and "--template" in result.output
+    assert not (tmp_path / "caps").exists()

@@ -18,12 +18,13 @@ def known_affine(angles_deg, scales, translation_mm) -> np.ndarray:
     return matrix
 
 
-def coarse(image, affine, spacing, shape, origin, matrix=np.eye(4)):
+def coarse(image, affine, spacing, shape, origin, matrix=None):
     """``image`` seen through ``matrix`` on a grid of ``spacing`` mm (smoothed first, as a coarser scanner)."""
     from clinicadl.data.registration import _smooth
 
     grid = np.diag([spacing, spacing, spacing, 1.0])
     grid[:3, 3] = origin
+    matrix = np.eye(4) if matrix is None else matrix
     return resample_affine(_smooth(image, affine, spacing), affine, matrix, shape, grid), grid
 
 
