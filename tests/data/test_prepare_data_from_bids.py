@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from clinicadl.cli.main import cli
 from clinicadl.data.generate._nifti import write_nifti
 from clinicadl.data.t1_linear import CROP, _load_template, clinica_grid, t1_linear_names
-from tests.data.test_registration import coarse, known_affine
+from tests.registration_images import coarse, known_affine
 
 APPLIED = {"sub-01": known_affine([6.0, 0.0, -4.0], [1.0, 1.0, 1.0], [5.0, -6.0, 4.0]),
            "sub-02": known_affine([-3.0, 5.0, 2.0], [1.05, 0.97, 1.0], [-4.0, 7.0, -3.0])}

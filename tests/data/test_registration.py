@@ -4,28 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
 
 from clinicadl.data.registration import grid_coordinates, register_affine, resample_affine
 from clinicadl.data.t1_linear import _load_template, itk_affine_parameters
-
-
-def known_affine(angles_deg, scales, translation_mm) -> np.ndarray:
-    """x -> R S x + t (world mm): the transform applied to the template to make a moving image."""
-    matrix = np.eye(4)
-    matrix[:3, :3] = Rotation.from_euler("xyz", angles_deg, degrees=True).as_matrix() @ np.diag(scales)
-    matrix[:3, 3] = translation_mm
-    return matrix
-
-
-def coarse(image, affine, spacing, shape, origin, matrix=None):
-    """``image`` seen through ``matrix`` on a grid of ``spacing`` mm (smoothed first, as a coarser scanner)."""
-    from clinicadl.data.registration import _smooth
-
-    grid = np.diag([spacing, spacing, spacing, 1.0])
-    grid[:3, 3] = origin
-    matrix = np.eye(4) if matrix is None else matrix
-    return resample_affine(_smooth(image, affine, spacing), affine, matrix, shape, grid), grid
+from tests.registration_images import coarse, known_affine
 
 
 @pytest.fixture(scope="module")
