@@ -255,12 +255,27 @@ def t1_linear(bids_directory: str | Path, caps_directory: str | Path, *,
     return T1LinearResult(len(tasks), len(images) - len(tasks), min(similarities, default=float("nan")))
 
 
+def _worker_init(parent_pid: int | None = None) -> None:
+    from clinicadl.worker_process import die_with_parent
+
+    die_with_parent(parent_pid)
+
+
 def _run(tasks: list, n_proc: int) -> list[float]:
+    """Register the images, one per process. Spawned, not forked: a fork after torch has run in the parent (autograd,
+    its thread pools) can deadlock in the child."""
     if n_proc <= 1 or len(tasks) <= 1:
         return [_register_one(task) for task in tasks]
     import multiprocessing
+    import os
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=min(n_proc, len(tasks)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_register_one, tasks))
+    with ProcessPoolExecutor(max_workers=min(n_proc, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_init, initargs=(os.getpid(),)) as pool:
+        futures = [pool.submit(_register_one, task) for task in tasks]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise

@@ -36,7 +36,7 @@ def bids(tmp_path_factory):
 
 def test_image_mode_writes_clinica_names_registered_images_and_tensors(bids, tmp_path):
     caps = tmp_path / "caps"
-    result = CliRunner().invoke(cli, ["prepare-data-from-bids", "image", str(bids), str(caps), "t1", "-np", "1",
+    result = CliRunner().invoke(cli, ["prepare-data-from-bids", "image", str(bids), str(caps), "t1", "-np", "2",
                                       "--registration_resolution", "8", "-ej", "image.json"])
     assert result.exit_code == 0, result.output
     assert "2 image(s) registered" in result.output
@@ -73,6 +73,19 @@ def test_image_mode_writes_clinica_names_registered_images_and_tensors(bids, tmp
                                      "--registration_resolution", "8", "-ej", "image.json"])
     assert again.exit_code == 0, again.output
     assert "0 image(s) registered" in again.output and "0 tensor(s) written" in again.output
+    # another mode on the uncropped images: nothing registered again, prepare-data slice's tensors of those images
+    uncropped = CliRunner().invoke(cli, ["prepare-data-from-bids", "slice", str(bids), str(caps), "t1", "-np", "1",
+                                         "-uui", "-sd", "2", "-sm", "single", "-ds", "20", "-ej", "slice.json"])
+    assert uncropped.exit_code == 0, uncropped.output
+    assert "0 image(s) registered" in uncropped.output
+    parameters = json.loads((caps / "tensor_extraction" / "slice.json").read_text())
+    assert parameters["use_uncropped_image"] is True and parameters["num_slices"] == 193 - 2 * 20
+    names = t1_linear_names("sub-01", "ses-M000")
+    tensor = torch.load(caps / "subjects" / "sub-01" / "ses-M000" / "deeplearning_prepare_data" / "image_based" /
+                        "t1_linear" / names["image"].replace(".nii.gz", ".pt"), weights_only=True)
+    image = nib.load(caps / "subjects" / "sub-01" / "ses-M000" / "t1_linear" / names["image"])
+    assert tuple(tensor.shape) == (1, 193, 229, 193)
+    np.testing.assert_array_equal(tensor[0].numpy(), image.get_fdata(dtype=np.float32))
 
 
 @pytest.mark.parametrize("modality", ["pet", "custom"])
