@@ -185,6 +185,18 @@ def _load_t1w(path: Path, *, what: str = "image") -> tuple[np.ndarray, np.ndarra
     return data, image.affine
 
 
+def _check_header(path: Path) -> None:
+    """Refuse a file that is not a 3D NIfTI image from its header alone (the voxels are read when registering)."""
+    import nibabel as nib
+
+    try:
+        shape = nib.load(path).shape
+    except Exception as error:  # nibabel raises many types for a damaged file
+        raise InputError(f"Cannot read {path} as a NIfTI image ({error}); replace or remove this file.") from None
+    if len([n for n in shape if n > 1]) != 3:
+        raise InputError(f"{path} is not a 3D image (shape {shape}); replace or remove this file.")
+
+
 def _register_one(task: tuple) -> float:
     """Register one image and write its three CAPS files (the worker of :func:`t1_linear`); returns the NCC."""
     import scipy.io
@@ -243,6 +255,8 @@ def t1_linear(bids_directory: str | Path, caps_directory: str | Path, *,
     images = find_bids_t1w(bids_directory, subjects_sessions_tsv)
     if template is not None:
         _load_template(template)  # checked before any registration
+    for image in images:
+        _check_header(image.path)  # a bad file ends the run before anything is written
     caps = Path(caps_directory)
     tasks = []
     for image in images:

@@ -115,3 +115,16 @@ def test_an_unreadable_template_is_refused_before_anything_is_written(bids, tmp_
     assert result.exit_code == 1
     assert str(template) in result.output and "--template" in result.output
     assert not (tmp_path / "caps").exists()
+
+
+def test_a_bad_t1w_is_refused_before_any_session_is_written(bids, tmp_path):
+    import shutil
+
+    copy = tmp_path / "bids"
+    shutil.copytree(bids, copy)
+    bad = copy / "sub-02" / "ses-M000" / "anat" / "sub-02_ses-M000_T1w.nii.gz"
+    bad.write_bytes(b"not a NIfTI")
+    result = CliRunner().invoke(cli, ["prepare-data-from-bids", "image", str(copy), str(tmp_path / "caps"), "t1"])
+    assert result.exit_code == 1
+    assert str(bad) in result.output and "replace or remove this file" in result.output
+    assert not (tmp_path / "caps").exists()
