@@ -76,6 +76,7 @@ def _os_cause(error: BaseException) -> OSError | None:
         "predict": "clinicadl.cli.predict:predict",
         "quality-check": "clinicadl.cli.quality_check:quality_check",
         "prepare-data": "clinicadl.cli.prepare_data:prepare_data",
+        "prepare-data-from-bids": "clinicadl.cli.prepare_data_from_bids:prepare_data_from_bids",
         "random-search": "clinicadl.cli.random_search:random_search",
         "train": "clinicadl.cli.train:train",
         "tsvtools": "clinicadl.cli.tsvtools:tsvtools",
