@@ -19,7 +19,7 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from clinicadl.errors import InputError, plain
 from clinicadl.stats.results import ConfidenceInterval, IntervalResult
@@ -93,6 +93,8 @@ def _interval(k, n, confidence_level, method):
         delta = z / denom * np.sqrt(4 * n * p * (1 - p) + z**2)
         low, high = center - delta, center + delta
     else:
+        from scipy import stats  # here, not at the top: scipy.stats takes longer to import than most evaluations
+
         if method == "clopper-pearson":
             a_low, b_low = k, n - k + 1  # lower: Beta(k, n - k + 1) quantile alpha
             a_high, b_high = k + 1, n - k  # upper: Beta(k + 1, n - k) quantile 1 - alpha
