@@ -63,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "PairedBootstrapResult": "paired",
     "paired_bootstrap": "paired",
     "permutation_test": "paired",
+    "permutation_tests": "paired",
     "Predictions": "predictions",
     "make_predictions": "predictions",
     "ProbabilityBetterResult": "probability_better",
