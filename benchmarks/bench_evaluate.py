@@ -14,7 +14,9 @@ Commands, each in a fresh process (``python -m clinicadl ...``), results in a te
 - ``procedure``: ``evaluate procedure MAPS test --output_dir ...`` on a synthetic MAPS of 4 replicates
   (``tests/evaluate/test_procedure_maps.write_procedure``, written without training).
 
-Measured in one run (medians of 3 fresh processes; 1 with ``--quick``):
+Measured in one run (medians of 3 fresh processes; 1 with ``--quick``), as wall-clock seconds (what the user
+waits) and CPU seconds of the process (user + system: what it does, hardly changed by other processes on a
+shared machine):
 
 - end to end at 10,000 resamples (the default);
 - overhead: end to end at 10 resamples, i.e. start-up, reading, writing and plotting;
@@ -35,6 +37,7 @@ import argparse
 import datetime
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -100,13 +103,20 @@ def command_lines(work: Path, inputs: dict, n_resamples: int, tag: str) -> dict[
     return lines
 
 
-def run_process(arguments: list[str], pythonpath: str | None = None) -> float:
+def run_process(arguments: list[str], pythonpath: str | None = None) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of a fresh ``python`` process.
+
+    The CPU time hardly depends on what else runs on the machine; the wall-clock time, what the user waits, does.
+    """
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, *arguments], check=True, capture_output=True, env=env)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def in_process(command: str, arguments: list[str]) -> float:
@@ -149,7 +159,8 @@ def main(argv=None) -> None:
                     for key, line in command_lines(work, inputs, n_resamples, version).items():
                         t = run_process(["-m", "clinicadl", *line], path)
                         times.setdefault((version, n_resamples, *key), []).append(t)
-                        print(f"{version:8s} {n_resamples:6d} {key[0]:9s} {key[1]:8s} {t:7.2f} s", flush=True)
+                        print(f"{version:8s} {n_resamples:6d} {key[0]:9s} {key[1]:8s} wall {t[0]:7.2f} s "
+                              f"cpu {t[1]:7.2f} s", flush=True)
         computation = {}
         for key, line in command_lines(work, inputs, SHORT, "inproc").items():
             in_process(key[0], line)  # warm-up: imports, caches
@@ -157,7 +168,7 @@ def main(argv=None) -> None:
             full_line = command_lines(work, inputs, FULL, "inproc")[key]
             full = float(np.median([in_process(key[0], full_line) for _ in range(repeats)]))
             computation[key] = max(full - short, 0.0)
-    median = {key: float(np.median(values)) for key, values in times.items()}
+    median = {key: tuple(np.median(np.asarray(values), axis=0)) for key, values in times.items()}
     report = render(median, computation, versions, repeats, args)
     print(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -175,35 +186,35 @@ def _load() -> str:
 def render(median: dict, computation: dict, versions: dict, repeats: int, args) -> str:
     labels = {"n1000": "1,000 predictions", "n10000": "10,000 predictions",
               "cluster": "500 participants, several sessions"}
+    floor = median["imports"]
     lines = [
         "# Evaluate benchmark: end to end against computation",
         "",
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; load average at the end (1, 5, 15 min): "
-        f"{_load()}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores; python {platform.python_version()}, "
-        f"numpy {np.__version__}",
+        f"{_load()} on {os.cpu_count()} cores",
+        f"- machine: {platform.machine()}; python {platform.python_version()}, numpy {np.__version__}",
         f"- each time: median of {repeats} fresh process(es)" + (" (--quick)" if args.quick else "")
-        + "; default metrics of a binary task (12); seed 0",
-        f"- floors: `python -c pass` {median['pass']:.2f} s; importing what an evaluate command needs "
-        f"(`{FLOOR_IMPORTS}`) {median['imports']:.2f} s",
+        + "; default metrics of a binary task (12); seed 0. Each cell: wall-clock seconds (what the user waits) / "
+        "CPU seconds, user + system (what the process does; hardly changed by the load of other processes)",
+        f"- floors: `python -c pass` {median['pass'][0]:.2f} / {median['pass'][1]:.2f} s; importing what an evaluate "
+        f"command needs (`{FLOOR_IMPORTS}`) {floor[0]:.2f} / {floor[1]:.2f} s",
         "- overhead: the command at 10 resamples (start-up, reading, writing, plotting); computation: the library "
-        "call in one process at 10,000 minus at 10 resamples",
+        "call in this process at 10,000 minus at 10 resamples (wall clock)",
         "",
     ]
-    header = "| command | workload | end to end (10,000 resamples) | overhead (10 resamples) | computation | " \
-             "overhead / end to end | overhead - import floor |"
+    header = "| command | workload | end to end (10,000 resamples) | overhead (10 resamples) | computation |"
     if "baseline" in versions:
-        header += " baseline end to end | baseline overhead | overhead: baseline / current |"
+        header += " baseline end to end | baseline overhead | overhead CPU: baseline / current |"
     lines += [header, "|" + "---|" * (header.count("|") - 1)]
     for command in ("model", "compare", "procedure"):
         for name in labels:
             full, short = median["current", FULL, command, name], median["current", SHORT, command, name]
-            work = computation[command, name]
-            row = (f"| {command} | {labels[name]} | {full:.2f} s | {short:.2f} s | {work:.2f} s | "
-                   f"{short / full:.0%} | {short - median['imports']:.2f} s |")
+            row = (f"| {command} | {labels[name]} | {full[0]:.2f} / {full[1]:.2f} s | {short[0]:.2f} / "
+                   f"{short[1]:.2f} s | {computation[command, name]:.2f} s |")
             if "baseline" in versions:
                 b_full, b_short = median["baseline", FULL, command, name], median["baseline", SHORT, command, name]
-                row += f" {b_full:.2f} s | {b_short:.2f} s | {b_short / short:.1f}x |"
+                row += (f" {b_full[0]:.2f} / {b_full[1]:.2f} s | {b_short[0]:.2f} / {b_short[1]:.2f} s | "
+                        f"{b_short[1] / short[1]:.1f}x |")
             lines.append(row)
     lines.append("")
     if "baseline" in versions:

@@ -93,8 +93,6 @@ def _interval(k, n, confidence_level, method):
         delta = z / denom * np.sqrt(4 * n * p * (1 - p) + z**2)
         low, high = center - delta, center + delta
     else:
-        from scipy import stats  # here, not at the top: scipy.stats takes longer to import than most evaluations
-
         if method == "clopper-pearson":
             a_low, b_low = k, n - k + 1  # lower: Beta(k, n - k + 1) quantile alpha
             a_high, b_high = k + 1, n - k  # upper: Beta(k + 1, n - k) quantile 1 - alpha
@@ -102,8 +100,10 @@ def _interval(k, n, confidence_level, method):
             a_low, b_low = k + 0.5, n - k + 0.5
             a_high, b_high = a_low, b_low
         # Placeholder shape parameters where the bound is fixed at 0 or 1 keep scipy away from Beta(0, .).
-        low = stats.beta.ppf(alpha, np.where(at_zero, 1.0, a_low), b_low)
-        high = stats.beta.isf(alpha, a_high, np.where(at_n, 1.0, b_high))
+        # Beta quantiles: the values of scipy.stats.beta.ppf / isf (both Boost's ibeta_inv), without importing
+        # scipy.stats, which takes longer than most evaluations.
+        low = special.betaincinv(np.where(at_zero, 1.0, a_low), b_low, alpha)
+        high = special.betainccinv(a_high, np.where(at_n, 1.0, b_high), alpha)
     low = np.where(at_zero, 0.0, low)
     high = np.where(at_n, 1.0, high)
     return low, high
