@@ -24,7 +24,7 @@ from clinicadl.maps import ModelPredictions, atomic_write_text, evaluation_dir
 from clinicadl.stats.delong import delong_test
 from clinicadl.stats.mcnemar import mcnemar_test
 from clinicadl.stats.metrics import MEDIAN_SUFFIX
-from clinicadl.stats.paired import paired_bootstrap, permutation_test
+from clinicadl.stats.paired import paired_bootstrap, permutation_tests
 
 KEYS = ["participant_id", "session_id"]
 
@@ -188,13 +188,11 @@ def _difference_rows(a: ModelPredictions, b: ModelPredictions, names, pa, pb, st
     results = paired_bootstrap(pa, pb, metrics=stats, n_resamples=options.n_resamples,
                                confidence_level=options.confidence_level, method=method, unit=options.unit,
                                stratify=options.stratify, rng=options.seed)
+    permutations = permutation_tests(pa, pb, metrics=stats, n_permutations=options.n_resamples, unit=options.unit,
+                                     rng=options.seed)  # the same permutations for every metric, as one call each
     rows = []
-    for name, stat, res in zip(names, stats, results):
-        try:
-            perm = permutation_test(pa, pb, metric=stat, n_permutations=options.n_resamples, unit=options.unit,
-                                    rng=options.seed).pvalue
-        except InputError:
-            perm = np.nan
+    for name, res, test in zip(names, results, permutations):
+        perm = np.nan if test is None else test.pvalue
         rows.append(ResultRow(
             metric=name, estimate=res.difference, ci_low=res.confidence_interval.low,
             ci_high=res.confidence_interval.high, se=res.standard_error, method=res.method,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clinicadl.atomic import atomic_output
+from clinicadl.evaluate.figures import margins_for_labels, save_png, subplots
 from clinicadl.stats.metrics import metric_entry
 
 
@@ -26,15 +26,11 @@ def _panel(metric: str) -> str:
 
 
 def _forest(table: pd.DataFrame, labels: pd.Series, path: Path, title: str, zero_line: bool) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     panels = table.groupby(table["metric"].map(_panel), sort=False)
+    all_ticks: list[str] = []
     heights = [len(rows) + 1 for _, rows in panels]
-    fig, axes = plt.subplots(len(heights), 1, figsize=(7, 0.28 * sum(heights) + 1.2), squeeze=False,
-                             gridspec_kw={"height_ratios": heights})
+    fig, axes = subplots(len(heights), 1, figsize=(7, 0.28 * sum(heights) + 1.2), squeeze=False,
+                         gridspec_kw={"height_ratios": heights})
     for ax, (name, rows) in zip(axes[:, 0], panels):
         y = np.arange(len(rows))[::-1]
         est = rows["estimate"].to_numpy(float)
@@ -48,15 +44,13 @@ def _forest(table: pd.DataFrame, labels: pd.Series, path: Path, title: str, zero
             ax.axvline(1, color="grey", lw=0.8, ls="--")
         ticks = [f"{m} ({label})" if label else m for m, label in zip(rows["metric"], labels[rows.index])]
         ax.set_yticks(y, ticks)
+        all_ticks += ticks
         ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.set_title(name, fontsize=8, loc="left")
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    margins_for_labels(fig, all_ticks)
+    return save_png(fig, path, dpi=120, tight=False)
 
 
 def plot_model_intervals(table: pd.DataFrame, path: str | Path) -> Path:

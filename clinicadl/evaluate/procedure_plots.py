@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clinicadl.atomic import atomic_output
+from clinicadl.evaluate.figures import save_png
 
 COLORS = {"test_sampling": "tab:grey", "split": "tab:blue", "seed": "tab:orange", "split_and_seed": "tab:purple",
           "replicate": "tab:purple", "participant": "tab:grey", "interaction": "tab:olive"}
@@ -27,21 +27,14 @@ LABELS = {"test_sampling": "test-set sampling", "split": "data split", "seed": "
 
 
 def _pyplot():
-    import matplotlib
+    """What the plots of this room ask pyplot for (``subplots``), without pyplot (:mod:`.figures`)."""
+    from clinicadl.evaluate import figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return figures
 
 
 def _save(fig, path: Path) -> Path:
-    plt = _pyplot()
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=110)
 
 
 def plot_replicate_forest(models: pd.DataFrame, expected: pd.DataFrame, path: str | Path,

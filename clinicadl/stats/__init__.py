@@ -4,159 +4,143 @@ Metrics written once for point estimates and resampling, participant-level (clus
 percentile / basic / BCa and analytic intervals, and paired comparisons of two models.
 
 >>> from clinicadl.stats import bootstrap_ci, paired_bootstrap, delong_test, mcnemar_test
+
+Names are imported on first use (PEP 562), so that ``import clinicadl.stats.metrics`` (the registry, asked by
+every command's ``--help``) does not load scipy.stats and every procedure of the package.
 """
 
-from clinicadl.stats.analytic import CLOSED_FORMS, ClosedFormInterval, closed_form_interval
-from clinicadl.stats.auc_interval import newcombe_auc_interval
-from clinicadl.stats.bayesian_ttest import BayesianTTestResult, correlated_bayesian_ttest
-from clinicadl.stats.bootstrap import CI_METHODS, bootstrap, bootstrap_ci
-from clinicadl.stats.corrected_ttest import (
-    OverconfidentTestWarning,
-    ResampledTTestResult,
-    corrected_repeated_kfold_ttest,
-    corrected_resampled_ttest,
-    naive_resampled_ttest,
-)
-from clinicadl.stats.crossed_comparison import ExpectedDifference, compare_expected_performance
-from clinicadl.stats.crossed_design import CrossedComponents, CrossedValues, crossed_components, crossed_values
-from clinicadl.stats.crossed_interval import ExpectedPerformance, expected_performance
-from clinicadl.stats.delong import DeLongComparison, delong_ci, delong_components, delong_test
-from clinicadl.stats.effective_size import EffectiveCounts, effective_counts
-from clinicadl.stats.five_by_two import five_by_two_f, five_by_two_t
-from clinicadl.stats.location import mean_ci, median_ci
-from clinicadl.stats.mcnemar import mcnemar_test
-from clinicadl.stats.metrics import DEFAULT_METRICS, METRICS, Metric, PerImageMetric, available_metrics, register_metric
-from clinicadl.stats.mover import mover_linear, newcombe_difference, newcombe_paired_difference
-from clinicadl.stats.nested_cv import NestedCVResult, nested_cv
-from clinicadl.stats.paired import PairedBootstrapResult, paired_bootstrap, permutation_test
-from clinicadl.stats.predictions import Predictions, make_predictions
-from clinicadl.stats.probability_better import ProbabilityBetterResult, probability_better
-from clinicadl.stats.procedure_bootstrap import ProcedureBootstrapResult, two_level_bootstrap
-from clinicadl.stats.proportion import PROPORTION_METHODS, proportion_ci, proportion_interval
-from clinicadl.stats.rank_tests import (
-    FRIEDMAN_METHODS,
-    FriedmanResult,
-    PairwiseTestResult,
-    average_ranks,
-    friedman_test,
-    holm,
-    nemenyi_critical_difference,
-    pairwise_wilcoxon_holm,
-)
-from clinicadl.stats.results import BootstrapResult, ConfidenceInterval, IntervalResult, TestResult
-from clinicadl.stats.sample_size import NoetherSampleSize, WidthSampleSize, noether_sample_size, participants_for_width
-from clinicadl.stats.segmentation_metrics import (
-    SEGMENTATION_METRICS,
-    SegmentationValues,
-    hausdorff_95,
-    normalized_surface_distance,
-    segmentation_values,
-)
-from clinicadl.stats.simulation import (
-    IntervalOutcome,
-    ProcedureUnderTest,
-    SimulationResult,
-    TestOutcome,
-    mc_se,
-    simulate,
-)
-from clinicadl.stats.variance_components import VarianceComponents, variance_components
+from __future__ import annotations
 
-__all__ = [
-    "CI_METHODS",
-    "CLOSED_FORMS",
-    "DEFAULT_METRICS",
-    "FRIEDMAN_METHODS",
-    "METRICS",
-    "PROPORTION_METHODS",
-    "SEGMENTATION_METRICS",
-    "BayesianTTestResult",
-    "BootstrapResult",
-    "ClosedFormInterval",
-    "ConfidenceInterval",
-    "CrossedComponents",
-    "CrossedValues",
-    "DeLongComparison",
-    "EffectiveCounts",
-    "ExpectedDifference",
-    "ExpectedPerformance",
-    "FriedmanResult",
-    "IntervalOutcome",
-    "IntervalResult",
-    "Metric",
-    "NestedCVResult",
-    "NoetherSampleSize",
-    "OverconfidentTestWarning",
-    "PairedBootstrapResult",
-    "PairwiseTestResult",
-    "PerImageMetric",
-    "Predictions",
-    "ProbabilityBetterResult",
-    "ProcedureBootstrapResult",
-    "ProcedureUnderTest",
-    "ResampledTTestResult",
-    "SegmentationValues",
-    "SimulationResult",
-    "TestOutcome",
-    "TestResult",
-    "VarianceComponents",
-    "WidthSampleSize",
-    "available_metrics",
-    "average_ranks",
-    "bootstrap",
-    "bootstrap_ci",
-    "closed_form_interval",
-    "compare_expected_performance",
-    "corrected_repeated_kfold_ttest",
-    "corrected_resampled_ttest",
-    "correlated_bayesian_ttest",
-    "crossed_components",
-    "crossed_values",
-    "delong_ci",
-    "delong_components",
-    "delong_test",
-    "effective_counts",
-    "expected_performance",
-    "five_by_two_f",
-    "five_by_two_t",
-    "friedman_test",
-    "hausdorff_95",
-    "holm",
-    "make_predictions",
-    "mc_se",
-    "mcnemar_test",
-    "mean_ci",
-    "median_ci",
-    "mover_linear",
-    "naive_resampled_ttest",
-    "nemenyi_critical_difference",
-    "nested_cv",
-    "newcombe_auc_interval",
-    "newcombe_difference",
-    "newcombe_paired_difference",
-    "noether_sample_size",
-    "normalized_surface_distance",
-    "paired_bootstrap",
-    "pairwise_wilcoxon_holm",
-    "participants_for_width",
-    "permutation_test",
-    "probability_better",
-    "proportion_ci",
-    "proportion_interval",
-    "register_metric",
-    "segmentation_values",
-    "simulate",
-    "two_level_bootstrap",
-    "variance_components",
-]
+import importlib
+import sys
+import types
+
+_EXPORTS: dict[str, str] = {
+    "CLOSED_FORMS": "analytic",
+    "ClosedFormInterval": "analytic",
+    "closed_form_interval": "analytic",
+    "newcombe_auc_interval": "auc_interval",
+    "BayesianTTestResult": "bayesian_ttest",
+    "correlated_bayesian_ttest": "bayesian_ttest",
+    "CI_METHODS": "bootstrap",
+    "bootstrap": "bootstrap",
+    "bootstrap_ci": "bootstrap",
+    "OverconfidentTestWarning": "corrected_ttest",
+    "ResampledTTestResult": "corrected_ttest",
+    "corrected_repeated_kfold_ttest": "corrected_ttest",
+    "corrected_resampled_ttest": "corrected_ttest",
+    "naive_resampled_ttest": "corrected_ttest",
+    "ExpectedDifference": "crossed_comparison",
+    "compare_expected_performance": "crossed_comparison",
+    "CrossedComponents": "crossed_design",
+    "CrossedValues": "crossed_design",
+    "crossed_components": "crossed_design",
+    "crossed_values": "crossed_design",
+    "ExpectedPerformance": "crossed_interval",
+    "expected_performance": "crossed_interval",
+    "DeLongComparison": "delong",
+    "delong_ci": "delong",
+    "delong_components": "delong",
+    "delong_test": "delong",
+    "EffectiveCounts": "effective_size",
+    "effective_counts": "effective_size",
+    "five_by_two_f": "five_by_two",
+    "five_by_two_t": "five_by_two",
+    "mean_ci": "location",
+    "median_ci": "location",
+    "mcnemar_test": "mcnemar",
+    "DEFAULT_METRICS": "metrics",
+    "METRICS": "metrics",
+    "Metric": "metrics",
+    "PerImageMetric": "metrics",
+    "available_metrics": "metrics",
+    "register_metric": "metrics",
+    "mover_linear": "mover",
+    "newcombe_difference": "mover",
+    "newcombe_paired_difference": "mover",
+    "NestedCVResult": "nested_cv",
+    "nested_cv": "nested_cv",
+    "PairedBootstrapResult": "paired",
+    "paired_bootstrap": "paired",
+    "permutation_test": "paired",
+    "permutation_tests": "paired",
+    "Predictions": "predictions",
+    "make_predictions": "predictions",
+    "ProbabilityBetterResult": "probability_better",
+    "probability_better": "probability_better",
+    "ProcedureBootstrapResult": "procedure_bootstrap",
+    "two_level_bootstrap": "procedure_bootstrap",
+    "PROPORTION_METHODS": "proportion",
+    "proportion_ci": "proportion",
+    "proportion_interval": "proportion",
+    "FRIEDMAN_METHODS": "rank_tests",
+    "FriedmanResult": "rank_tests",
+    "PairwiseTestResult": "rank_tests",
+    "average_ranks": "rank_tests",
+    "friedman_test": "rank_tests",
+    "holm": "rank_tests",
+    "nemenyi_critical_difference": "rank_tests",
+    "pairwise_wilcoxon_holm": "rank_tests",
+    "BootstrapResult": "results",
+    "ConfidenceInterval": "results",
+    "IntervalResult": "results",
+    "TestResult": "results",
+    "NoetherSampleSize": "sample_size",
+    "WidthSampleSize": "sample_size",
+    "noether_sample_size": "sample_size",
+    "participants_for_width": "sample_size",
+    "SEGMENTATION_METRICS": "segmentation_metrics",
+    "SegmentationValues": "segmentation_metrics",
+    "hausdorff_95": "segmentation_metrics",
+    "normalized_surface_distance": "segmentation_metrics",
+    "segmentation_values": "segmentation_metrics",
+    "IntervalOutcome": "simulation",
+    "ProcedureUnderTest": "simulation",
+    "SimulationResult": "simulation",
+    "TestOutcome": "simulation",
+    "mc_se": "simulation",
+    "simulate": "simulation",
+    "VarianceComponents": "variance_components",
+    "variance_components": "variance_components",
+}
+"""Module of ``clinicadl.stats`` that defines each public name."""
+
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    """``Procedure``: the former name of :class:`ProcedureUnderTest` (DeprecationWarning; removed next release)."""
+    """Import a public name from its module on first use; ``Procedure`` is the former name of
+    :class:`ProcedureUnderTest` (DeprecationWarning; removed next release)."""
     if name == "Procedure":
         import warnings
 
         warnings.warn("clinicadl.stats.Procedure is deprecated: use ProcedureUnderTest (an interval "
                       "method or test under simulation, not a learning procedure).", DeprecationWarning, stacklevel=2)
-        return ProcedureUnderTest
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        name = "ProcedureUnderTest"
+    elif name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    if name in _EXPORTS:
+        globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+class _Package(types.ModuleType):
+    """This package, whose functions named like their module (``bootstrap``, ``nested_cv``...) keep their name.
+
+    Importing a submodule sets it as an attribute of its package; for a name that the package exports, the
+    function (imported on first use by :func:`__getattr__`) is kept instead, as an eager
+    ``from clinicadl.stats.bootstrap import bootstrap`` in this file would do.
+    """
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, types.ModuleType) and name in _EXPORTS:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

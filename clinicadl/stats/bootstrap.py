@@ -24,8 +24,15 @@ from clinicadl.stats.intervals import BOOTSTRAP_METHODS, bootstrap_interval, sta
 from clinicadl.stats.method_choice import choose_method, near_bound_form
 from clinicadl.stats.metrics import MetricRequest, evaluate_metrics, point_estimates, resolve_metrics
 from clinicadl.stats.predictions import Predictions, make_predictions
-from clinicadl.stats.resampling import ResamplingPlan, bootstrap_weights, jackknife_weights, make_plan
+from clinicadl.stats.resampling import (
+    ResamplingPlan,
+    bootstrap_counts,
+    bootstrap_weights,
+    jackknife_weights,
+    make_plan,
+)
 from clinicadl.stats.results import BootstrapResult, ConfidenceInterval
+from clinicadl.stats.row_groups import row_groups
 
 UNITS = ("participant", "image")
 CI_METHODS = ("auto", *BOOTSTRAP_METHODS, "analytic")
@@ -93,8 +100,19 @@ def bootstrap_distribution(
     *,
     batch: int | None = None,
 ) -> np.ndarray:
-    """Replicates of each requested metric, shape (n_resamples, len(requests))."""
-    weights = bootstrap_weights(plan, n_resamples, rng, batch=batch)
+    """Replicates of each requested metric, shape (n_resamples, len(requests)).
+
+    The weights are integer counts: every sufficient statistic of a count matrix is then an exact integer
+    sum, the same as with float counts, without converting each chunk. Where every requested metric sees the
+    rows only through sums over a few blocks of rows (binary confusion-matrix metrics and AUC, one row per
+    resampling unit), the drawn rows are counted by block and the metrics computed on the blocks
+    (:mod:`.row_groups`): the same replicates, bit for bit, for less work.
+    """
+    groups = row_groups(predictions, requests, plan)
+    if groups is not None:
+        counts = bootstrap_counts(plan, n_resamples, rng, batch=batch, dtype=np.int64, blocks=groups.block_of_row)
+        return np.concatenate([evaluate_metrics(groups.predictions, requests, c) for c in counts], axis=0)
+    weights = bootstrap_weights(plan, n_resamples, rng, batch=batch, dtype=np.int64)
     return np.concatenate([evaluate_metrics(predictions, requests, w) for w in weights], axis=0)
 
 

@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from clinicadl.errors import InputError, UndefinedMetricWarning
 from clinicadl.stats.results import ConfidenceInterval, IntervalResult, TestResult
@@ -136,6 +136,8 @@ def _delong_iv(y_true, scores, confidence_level=0.95):
 
 def _components(positive, s):
     """Sun & Xu (2014) midrank computation of DeLong's components for validated inputs."""
+    from scipy import stats  # here, not at the top: scipy.stats takes longer to import than most evaluations
+
     x, y = s[:, positive], s[:, ~positive]
     n1, n0 = x.shape[1], y.shape[1]
     # Midranks (ties share the average rank) within each class and in the pooled sample.

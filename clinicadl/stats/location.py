@@ -14,7 +14,6 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from clinicadl.errors import InputError
 from clinicadl.stats.results import ConfidenceInterval, IntervalResult
@@ -48,6 +47,8 @@ def median_ranks(n: int, confidence_level: float) -> tuple[int, int, float]:
 
     Raises InputError when ``n`` is too small for any such interval at ``confidence_level``.
     """
+    from scipy import stats  # here, not at the top: scipy.stats takes longer to import than most evaluations
+
     tail = (1 - confidence_level) / 2
     # Largest j with P(B <= j) <= tail, B ~ Binomial(n, 1/2); then l = j + 1 and u = n + 1 - l.
     j = int(stats.binom.ppf(tail, n, 0.5))
@@ -110,6 +111,8 @@ def mean_ci(x, *, confidence_level: float = 0.95) -> IntervalResult:
     n = array.size
     mean = float(array.mean())
     se = float(array.std(ddof=1) / np.sqrt(n))
+    from scipy import stats  # here, not at the top: scipy.stats takes longer to import than most evaluations
+
     # Same operations as scipy.stats.t.interval, which however rejects scale 0.
     q_low, q_high = stats.t.ppf([(1 - confidence_level) / 2, (1 + confidence_level) / 2], n - 1)
     return IntervalResult(

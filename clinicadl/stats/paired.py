@@ -317,12 +317,51 @@ def permutation_test(
     """
     _check_options(n_permutations, 0.95, "percentile", unit)
     check_paired(a, b)
-    generator, _ = make_rng(rng)
+    if metric.partition("-")[0] == "AUC" and (a.task != "binary" or a.y_score is None):
+        raise InputError("The permutation test of an AUC difference swaps within-model ranks, which is "
+                         "defined for a binary AUC only; use the paired bootstrap (or DeLong's test).")
+    (result,) = _permutations(a, b, [metric], n_permutations, unit, batch, make_rng(rng)[0])
+    if result is None:
+        raise InputError(f"{metric} is undefined on these data; the permutation test cannot be run.")
+    return result
+
+
+def permutation_tests(
+    a: Predictions,
+    b: Predictions,
+    *,
+    metrics: Sequence[str],
+    n_permutations: int = 10_000,
+    unit: str = "participant",
+    batch: int | None = None,
+    rng=None,
+) -> tuple[TestResult | None, ...]:
+    """:func:`permutation_test` of several metrics, sharing the permutations.
+
+    With an integer seed each result is the one :func:`permutation_test` gives for that metric and seed
+    (same permutations, same p-value), at the cost of one run for every metric but the AUC (whose
+    permutations swap ranks, not scores) instead of one run per metric. None where the test does not apply:
+    a multiclass AUC, or a metric undefined on these data.
+    """
+    _check_options(n_permutations, 0.95, "percentile", unit)
+    check_paired(a, b)
+    out: dict[str, TestResult | None] = {}
+    auc = [m for m in metrics if m.partition("-")[0] == "AUC"]
+    others = [m for m in metrics if m not in auc]
+    if auc and (a.task != "binary" or a.y_score is None):
+        out.update(dict.fromkeys(auc))
+        auc = []
+    for group in (others, auc):
+        if group:
+            out.update(zip(group, _permutations(a, b, group, n_permutations, unit, batch, make_rng(rng)[0])))
+    return tuple(out[m] for m in metrics)
+
+
+def _permutations(a: Predictions, b: Predictions, metrics: Sequence[str], n_permutations: int, unit: str,
+                  batch: int | None, generator: np.random.Generator) -> list[TestResult | None]:
+    """The permutation tests of ``metrics`` (all AUC or none) on the same permutations; None where undefined."""
     oa, ob = original_arrays(a), original_arrays(b)
-    if metric.partition("-")[0] == "AUC":
-        if a.task != "binary" or a.y_score is None:
-            raise InputError("The permutation test of an AUC difference swaps within-model ranks, which is "
-                             "defined for a binary AUC only; use the paired bootstrap (or DeLong's test).")
+    if metrics[0].partition("-")[0] == "AUC":
         oa, ob = _rank_scores(oa, a.pos_label), _rank_scores(ob, b.pos_label)
     n = a.n_rows
     units = np.arange(n) if unit == "image" else oa["units"]
@@ -339,23 +378,24 @@ def permutation_test(
         groups=np.concatenate([np.arange(n), np.arange(n) + n]),
         pos_label=a.pos_label,
     )
-    requests = resolve_metrics([metric], stacked)
+    requests = resolve_metrics(metrics, stacked)
     position = stacked.row_index  # original stacked position of each stored row
 
     def difference(swap: np.ndarray) -> np.ndarray:
         first = np.concatenate([1.0 - swap, swap], axis=1)[:, position]
-        return (evaluate_metrics(stacked, requests, first) - evaluate_metrics(stacked, requests, 1.0 - first))[:, 0]
+        return evaluate_metrics(stacked, requests, first) - evaluate_metrics(stacked, requests, 1.0 - first)
 
-    observed = float(difference(np.zeros((1, n)))[0])
-    if np.isnan(observed):
-        raise InputError(f"{metric} is undefined on these data; the permutation test cannot be run.")
+    observed = difference(np.zeros((1, n)))[0]
     step = batch or chunk_size(2 * n, n_permutations)
-    exceed, valid = 0, 0
+    exceed, valid = np.zeros(len(metrics), dtype=np.int64), np.zeros(len(metrics), dtype=np.int64)
     for start in range(0, n_permutations, step):
         size = min(step, n_permutations - start)
         swap = generator.integers(0, 2, size=(size, n_units)).astype(np.float64)[:, units]
         d = difference(swap)
         finite = ~np.isnan(d)
-        valid += int(finite.sum())
-        exceed += int(np.sum(np.abs(d[finite]) >= abs(observed) - 1e-12))
-    return TestResult(statistic=observed, pvalue=(1 + exceed) / (1 + valid), method="permutation")
+        valid += finite.sum(axis=0)
+        with np.errstate(invalid="ignore"):
+            exceed += np.sum(finite & (np.abs(d) >= np.abs(observed) - 1e-12), axis=0)
+    return [None if np.isnan(observed[j]) else
+            TestResult(statistic=float(observed[j]), pvalue=(1 + int(exceed[j])) / (1 + int(valid[j])),
+                       method="permutation") for j in range(len(metrics))]

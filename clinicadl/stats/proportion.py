@@ -19,7 +19,7 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from clinicadl.errors import InputError, plain
 from clinicadl.stats.results import ConfidenceInterval, IntervalResult
@@ -100,8 +100,10 @@ def _interval(k, n, confidence_level, method):
             a_low, b_low = k + 0.5, n - k + 0.5
             a_high, b_high = a_low, b_low
         # Placeholder shape parameters where the bound is fixed at 0 or 1 keep scipy away from Beta(0, .).
-        low = stats.beta.ppf(alpha, np.where(at_zero, 1.0, a_low), b_low)
-        high = stats.beta.isf(alpha, a_high, np.where(at_n, 1.0, b_high))
+        # Beta quantiles: the values of scipy.stats.beta.ppf / isf (both Boost's ibeta_inv), without importing
+        # scipy.stats, which takes longer than most evaluations.
+        low = special.betaincinv(np.where(at_zero, 1.0, a_low), b_low, alpha)
+        high = special.betainccinv(a_high, np.where(at_n, 1.0, b_high), alpha)
     low = np.where(at_zero, 0.0, low)
     high = np.where(at_n, 1.0, high)
     return low, high

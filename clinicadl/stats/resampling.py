@@ -60,7 +60,15 @@ def chunk_size(n_rows: int, n_resamples: int) -> int:
     return int(max(1, min(n_resamples, CHUNK_ELEMENTS // max(n_rows, 1))))
 
 
-def _unit_counts(plan: ResamplingPlan, b: int, rng: np.random.Generator) -> np.ndarray:
+def _draw_counts(plan: ResamplingPlan, b: int, rng: np.random.Generator, out: np.ndarray,
+                 offsets: np.ndarray, blocks: np.ndarray | None) -> np.ndarray:
+    """Counts of ``b`` resamples, written into ``out`` (a reused buffer of b * width integers).
+
+    The unit indices are drawn as ``rng.integers(0, m, (b, m))`` (per stratum, concatenated), mapped to their
+    block when ``blocks`` (the block of each unit) is given, offset by the width per resample and counted with
+    ``np.add.at`` into the zeroed buffer: the same counts as ``np.bincount`` of the offset indices, without
+    allocating (and faulting in) a new count matrix for every chunk.
+    """
     m = plan.n_units
     if len(plan.strata) == 1:
         draws = rng.integers(0, m, size=(b, m))
@@ -68,17 +76,34 @@ def _unit_counts(plan: ResamplingPlan, b: int, rng: np.random.Generator) -> np.n
         draws = np.concatenate(
             [stratum[rng.integers(0, stratum.size, size=(b, stratum.size))] for stratum in plan.strata], axis=1
         )
-    draws += (np.arange(b) * m)[:, None]
-    return np.bincount(draws.ravel(), minlength=b * m).reshape(b, m).astype(np.float64)
+    if blocks is not None:
+        np.take(blocks, draws, out=draws, mode="wrap")  # in place: no new matrix (indices are in range)
+    draws += offsets[:b]
+    out.fill(0)
+    np.add.at(out, draws.ravel(), 1)
+    return out.reshape(b, -1)
 
 
 def bootstrap_counts(
-    plan: ResamplingPlan, n_resamples: int, rng: np.random.Generator, *, batch: int | None = None
+    plan: ResamplingPlan, n_resamples: int, rng: np.random.Generator, *, batch: int | None = None,
+    dtype=np.float64, blocks: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
-    """Yield unit-count matrices of shape (b, n_units): how many times each unit is drawn."""
+    """Yield unit-count matrices of shape (b, n_units): how many times each unit is drawn.
+
+    ``blocks`` (the block of each unit, ``0 .. G-1``) gives instead the counts summed over each block, shape
+    (b, G), from the same draws: for the same seed, the block sums of the unit counts.
+
+    With ``dtype=np.int64`` the matrices are views of one buffer reused from chunk to chunk: use each
+    before asking for the next. Other dtypes give new arrays.
+    """
     step = batch or chunk_size(plan.n_rows, n_resamples)
+    width = plan.n_units if blocks is None else int(blocks.max()) + 1
+    buffer = np.empty(step * width, dtype=np.int64)
+    offsets = (np.arange(step, dtype=np.int64) * width)[:, None]
     for start in range(0, n_resamples, step):
-        yield _unit_counts(plan, min(step, n_resamples - start), rng)
+        b = min(step, n_resamples - start)
+        counts = _draw_counts(plan, b, rng, buffer[: b * width], offsets, blocks)
+        yield counts if np.dtype(dtype) == np.int64 else counts.astype(dtype)
 
 
 def expand(counts: np.ndarray, units: np.ndarray | None) -> np.ndarray:
@@ -87,14 +112,24 @@ def expand(counts: np.ndarray, units: np.ndarray | None) -> np.ndarray:
 
 
 def bootstrap_weights(
-    plan: ResamplingPlan, n_resamples: int, rng: np.random.Generator, *, batch: int | None = None
+    plan: ResamplingPlan, n_resamples: int, rng: np.random.Generator, *, batch: int | None = None,
+    dtype=np.float64,
 ) -> Iterator[np.ndarray]:
     """Yield row-weight matrices of shape (b, n) whose rows are bootstrap counts, chunk by chunk.
 
-    A participant drawn k times gives weight k to each of its rows (cluster bootstrap).
+    A participant drawn k times gives weight k to each of its rows (cluster bootstrap). ``dtype``: as in
+    :func:`bootstrap_counts` (integer weights give the same metrics, exactly, and skip a conversion; they are
+    views of reused buffers: use each before asking for the next).
     """
-    for counts in bootstrap_counts(plan, n_resamples, rng, batch=batch):
-        yield expand(counts, plan.units)
+    if plan.units is None or np.dtype(dtype) != np.int64:
+        for counts in bootstrap_counts(plan, n_resamples, rng, batch=batch, dtype=dtype):
+            yield expand(counts, plan.units)
+        return
+    buffer = None  # integer weights of the cluster bootstrap: one reused (b, n) buffer
+    for counts in bootstrap_counts(plan, n_resamples, rng, batch=batch, dtype=dtype):
+        if buffer is None:
+            buffer = np.empty((counts.shape[0], plan.units.size), dtype=np.int64)
+        yield np.take(counts, plan.units, axis=1, out=buffer[: counts.shape[0]], mode="wrap")
 
 
 def leave_one_out(units: np.ndarray, left_out: np.ndarray) -> np.ndarray:

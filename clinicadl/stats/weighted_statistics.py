@@ -87,14 +87,33 @@ def weighted_auc(layout: AucLayout | None, w: np.ndarray | LeaveOneOut) -> np.nd
         n_neg = n0 - np.bincount(neg_units, minlength=m)[left]
         return safe_divide(numerator, (n_pos * n_neg).astype(np.float64))
     ws = w if layout.order is None else w[:, layout.order]
-    cum = np.zeros((ws.shape[0], n0 + 1))
-    np.cumsum(ws[:, :n0], axis=1, out=cum[:, 1:])
-    w_pos = ws[:, n0:]
-    if np.array_equal(below, up_to):  # no tied scores across classes: one gather (same result, exactly)
-        numerator = np.einsum("bi,bi->b", w_pos, cum[:, below])
-    else:
-        numerator = np.einsum("bi,bi->b", w_pos, cum[:, below] + cum[:, up_to]) / 2
-    return safe_divide(numerator, w_pos.sum(axis=1) * cum[:, -1])
+    w_neg, w_pos = ws[:, :n0], ws[:, n0:]
+    numerator, total_neg, total_pos = _pairs_below(w_neg, w_pos, below)
+    if not np.array_equal(below, up_to):  # tied scores across classes count one half
+        numerator = (numerator + _pairs_below(w_neg, w_pos, up_to)[0]) / 2
+    return safe_divide(numerator, total_pos * total_neg)
+
+
+def _pairs_below(w_neg: np.ndarray, w_pos: np.ndarray, below: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sum_i w_pos[:, i] * sum_{j < below[i]} w_neg[:, j]`` for each row, with the negative and positive totals.
+
+    ``below`` is non-decreasing (positives sorted by score), so it takes few distinct values: the positives
+    are summed by run of equal ``below`` and the negatives by segment between consecutive values (two
+    ``np.add.reduceat`` passes), and only these few sums are accumulated and multiplied. Integer weights give
+    integer sums, hence the same result as a cumulative sum over every negative.
+    """
+    n0 = w_neg.shape[1]
+    starts = np.flatnonzero(np.r_[True, below[1:] != below[:-1]])
+    values = below[starts]  # distinct numbers of negatives below, increasing
+    inner = values[(values > 0) & (values < n0)]
+    by_run = np.add.reduceat(w_pos, starts, axis=1)
+    cumulative = np.zeros((w_neg.shape[0], inner.size + 2), dtype=np.result_type(w_neg.dtype, np.int64))
+    np.cumsum(np.add.reduceat(w_neg, np.r_[0, inner], axis=1), axis=1, out=cumulative[:, 1:])
+    # cumulative[:, t]: weight of the negatives below the t-th boundary of (0, inner..., n0)
+    at = np.searchsorted(np.r_[0, inner, n0], values)
+    numerator = np.einsum("bi,bi->b", by_run, np.take(cumulative, at, axis=1))
+    return numerator, cumulative[:, -1], by_run.sum(axis=1)
 
 
 def auc_statistic(p: Predictions, w: np.ndarray) -> np.ndarray:
