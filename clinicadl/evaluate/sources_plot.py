@@ -13,12 +13,13 @@ Bouthillier X. et al. (2021). Accounting for variance in machine learning benchm
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from clinicadl.evaluate.procedure_plots import _pyplot, _save
+from clinicadl.evaluate.figures import save_png, subplots
 
 REFERENCE_CAPTION = ("Bouthillier et al. (2021, Fig. 1), 5 benchmarks: data sampling and hyper-parameter choice "
                      "largest; init and data order smaller but not negligible.")
@@ -26,10 +27,14 @@ REFERENCE_CAPTION = ("Bouthillier et al. (2021, Fig. 1), 5 benchmarks: data samp
 
 def plot_sources(sources: pd.DataFrame, path: str | Path) -> Path:
     """One panel per metric: standard deviation due to each source with its interval, largest first."""
-    plt = _pyplot()
     metrics = list(dict.fromkeys(sources["metric"]))
     n_rows = sources.groupby("metric").size().max()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 0.42 * n_rows + 1.8), squeeze=False)
+    width = max(5.6, 4.6 * len(metrics))
+    title = textwrap.fill("Variance of one trained model's score, by source (models per design in brackets)",
+                          int(width * 12))
+    caption = textwrap.fill(REFERENCE_CAPTION, int(width * 17))
+    extra = 0.2 * (title.count("\n") + caption.count("\n"))
+    fig, axes = subplots(1, len(metrics), figsize=(width, 0.42 * n_rows + 2.0 + extra), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         table = sources[sources["metric"] == metric].sort_values("estimate")
         y = np.arange(len(table))
@@ -42,9 +47,14 @@ def plot_sources(sources: pd.DataFrame, path: str | Path) -> Path:
         ax.set_yticks(y, [f"{s} ({n})" for s, n in zip(table["source"], table["n_models"])])
         ax.set_xlabel(f"standard deviation of {metric}")
         ax.set_xlim(left=0)
+        ax.set_ylim(-0.6, len(table) - 0.4)
         ax.grid(axis="x", alpha=0.3)
-    axes[0][0].legend(loc="lower right", fontsize=8)
-    fig.suptitle("Variance of one trained model's score, by source (models per design in brackets)", fontsize=10)
-    fig.text(0.01, 0.005, REFERENCE_CAPTION, fontsize=7, color="dimgray")
-    fig.subplots_adjust(bottom=0.2)
-    return _save(fig, Path(path))
+    inches = fig.get_size_inches()[1]
+    caption_height = 0.08 + 0.13 * (caption.count("\n") + 1)  # inches
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, caption_height / inches), fontsize=8,
+               ncols=2, frameon=False)
+    fig.suptitle(title, fontsize=10)
+    fig.text(0.01, 0.02 / inches, caption, fontsize=7, color="dimgray", va="bottom")
+    fig.tight_layout(rect=(0, (caption_height + 0.3) / inches, 1, 1))
+    return save_png(fig, Path(path), dpi=110, tight=False)
