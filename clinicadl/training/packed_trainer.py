@@ -22,7 +22,7 @@ from typing import Any
 from clinicadl.errors import InputError
 from clinicadl.training.trainer import AfterSplit, deterministic_algorithms, finish_split, prepare_replicate
 
-__all__ = ["PackMember", "check_packable", "train_pack"]
+__all__ = ["PackMember", "check_pack", "check_packable", "train_pack"]
 
 _logger = logging.getLogger(__name__)
 
@@ -48,6 +48,22 @@ def check_packable(parameters: Mapping[str, Any]) -> None:
         reason = "accumulation_steps must be >= 1."
     if reason is not None:
         raise InputError(f"--pack_replicates: {reason}")
+
+
+def check_pack(pack: int, parameters: Mapping[str, Any], *, replicated: bool, train_fn: Any = None) -> int:
+    """The checked pack size (``--pack_replicates``): 1 trains replicates one at a time."""
+    from clinicadl.training.replicate_inputs import check_int
+
+    pack = check_int("pack_replicates", pack, 1)
+    if pack == 1:
+        return pack
+    if not replicated:
+        raise InputError("--pack_replicates K trains K replicates together: give --replicates R as well.")
+    if train_fn is not None:
+        raise InputError("--pack_replicates trains with the built-in trainer; it cannot be combined with a custom "
+                         "train_fn (such as --vary ...,hpo); remove --pack_replicates.")
+    check_packable(parameters)
+    return pack
 
 
 def train_pack(members: Sequence[PackMember], *, resample_split: bool = False, progress: bool = False,

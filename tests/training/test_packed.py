@@ -59,16 +59,106 @@ def alone(parameters, tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def packed(parameters, tmp_path_factory):
+    """Packs of K = 2 and K = 3 replicates (the first K replicates, with their own seeds)."""
+    roots = {}
+    for k in (2, 3):
+        roots[k] = tmp_path_factory.mktemp(f"packed{k}")
+        errors = train_pack([PackMember(parameters, roots[k] / f"replicate-{r}", _seeds(r)) for r in range(k)])
+        assert errors == [None] * k
+    return roots
+
+
 @pytest.mark.parametrize("k", [2, 3])
-def test_packed_weights_and_files_equal_unpacked(parameters, alone, tmp_path, k):
-    errors = train_pack([PackMember(parameters, tmp_path / f"replicate-{r}", _seeds(r)) for r in range(k)])
-    assert errors == [None] * k
+def test_packed_weights_logs_and_files_equal_unpacked(parameters, alone, packed, k):
+    from clinicadl.runtime.network import build_network
+
     for r in range(k):
-        packed, single = tmp_path / f"replicate-{r}", alone / f"replicate-{r}"
-        assert _close(_weights(packed), _weights(single)), r
-        assert _files(packed) == _files(single)
-        log_a = pd.read_csv(packed / "split-0/training_logs/training.tsv", sep="\t").drop(columns="time")
+        one, single = packed[k] / f"replicate-{r}", alone / f"replicate-{r}"
+        assert _close(_weights(one), _weights(single)), r
+        assert _files(one) == _files(single)
+        log_a = pd.read_csv(one / "split-0/training_logs/training.tsv", sep="\t").drop(columns="time")
         log_b = pd.read_csv(single / "split-0/training_logs/training.tsv", sep="\t").drop(columns="time")
         pd.testing.assert_frame_equal(log_a, log_b, atol=1e-4, rtol=1e-4)
-    # the replicates differ from each other: the test compares K different trainings, not K copies
-    assert not _close(_weights(tmp_path / "replicate-0"), _weights(tmp_path / "replicate-1"))
+    # K different trainings, not K copies, and weights that moved during the epoch
+    assert not _close(_weights(packed[k] / "replicate-0"), _weights(packed[k] / "replicate-1"))
+    initial = build_network(parameters, seed=_seeds(0)["init"]).state_dict()
+    assert not _close(_weights(packed[k] / "replicate-0"), initial)
+
+
+def test_the_same_seeds_give_the_same_replicate_whatever_k(packed):
+    for r in range(2):
+        assert _close(_weights(packed[2] / f"replicate-{r}"), _weights(packed[3] / f"replicate-{r}"))
+
+
+def test_a_diverging_replicate_fails_alone_and_the_pack_goes_on(parameters, alone, tmp_path, monkeypatch):
+    """Replicate 1 starts with NaN weights: its loss is NaN, it is recorded failed; 0 and 2 train as alone."""
+    from clinicadl.runtime.network import build_network
+    from clinicadl.training import loop
+    from clinicadl.training.replicates import ReplicatesFailedError, train_procedure
+
+    poisoned = _seeds(1)["init"]
+
+    def nan_network(params, *, seed=0):
+        network = build_network(params, seed=seed)
+        if seed == poisoned:
+            with torch.no_grad():
+                network.fc[-1].weight.fill_(float("nan"))
+        return network
+
+    monkeypatch.setattr(loop, "build_network", nan_network)
+    with pytest.raises(ReplicatesFailedError):
+        train_procedure(parameters, tmp_path, replicates=3, root_seed=0, vary=("init", "order", "augmentation",
+                        "dropout"), pack_replicates=3, progress=False)
+    table = pd.read_csv(tmp_path / "replicates.tsv", sep="\t")
+    assert list(table["status"]) == ["done", "failed", "done"]
+    assert "TrainingDivergedError" in table["error"][1] and "nan" in table["error"][1]
+    assert "TrainingDivergedError" in (tmp_path / "replicate-1" / "error.log").read_text()
+    for r in (0, 2):
+        assert _close(_weights(tmp_path / f"replicate-{r}"), _weights(alone / f"replicate-{r}"))
+        assert _files(tmp_path / f"replicate-{r}") == _files(alone / f"replicate-{r}")
+
+
+def test_a_packed_run_interrupted_mid_epoch_resumes_to_the_same_weights(parameters, tmp_path, monkeypatch):
+    from clinicadl.training import packed_loop
+
+    two_epochs = {**parameters, "epochs": 2}
+    members = [PackMember(two_epochs, tmp_path / "whole" / f"replicate-{r}", _seeds(r)) for r in range(2)]
+    assert train_pack(members) == [None, None]
+    forward, calls = packed_loop.packed_forward, []
+
+    def killed(networks, images):
+        calls.append(1)
+        if len(calls) == 6:  # second epoch, second batch (4 batches per epoch)
+            raise KeyboardInterrupt
+        return forward(networks, images)
+
+    monkeypatch.setattr(packed_loop, "packed_forward", killed)
+    resumed = [PackMember(two_epochs, tmp_path / "resumed" / f"replicate-{r}", _seeds(r)) for r in range(2)]
+    with pytest.raises(KeyboardInterrupt):
+        train_pack(resumed)
+    assert (resumed[0].maps_dir / "split-0" / "tmp" / "checkpoint.pth.tar").is_file()
+    monkeypatch.setattr(packed_loop, "packed_forward", forward)
+    assert train_pack(resumed) == [None, None]
+    for whole, again in zip(members, resumed):
+        a, b = _weights(whole.maps_dir), _weights(again.maps_dir)
+        assert all(torch.equal(a[k], b[k]) for k in a)
+        assert not (again.maps_dir / "split-0" / "tmp").exists()
+        log_a = pd.read_csv(whole.maps_dir / "split-0/training_logs/training.tsv", sep="\t").drop(columns="time")
+        log_b = pd.read_csv(again.maps_dir / "split-0/training_logs/training.tsv", sep="\t").drop(columns="time")
+        pd.testing.assert_frame_equal(log_a, log_b)
+
+
+def test_cli_refuses_an_architecture_that_cannot_be_packed(dataset, tmp_path):
+    from click.testing import CliRunner
+
+    from clinicadl.cli.main import cli
+
+    arguments = helpers.train_arguments(dataset, tmp_path / "maps", kfold=False)
+    arguments[arguments.index("-a") + 1] = "Stride_Conv5_FC3"
+    result = CliRunner().invoke(cli, ["train", "classification", *arguments, "--replicates", "2",
+                                      "--pack_replicates", "2"])
+    assert result.exit_code != 0
+    assert "--pack_replicates" in result.output and "TinyCNN" in result.output
+    assert not (tmp_path / "maps").exists()
