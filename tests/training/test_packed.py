@@ -162,3 +162,34 @@ def test_cli_refuses_an_architecture_that_cannot_be_packed(dataset, tmp_path):
     assert result.exit_code != 0
     assert "--pack_replicates" in result.output and "TinyCNN" in result.output
     assert not (tmp_path / "maps").exists()
+
+
+def test_batches_of_different_sizes_are_packed_by_size(parameters, alone, tmp_path):
+    """Replicate 0 has batches of 3 (4 per epoch), 1 and 2 batches of 5 (5, 5, 2): 1 and 2 are packed together at
+    each step, 0 steps alone; each equals its unpacked training."""
+    fives = {**parameters, "batch_size": 5}
+    for r in (1, 2):
+        train_replicate(fives, tmp_path / "alone" / f"replicate-{r}", _seeds(r), progress=False)
+    members = [PackMember(parameters, tmp_path / "pack" / "replicate-0", _seeds(0)),
+               *(PackMember(fives, tmp_path / "pack" / f"replicate-{r}", _seeds(r)) for r in (1, 2))]
+    assert train_pack(members) == [None, None, None]
+    assert _close(_weights(tmp_path / "pack" / "replicate-0"), _weights(alone / "replicate-0"))
+    for r in (1, 2):
+        assert _close(_weights(tmp_path / "pack" / f"replicate-{r}"), _weights(tmp_path / "alone" / f"replicate-{r}"))
+
+
+def test_cli_trains_packed_replicates(dataset, tmp_path):
+    from click.testing import CliRunner
+
+    from clinicadl.cli.main import cli
+
+    arguments = helpers.train_arguments(dataset, tmp_path / "maps", kfold=False)
+    arguments[arguments.index("--epochs") + 1] = "1"
+    result = CliRunner().invoke(cli, ["train", "classification", *arguments, "--replicates", "2",
+                                      "--pack_replicates", "2", "--vary", "init,dropout"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "maps" / "replicates.tsv", sep="\t")
+    assert list(table["status"]) == ["done", "done"]
+    for r in (0, 1):
+        best = tmp_path / "maps" / f"replicate-{r}" / "split-0" / "best-BA" / "validation"
+        assert (best / "validation_image_level_metrics_ci.tsv").is_file()
