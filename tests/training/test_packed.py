@@ -193,3 +193,33 @@ def test_cli_trains_packed_replicates(dataset, tmp_path):
     for r in (0, 1):
         best = tmp_path / "maps" / f"replicate-{r}" / "split-0" / "best-BA" / "validation"
         assert (best / "validation_image_level_metrics_ci.tsv").is_file()
+
+
+@pytest.mark.parametrize("architecture", ["TinyCNN", "Conv4_FC3"])
+@pytest.mark.parametrize("normalization", ["batch", "instance", "group"])
+def test_packed_forward_gives_each_network_its_outputs_gradients_and_statistics(architecture, normalization):
+    """Oracle: each network run alone on its batch (autograd for the gradients), same dropout generators."""
+    import copy
+
+    from clinicadl.models.registry import build_model
+    from clinicadl.training.dropout_streams import dropout_generator, use_stream_dropout
+    from clinicadl.training.packed_network import packed_forward
+
+    shape, cpu = (1, 17, 20, 18), torch.device("cpu")
+    networks = [build_model(architecture, input_size=shape, output_size=2, task="classification", dropout=0.4,
+                            normalization=normalization, seed=s, options={}) for s in range(3)]
+    alone_networks = [copy.deepcopy(network) for network in networks]
+    for k, (network, other) in enumerate(zip(networks, alone_networks)):
+        use_stream_dropout(network, dropout_generator(k, cpu))
+        use_stream_dropout(other, dropout_generator(k, cpu))
+    images = [torch.randn(4, *shape, generator=torch.Generator().manual_seed(k)) for k in range(3)]
+    outputs = packed_forward(networks, images)
+    torch.stack([output.square().sum() for output in outputs]).sum().backward()
+    for network, other, image, output in zip(networks, alone_networks, images, outputs):
+        expected = other(image)
+        expected.square().sum().backward()
+        torch.testing.assert_close(output, expected, atol=1e-5, rtol=1e-4)
+        for p, q in zip(network.parameters(), other.parameters()):
+            torch.testing.assert_close(p.grad, q.grad, atol=1e-4, rtol=1e-3)
+        for a, b in zip(network.buffers(), other.buffers()):
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
