@@ -195,8 +195,8 @@ def test_cli_trains_packed_replicates(dataset, tmp_path):
         assert (best / "validation_image_level_metrics_ci.tsv").is_file()
 
 
-@pytest.mark.parametrize("architecture", ["TinyCNN", "Conv4_FC3"])
-@pytest.mark.parametrize("normalization", ["batch", "instance", "group"])
+@pytest.mark.parametrize(("architecture", "normalization"), [("TinyCNN", "batch"), ("TinyCNN", "instance"),
+                                                              ("TinyCNN", "group"), ("Conv4_FC3", "batch")])
 def test_packed_forward_gives_each_network_its_outputs_gradients_and_statistics(architecture, normalization):
     """Oracle: each network run alone on its batch (autograd for the gradients), same dropout generators."""
     import copy
