@@ -4,6 +4,8 @@ Usage (on a machine with one CUDA GPU; the data are made in a temporary folder, 
 
     python benchmarks/gpu_training.py --out DIR            # the benchmark (H100: about 5-6 minutes)
     python benchmarks/gpu_training.py --out DIR --dry-run  # the same code path on CPU with tiny images (< 1 min)
+    python benchmarks/gpu_training.py --out DIR --packed   # packed replicates (--pack_replicates), < 8 minutes
+    python benchmarks/gpu_training.py --out DIR --packed --dry-run   # its CPU path, tiny images (< 1 min)
 
 Steps: ``generate cohort --resolution 1`` (64 participants x 1 session, ``n_proc`` = min(16, cores)),
 ``prepare-data`` image, ``tsvtools split`` (8 participants validate, 56 train), then Conv5_FC3 trained for 2 epochs
@@ -23,6 +25,13 @@ processes; the epoch with its evaluation (train + validation groups); the whole 
 peak GPU memory of each process (``torch.cuda.max_memory_allocated``, and ``max_memory_reserved``); the GPU
 (``torch.cuda.get_device_name``). Written to ``DIR/gpu_training.md`` (after every configuration, so a timeout
 still leaves a table), ``DIR/gpu_training.json`` and ``DIR/logs/``.
+
+``--packed``: the training step (forward, backward, Adam step; batch 8 of images held in GPU memory, fp32) of K =
+1, 2, 4, 8, 16 replicates of Conv5_FC3 at full size and at 2 mm (85 x 104 x 90): K separate networks one after
+the other against one packed network (:func:`clinicadl.training.packed_network.packed_forward`, what
+``--pack_replicates K`` runs); images/s (median of 3 steps after a warm-up) and peak GPU memory
+(``max_memory_allocated``); a K that does not fit is reported "out of memory" and the larger ones skipped. Written
+to ``DIR/gpu_packed.md`` after every row.
 
 Without CUDA (and without ``--dry-run``) it prints one line saying so and exits with status 1 (no traceback).
 """
@@ -103,6 +112,93 @@ def worker(config_path: str) -> int:
     }
     Path(config["result"]).write_text(json.dumps(result))
     return 0
+
+
+# ------------------------------------------------------------------------------------------------------ packed
+
+PACKED_SIZES = {"full size": (1, 169, 208, 179), "2 mm": (1, 85, 104, 90)}
+PACKED_K = (1, 2, 4, 8, 16)
+
+
+def packed_step(shape: tuple[int, ...], k: int, packed: bool, device, *, batch_size: int = 8,
+                repeats: int = 3) -> tuple[float, int]:
+    """(images/s, peak bytes) of the training step of K Conv5_FC3 replicates, separate or packed."""
+    import statistics
+
+    import torch
+
+    from clinicadl.models.registry import build_model
+    from clinicadl.training.packed_network import packed_forward
+
+    cuda = device.type == "cuda"
+    networks = [build_model(ARCHITECTURE, input_size=shape, output_size=2, task="classification", dropout=0.0,
+                            normalization="batch", seed=s, options={}).to(device) for s in range(k)]
+    optimizers = [torch.optim.Adam(network.parameters(), lr=1e-4) for network in networks]
+    images = [torch.randn(batch_size, *shape, device=device) for _ in range(k)]
+    labels = [torch.randint(0, 2, (batch_size,), device=device) for _ in range(k)]
+    criterion = torch.nn.CrossEntropyLoss()
+
+    def step() -> None:
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        if packed:
+            outputs = packed_forward(networks, images)
+            torch.stack([criterion(o, y) for o, y in zip(outputs, labels)]).sum().backward()
+        else:
+            for network, x, y in zip(networks, images, labels):
+                criterion(network(x), y).backward()
+        for optimizer in optimizers:
+            optimizer.step()
+        if cuda:
+            torch.cuda.synchronize()
+
+    if cuda:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    peak = torch.cuda.max_memory_allocated() if cuda else 0
+    return batch_size * k / statistics.median(times), peak
+
+
+def run_packed(out: Path, *, dry: bool, budget: float) -> int:
+    """``--packed``: the table of packed against separate training steps, written after every row."""
+    import torch
+
+    device = torch.device("cpu" if dry else "cuda")
+    sizes = {"dry run": (1, 16, 20, 16)} if dry else PACKED_SIZES
+    ks = (1, 2, 4) if dry else PACKED_K
+    name = "CPU (dry run: no figure here means anything)" if dry else torch.cuda.get_device_name()
+    lines = [f"# Packed replicates on a GPU ({name})", "",
+             f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; torch {torch.__version__}, CUDA "
+             f"{torch.version.cuda}", f"- {ARCHITECTURE}, batch 8 per replicate, fp32, Adam; images in GPU memory; "
+             "img/s of the training step summed over the K replicates; memory: peak allocated", "",
+             "| image | K | separate img/s | packed img/s | packed / separate | separate GiB | packed GiB |",
+             "|---|---|---|---|---|---|---|"]
+    begin, start_rows = time.perf_counter(), len(lines)
+    for label, shape in sizes.items():
+        for k in ks:
+            if time.perf_counter() - begin > budget:
+                lines.append(f"| {label} | {k} | skipped (time budget) | | | | |")
+                continue
+            try:
+                separate, mem_separate = packed_step(shape, k, False, device)
+                packed, mem_packed = packed_step(shape, k, True, device)
+            except torch.OutOfMemoryError:
+                lines.append(f"| {label} | {k} | out of memory | | | | |")
+                torch.cuda.empty_cache()
+                break
+            lines.append(f"| {label} | {k} | {separate:.1f} | {packed:.1f} | {packed / separate:.2f} | "
+                         f"{mem_separate / 2**30:.2f} | {mem_packed / 2**30:.2f} |")
+            print(lines[-1], flush=True)
+            (out / "gpu_packed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / "gpu_packed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return 0 if len(lines) > start_rows else 1
 
 
 # ------------------------------------------------------------------------------------------------------ driver
@@ -266,6 +362,8 @@ def main(argv: list[str]) -> int:
                         help="seconds after which no new configuration starts (default 400; dry run 50)")
     parser.add_argument("--participants", type=int, default=None, help="default 64 (dry run 12)")
     parser.add_argument("--workdir", default=None, help="where the data are made (default: a temporary folder)")
+    parser.add_argument("--packed", action="store_true",
+                        help="packed replicates: training step of K = 1..16 Conv5_FC3 replicates, packed vs separate")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -286,6 +384,8 @@ def main(argv: list[str]) -> int:
     out = Path(args.out)
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    if args.packed:
+        return run_packed(out, dry=dry, budget=args.budget if args.budget is not None else (45 if dry else 420))
     budget = args.budget if args.budget is not None else (45 if dry else 400)
     cores = os.cpu_count() or 1
     n_participants = args.participants or (12 if dry else 64)

@@ -13,7 +13,7 @@ from clinicadl.runtime.metric_names import TASK_METRICS
 from clinicadl.training.config import LAUNCHER_KEYS, LOSSES, OPTIMIZERS, SECTIONS, default_parameters
 
 PROCEDURE_OPTIONS = ("replicates", "root_seed", "vary", "overwrite", "hpo_trials", "hpo_space", "study", "sources",
-                     "nested", *LAUNCHER_KEYS)
+                     "nested", "pack_replicates", *LAUNCHER_KEYS)
 """Options of the learning procedure and of its launcher (ours), not stored among the 1.x parameters."""
 
 
@@ -256,6 +256,7 @@ def _procedure_options() -> list:
                                     "order, augmentation, dropout, hpo. [default: split,init,order,augmentation,"
                                     "dropout]"),
         options.n_jobs,
+        options.pack_replicates,
         options.overwrite,
         click.option("--hpo_space", type=click.Path(exists=True, dir_okay=False),
                      help="With --vary ...,hpo (or --study sources --sources ...,hpo): TOML whose [Random_Search] "
@@ -356,6 +357,8 @@ def _run(task: str, ctx: click.Context) -> None:
                                     tsv_directory=ctx.params["tsv_directory"])
     root_seed = procedure["root_seed"] if procedure["root_seed"] is not None else parameters["seed"]
     replicates = procedure["replicates"]  # None: one plain 1.x MAPS; R: R replicates in replicate-<r>/
+    if procedure["study"] and procedure["pack_replicates"]:
+        raise InputError("--pack_replicates is not available for variance studies (--study); remove it.")
     if procedure["study"]:
         _run_study(procedure, parameters, output, root_seed, launcher, detach)
         return
@@ -369,7 +372,8 @@ def _run(task: str, ctx: click.Context) -> None:
                              root_seed=int(root_seed), vary=vary,
                              n_jobs=procedure["n_jobs"] or (replicates if launcher == "slurm" and replicates else 1),
                              overwrite=overwrite, launcher=launcher, slurm=slurm_values(procedure), wait=not detach,
-                             train_fn=train_fn, after_split=ModelIntervals())
+                             train_fn=train_fn, after_split=ModelIntervals(),
+                             pack_replicates=procedure["pack_replicates"] or 1)
     if detach:
         click.echo(f"Submitted {len(result.trained)} replicates of {output}; follow them with "
                    f"'clinicadl train status {output}'.")

@@ -19,11 +19,12 @@ def format_status_table(result) -> str:
 @click.command("resume")
 @click.argument("maps", type=click.Path(exists=True, file_okay=False))
 @options.n_jobs
+@options.pack_replicates
 @click.option("--skip_failed", is_flag=True, default=False,
               help="Leave failed replicates as they are; only finish interrupted and pending ones.")
 @options.split
 @add_launcher_options()
-def resume(maps, n_jobs, skip_failed, splits, launcher, detach, **slurm):
+def resume(maps, n_jobs, pack_replicates, skip_failed, splits, launcher, detach, **slurm):
     """Finish the training of MAPS: interrupted, pending and failed replicates are trained again.
 
     Replicates marked done in MAPS/replicates.tsv are never touched; the others resume from their
@@ -48,7 +49,7 @@ def resume(maps, n_jobs, skip_failed, splits, launcher, detach, **slurm):
     try:
         result = resume_maps(maps, n_jobs=n_jobs, retry_failed=not skip_failed, launcher=launcher,
                              slurm=slurm_values(slurm) or None, wait=not detach, splits=splits or None,
-                             after_split=ModelIntervals())
+                             after_split=ModelIntervals(), pack_replicates=pack_replicates or 1)
     except ReplicatesFailedError as error:
         click.echo(format_status_table(error.result))
         raise

@@ -2,8 +2,8 @@
 
 It holds everything the next epoch depends on, so that resuming a deterministic run gives the weights of an
 uninterrupted one: network, optimizer, learning-rate scheduler and gradient scaler states, the next epoch, the
-training log rows, early stopping and best-model states, and the random states (torch global - which drives dropout -,
-CUDA, numpy, Python, and the generator of the training order). It is written atomically after each epoch and read
+training log rows, early stopping and best-model states, and the random states (torch global, CUDA, numpy, Python,
+and the generators of the training order and of dropout). It is written atomically after each epoch and read
 with ``torch.load(weights_only=True)`` (only tensors and plain Python values are stored).
 """
 
@@ -29,8 +29,8 @@ def checkpoint_path(split_dir: str | Path) -> Path:
     return Path(split_dir) / "tmp" / CHECKPOINT
 
 
-def get_rng_state(order: torch.Generator) -> dict[str, Any]:
-    """Random states of this process and of the training-order generator (plain tensors and numbers)."""
+def get_rng_state(order: torch.Generator, dropout: torch.Generator | None = None) -> dict[str, Any]:
+    """Random states of this process, of the training-order generator and of the dropout generator."""
     name, keys, position, has_gauss, cached = np.random.get_state()  # noqa: NPY002 (saved so that user code relying on it resumes)
     version, internal, gauss = random.getstate()
     return {
@@ -40,11 +40,12 @@ def get_rng_state(order: torch.Generator) -> dict[str, Any]:
                   "has_gauss": int(has_gauss), "cached": float(cached)},
         "python": {"version": version, "internal": list(internal), "gauss": gauss},
         "order": order.get_state(),
+        **({"dropout": dropout.get_state()} if dropout is not None else {}),
     }
 
 
-def set_rng_state(state: dict[str, Any], order: torch.Generator) -> None:
-    """Restore the states saved by :func:`get_rng_state`."""
+def set_rng_state(state: dict[str, Any], order: torch.Generator, dropout: torch.Generator | None = None) -> None:
+    """Restore the states saved by :func:`get_rng_state` (a checkpoint without a dropout state leaves it as is)."""
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -55,6 +56,8 @@ def set_rng_state(state: dict[str, Any], order: torch.Generator) -> None:
     python = state["python"]
     random.setstate((python["version"], tuple(python["internal"]), python["gauss"]))
     order.set_state(state["order"])
+    if dropout is not None and "dropout" in state:
+        dropout.set_state(state["dropout"])
 
 
 def save_checkpoint(path: str | Path, content: dict[str, Any]) -> Path:

@@ -2,9 +2,10 @@
 
 Sources of randomness and their seeds (:mod:`clinicadl.training.seeds`): ``init`` seeds the weights
 (``build_model(seed=...)``), ``order`` the generator of the training sampler, ``augmentation`` the dataset's
-augmentation stream (keyed by epoch and item), ``dropout`` the global torch random state, set once when the split
-starts (after the network is built) and saved in every checkpoint. Evaluation loaders have their own generators, so
-evaluating never moves the global state.
+augmentation stream (keyed by epoch and item), ``dropout`` the generator of the network's dropout layers
+(:mod:`clinicadl.training.dropout_streams`; the global torch random state is seeded with it too, for other random
+layers), set once when the split starts (after the network is built) and saved in every checkpoint. Evaluation
+loaders have their own generators, so evaluating never moves the global state.
 """
 
 from __future__ import annotations
@@ -32,18 +33,23 @@ from clinicadl.training.checkpointing import (
     save_checkpoint,
     set_rng_state,
 )
+from clinicadl.training.dropout_streams import dropout_generator, use_stream_dropout
 from clinicadl.training.early_stopping import BestModels, EarlyStopping
 from clinicadl.training.logs import TrainingLogger, log_row
 from clinicadl.training.partitions import SplitSessions
 from clinicadl.training.seeds import torch_generator
 from clinicadl.training.tracking import start_tracker
 
-__all__ = ["EPOCH_END_HOOK", "epoch_line", "train_split"]
+__all__ = ["EPOCH_END_HOOK", "TrainingDivergedError", "epoch_line", "train_split"]
 
 _logger = logging.getLogger(__name__)
 
 EPOCH_END_HOOK: Callable[[int, int], None] | None = None
 """Called as ``hook(split, epoch)`` after each epoch's checkpoint is written (tests simulate interruptions)."""
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss of an epoch is not finite (NaN or infinite): the replicate fails."""
 
 
 def _datasets(parameters: Mapping[str, Any], partition: SplitSessions, seeds: Mapping[str, int]):
@@ -153,6 +159,7 @@ class _SplitRun:
     train_loader: Any
     eval_loaders: list
     order: torch.Generator
+    dropout: torch.Generator
     network: torch.nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: Any
@@ -186,6 +193,8 @@ def _build_run(parameters: Mapping[str, Any], maps_dir: str | Path, partition: S
     if parameters.get("transfer_path"):
         _transfer(parameters, network, partition.split)
     network = network.to(device)
+    dropout = dropout_generator(int(seeds["dropout"]), device)
+    use_stream_dropout(network, dropout)
     optimizer = _optimizer(parameters, network)
     scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.1)
                  if parameters["adaptive_learning_rate"] else None)
@@ -194,7 +203,7 @@ def _build_run(parameters: Mapping[str, Any], maps_dir: str | Path, partition: S
     where = (f"replicate-{replicate} " if replicate is not None else "") + f"split-{partition.split}"
     return _SplitRun(
         parameters, partition.split, Path(maps_dir) / f"split-{partition.split}", device, train_set, train_loader,
-        eval_loaders, order, network, optimizer, scheduler, scaler, make_criterion(task, parameters["loss"]),
+        eval_loaders, order, dropout, network, optimizer, scheduler, scaler, make_criterion(task, parameters["loss"]),
         EarlyStopping(int(parameters["patience"]), float(parameters["tolerance"])),
         BestModels(parameters["selection_metrics"]), names, where,
     )
@@ -213,41 +222,66 @@ def _restore(run: _SplitRun, checkpoint: Path, seeds: Mapping[str, int]) -> tupl
         run.scheduler.load_state_dict(state["scheduler"])
     run.stopper.load_state_dict(state["early_stopping"])
     run.best.load_state_dict(state["best"])
-    set_rng_state(state["rng"], run.order)
+    set_rng_state(state["rng"], run.order, run.dropout)
     return state["epoch"], list(state["rows"]), state["finished"], state["elapsed"]
+
+
+def start_epoch(run: _SplitRun, epoch: int) -> None:
+    """Set the augmentation stream's epoch, training mode and empty gradients."""
+    run.train_set.set_epoch(epoch)
+    run.network.train()
+    run.optimizer.zero_grad(set_to_none=True)
+
+
+def batch_loss(run: _SplitRun, batch: Mapping[str, Any], outputs) -> torch.Tensor:
+    """The loss of one batch, divided by the accumulation steps (a VAE's own loss: reconstruction + KL)."""
+    own_loss = getattr(run.network, "compute_loss", None)
+    loss = (own_loss(batch["image"].to(run.device), outputs) if own_loss else
+            task_loss(run.parameters["network_task"], run.criterion, outputs, batch))
+    return loss / int(run.parameters["accumulation_steps"])
+
+
+def after_backward(run: _SplitRun, epoch: int, i: int, logger: TrainingLogger, start: float) -> None:
+    """Optimizer step every ``accumulation_steps`` batches; evaluation every ``evaluation_steps`` batches."""
+    parameters, n_batches = run.parameters, len(run.train_loader)
+    if (i + 1) % int(parameters["accumulation_steps"]) == 0 or i + 1 == n_batches:
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+        run.optimizer.zero_grad(set_to_none=True)
+    evaluation_steps = int(parameters["evaluation_steps"])
+    if evaluation_steps and (i + 1) % evaluation_steps == 0 and i + 1 < n_batches:
+        metrics_train, metrics_valid = _evaluate(run.network, run.eval_loaders, parameters, run.device, run.amp,
+                                                 run.names)
+        logger.log(log_row(epoch, i, time.perf_counter() - start, metrics_train, metrics_valid),
+                   epoch * n_batches + i)
+
+
+def check_finite(run: _SplitRun, epoch: int, total: torch.Tensor) -> None:
+    """Raise :class:`TrainingDivergedError` when the summed training loss of the epoch is not finite."""
+    if not bool(torch.isfinite(total)):
+        raise TrainingDivergedError(f"{run.where}: the training loss of epoch {epoch + 1} is {float(total)}; the "
+                                    "training diverged (lower the learning_rate, or check the input images).")
 
 
 def _train_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool) -> None:
     """One pass over the training loader (gradient accumulation, evaluation every ``evaluation_steps``)."""
     from tqdm.auto import tqdm
 
-    parameters, network, optimizer, scaler = run.parameters, run.network, run.optimizer, run.scaler
-    task, device, amp = parameters["network_task"], run.device, run.amp
-    n_batches = len(run.train_loader)
-    accumulation = int(parameters["accumulation_steps"])
-    evaluation_steps = int(parameters["evaluation_steps"])
-    run.train_set.set_epoch(epoch)
-    network.train()
-    optimizer.zero_grad(set_to_none=True)
-    bar = tqdm(run.train_loader, desc=f"{run.where} epoch {epoch + 1}/{int(parameters['epochs'])}", leave=False,
-               disable=not progress)
+    network, device, amp = run.network, run.device, run.amp
+    start_epoch(run, epoch)
+    total = torch.zeros((), device=device)
+    bar = tqdm(run.train_loader, desc=f"{run.where} epoch {epoch + 1}/{int(run.parameters['epochs'])}",
+               leave=False, disable=not progress)
     for i, batch in enumerate(bar):
         with autocast(device, amp):
             outputs = network(batch["image"].to(device))
-        own_loss = getattr(network, "compute_loss", None)  # a VAE's own: reconstruction + KL divergence
-        loss = (own_loss(batch["image"].to(device), outputs) if own_loss else
-                task_loss(task, run.criterion, outputs, batch)) / accumulation
-        scaler.scale(loss).backward()
-        if (i + 1) % accumulation == 0 or i + 1 == n_batches:
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
+        loss = batch_loss(run, batch, outputs)
+        run.scaler.scale(loss).backward()
+        total += loss.detach()
+        after_backward(run, epoch, i, logger, start)
         if progress:  # reading the loss synchronises a GPU: only for a visible bar
-            bar.set_postfix(loss=f"{float(loss.detach()) * accumulation:.4g}")
-        if evaluation_steps and (i + 1) % evaluation_steps == 0 and i + 1 < n_batches:
-            metrics_train, metrics_valid = _evaluate(network, run.eval_loaders, parameters, device, amp, run.names)
-            logger.log(log_row(epoch, i, time.perf_counter() - start, metrics_train, metrics_valid),
-                       epoch * n_batches + i)
+            bar.set_postfix(loss=f"{float(loss.detach()) * int(run.parameters['accumulation_steps']):.4g}")
+    check_finite(run, epoch, total)
 
 
 def _end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool) -> bool:
@@ -277,7 +311,7 @@ def _save(run: _SplitRun, checkpoint: Path, logger: TrainingLogger, epoch: int, 
         "scheduler": run.scheduler.state_dict() if run.scheduler is not None else {},
         "scaler": run.scaler.state_dict(), "early_stopping": run.stopper.state_dict(), "best": run.best.state_dict(),
         "epoch": epoch, "rows": logger.rows, "finished": finished,
-        "elapsed": time.perf_counter() - start, "rng": get_rng_state(run.order),
+        "elapsed": time.perf_counter() - start, "rng": get_rng_state(run.order, run.dropout),
     })
 
 
@@ -291,20 +325,31 @@ def train_split(
     ``training_logs/training.tsv`` and TensorBoard events, and ``tmp/checkpoint.pth.tar`` after each epoch (with
     ``finished`` true at the end; the caller removes ``tmp/`` once the split's outputs are complete).
     """
-    run = _build_run(parameters, maps_dir, partition, seeds, device)
-    checkpoint = checkpoint_path(run.split_dir)
-    epoch, rows, finished, elapsed = _restore(run, checkpoint, seeds)
-    logger = TrainingLogger(run.split_dir / "training_logs", rows, purge_step=epoch * len(run.train_loader),
-                            tracker=start_tracker(parameters, run.split_dir))
-    start = time.perf_counter() - elapsed
+    run, epoch, finished, logger, start = open_run(parameters, maps_dir, partition, seeds, device)
     try:
         while not finished and epoch < int(parameters["epochs"]):
             _train_epoch(run, epoch, logger, start, progress)
-            stop = _end_epoch(run, epoch, logger, start, progress)
-            epoch += 1
-            finished = stop or epoch >= int(parameters["epochs"])
-            _save(run, checkpoint, logger, epoch, finished, start)
-            if EPOCH_END_HOOK is not None:
-                EPOCH_END_HOOK(partition.split, epoch - 1)
+            epoch, finished = end_epoch(run, epoch, logger, start, progress)
     finally:
         logger.close()
+
+
+def end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool) -> tuple[int, bool]:
+    """Evaluate, save the best models and the checkpoint after ``epoch``; return ``(next epoch, finished)``."""
+    stop = _end_epoch(run, epoch, logger, start, progress)
+    epoch += 1
+    finished = stop or epoch >= int(run.parameters["epochs"])
+    _save(run, checkpoint_path(run.split_dir), logger, epoch, finished, start)
+    if EPOCH_END_HOOK is not None:
+        EPOCH_END_HOOK(run.split, epoch - 1)
+    return epoch, finished
+
+
+def open_run(parameters: Mapping[str, Any], maps_dir: str | Path, partition: SplitSessions, seeds: Mapping[str, int],
+             device: torch.device) -> tuple[_SplitRun, int, bool, TrainingLogger, float]:
+    """Build a split's run and restore it from its checkpoint: ``(run, epoch, finished, logger, start)``."""
+    run = _build_run(parameters, maps_dir, partition, seeds, device)
+    epoch, rows, finished, elapsed = _restore(run, checkpoint_path(run.split_dir), seeds)
+    logger = TrainingLogger(run.split_dir / "training_logs", rows, purge_step=epoch * len(run.train_loader),
+                            tracker=start_tracker(parameters, run.split_dir))
+    return run, epoch, finished, logger, time.perf_counter() - elapsed

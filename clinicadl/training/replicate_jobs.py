@@ -129,56 +129,70 @@ class ReplicateRunner:
         return DelayedSubmission(self, replicate)
 
 
-def _settle(maps: Path, job, r: int) -> None:
-    """Record the end of a replicate's job; a job that died without reporting is marked ``failed``."""
+def _settle(maps: Path, job, unit: int | tuple[int, ...]) -> None:
+    """Record the end of a job (one replicate, or a pack); a job that died without reporting is marked ``failed``."""
+    pack = unit if isinstance(unit, tuple) else (unit,)
     try:
-        status, error = job.result()
+        result = job.result()
     except Exception as crash:  # the worker or the cluster job died (killed, cancelled, out of memory)
         error = f"the job ended abruptly ({one_line(crash)})"
-        records = update_replicates_tsv(maps, {r: ("failed", error)}, only_from=("running", "pending"))
-        if (records[r].status, records[r].error) == ("failed", error):
-            atomic_write_text(replicate_dir(maps, r) / ERROR_LOG, f"{error}\n")
-        logger.info("Replicate %d of %s: %s", r, maps, error)
+        records = update_replicates_tsv(maps, {r: ("failed", error) for r in pack}, only_from=("running", "pending"))
+        for r in pack:
+            if (records[r].status, records[r].error) == ("failed", error):
+                atomic_write_text(replicate_dir(maps, r) / ERROR_LOG, f"{error}\n")
+            logger.info("Replicate %d of %s: %s", r, maps, error)
         return
-    if status != "busy":
-        update_replicates_tsv(maps, {r: (status, error)})
-    logger.info("Replicate %d of %s: %s %s", r, maps, status, error)
+    results = result if isinstance(unit, tuple) else {unit: result}
+    for r, (status, error) in results.items():
+        if status != "busy":
+            update_replicates_tsv(maps, {r: (status, error)})
+        logger.info("Replicate %d of %s: %s %s", r, maps, status, error)
 
 
 def run_replicates(maps: Path, records: dict[int, ReplicateRecord], to_run: Sequence[int], *,
                    shared: Mapping[str, Any], root_seed: int, varied: tuple[str, ...], n_jobs: int,
-                   train_fn: TrainFn, progress: bool, executor, wait: bool = True) -> dict[int, ReplicateRecord]:
+                   train_fn: TrainFn, progress: bool, executor, wait: bool = True, pack: int = 1,
+                   after_split=None) -> dict[int, ReplicateRecord]:
     """Train the replicates ``to_run`` and return the records of ``replicates.tsv`` afterwards.
 
     A local executor gets at most ``n_jobs`` replicates at once (a worker that dies then breaks only the
     replicates running beside it). A cluster executor (``records_jobs``) gets them all as one job array, whose
     job ids and logs are recorded in ``.jobs/replicate-<r>.json``; with ``wait=False`` this returns once they
-    are submitted.
+    are submitted. With ``pack`` > 1, each job trains ``pack`` replicates together
+    (:class:`~clinicadl.training.replicate_packs.PackRunner`, with ``after_split``; ``train_fn`` is not used).
     """
     from clinicadl.training.launcher import LocalExecutor, map_array, wait_first
 
     executor = LocalExecutor(n_jobs) if executor is None else executor
     cluster = bool(getattr(executor, "records_jobs", False))
     in_process = not cluster and getattr(executor, "n_jobs", 1) == 1
-    runner = ReplicateRunner(maps, train_fn, dict(shared), {r: dict(records[r].seeds) for r in to_run}, root_seed,
-                             tuple(varied), progress and in_process)
-    running: dict[Any, int] = {}
+    seeds = {r: dict(records[r].seeds) for r in to_run}
+    units: list = list(to_run)
+    runner: Any = ReplicateRunner(maps, train_fn, dict(shared), seeds, root_seed, tuple(varied),
+                                  progress and in_process)
+    if pack > 1:
+        from clinicadl.training.replicate_packs import PackRunner, packs
+
+        runner = PackRunner(maps, dict(shared), seeds, root_seed, tuple(varied), progress and in_process, after_split)
+        units = packs(list(to_run), pack)
+    running: dict[Any, Any] = {}
     with executor:
         if cluster:
-            for job, r in zip(map_array(executor, runner, list(to_run)), to_run):
-                write_job_record(maps, JobRecord(r, executor.launcher, job.job_id, str(job.log),
-                                                 *_local_process(executor.launcher, job.job_id)))
-                running[job] = r
+            for job, unit in zip(map_array(executor, runner, units), units):
+                for r in unit if isinstance(unit, tuple) else (unit,):
+                    write_job_record(maps, JobRecord(r, executor.launcher, job.job_id, str(job.log),
+                                                     *_local_process(executor.launcher, job.job_id)))
+                running[job] = unit
             logger.info("Submitted replicates %s of %s as jobs %s", list(to_run), maps,
                         ", ".join(job.job_id for job in running))
             if not wait:
                 return read_replicates_tsv(maps)
-        queue = [] if cluster else list(to_run)
+        queue = [] if cluster else units
         while queue or running:
             while queue and len(running) < n_jobs:
-                r = queue.pop(0)
-                logger.info("Training replicate %d of %s", r, maps)
-                running[executor.submit(runner, r)] = r
+                unit = queue.pop(0)
+                logger.info("Training replicate(s) %s of %s", unit, maps)
+                running[executor.submit(runner, unit)] = unit
             for job in wait_first(running):
                 _settle(maps, job, running.pop(job))
     with exclusive_lock(jobs_dir(maps) / TSV_LOCK):

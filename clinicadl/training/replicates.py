@@ -95,7 +95,7 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
                     root_seed: int, vary: Sequence[str] | str | None = None, n_jobs: int = 1,
                     overwrite: bool = False, train_fn: TrainFn | None = None, progress: bool = True,
                     executor=None, launcher: str = "local", slurm: Mapping[str, Any] | None = None,
-                    wait: bool = True, after_split=None) -> ProcedureResult:
+                    wait: bool = True, after_split=None, pack_replicates: int = 1) -> ProcedureResult:
     """Train a learning procedure once (a 1.x MAPS) or as ``replicates`` independent runs.
 
     Parameters
@@ -143,6 +143,12 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
         Wait for cluster jobs to end (default). False: return once they are submitted (the statuses are then
         those at submission; ``clinicadl train status`` follows them).
 
+    pack_replicates : int
+        Replicates trained together in one process as one batched network
+        (:mod:`clinicadl.training.packed_trainer`), each with its own seeds, optimizer, early stopping and files:
+        the same MAPS as replicates trained one at a time. 1 (default): one at a time. Needs ``replicates``, the
+        built-in trainer and an architecture of :data:`~clinicadl.training.packed_network.PACKABLE`.
+
     Returns
     -------
     ProcedureResult
@@ -178,6 +184,9 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
     root_seed = check_int("The root seed", root_seed, 0)
     varied = check_vary(vary)
     n_jobs = check_int("n_jobs", n_jobs, 1)
+    from clinicadl.training.packed_trainer import check_pack
+
+    pack = check_pack(pack_replicates, shared, replicated=replicates is not None, train_fn=train_fn)
     train_fn = resolve_train_fn(train_fn, after_split)
     slurm = slurm_options(launcher, slurm, replicated=replicates is not None, executor=executor)
     output_maps = Path(output_maps)
@@ -198,7 +207,7 @@ def train_procedure(parameters: Mapping[str, Any], output_maps: str | Path, *, r
         executor = replicate_executor(output_maps, executor, launcher, slurm, n_jobs)
         records = run_replicates(output_maps, records, list(records), shared=shared, root_seed=root_seed,
                                  varied=varied, n_jobs=n_jobs, train_fn=train_fn, progress=progress,
-                                 executor=executor, wait=wait)
+                                 executor=executor, wait=wait, pack=pack, after_split=after_split)
         return finish_procedure(output_maps, records, root_seed=root_seed, varied=varied, trained=list(records),
                                 submitted=not wait and bool(getattr(executor, "records_jobs", False)))
 

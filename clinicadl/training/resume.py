@@ -56,7 +56,7 @@ def _recorded_seeds(maps: Path, parameters: Mapping[str, Any]) -> dict[str, int]
 def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bool = True,
                 train_fn: TrainFn | None = None, progress: bool = True, executor=None, launcher: str | None = None,
                 slurm: Mapping[str, Any] | None = None, wait: bool = True,
-                splits: Sequence[int] | None = None, after_split=None) -> ProcedureResult:
+                splits: Sequence[int] | None = None, after_split=None, pack_replicates: int = 1) -> ProcedureResult:
     """Finish an interrupted or partly failed training: ``clinicadl train resume MAPS``.
 
     Replicates marked ``done`` in ``replicates.tsv`` are never touched. The others (``running``:
@@ -81,8 +81,8 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
         else ``local``.
     slurm : mapping, optional
         SLURM options; default: the recorded ones (with ``launcher="slurm"``).
-    train_fn, progress, executor, wait, after_split
-        As in :func:`train_procedure`.
+    train_fn, progress, executor, wait, after_split, pack_replicates
+        As in :func:`train_procedure` (replicates are packed only when ``pack_replicates`` > 1 is given again).
     splits : sequence of int, optional
         Only resume these splits of a plain MAPS (upstream's ``train resume --split``); default: the splits
         recorded in ``maps.json``. Refused for replicates, which are resumed whole.
@@ -111,6 +111,7 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
         count, root_seed, varied = _read_replicates_block(maps, read_maps_json(maps))
         records = read_replicates_tsv(maps, count=count, root_seed=root_seed, varied=varied)
         train_fn = study_train_fn(train_fn, maps, {r: record.seeds for r, record in records.items()})
+    custom_fn = train_fn  # a search of hyper-parameters, or the caller's: replicates are then not packed
     train_fn = resolve_train_fn(train_fn, after_split)
     recorded = read_launcher(maps) if executor is None else None
     if recorded is not None and launcher in (None, recorded["launcher"]):  # given options override recorded ones
@@ -139,6 +140,9 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
 
     count, root_seed, varied = _read_replicates_block(maps, parameters)
     shared = {key: value for key, value in parameters.items() if key not in RESERVED_KEYS}
+    from clinicadl.training.packed_trainer import check_pack
+
+    pack = check_pack(pack_replicates, shared, replicated=True, train_fn=custom_fn)
     with maps_lock(maps):
         if has_replicates(maps):
             records = read_replicates_tsv(maps, count=count, root_seed=root_seed, varied=varied)
@@ -154,7 +158,7 @@ def resume_maps(maps: str | Path, *, n_jobs: int | None = None, retry_failed: bo
                     break  # a study's reference failed: the models that keep its choice wait for it
                 records = run_replicates(maps, records, phase, shared=shared, root_seed=root_seed, varied=varied,
                                          n_jobs=n_jobs, train_fn=train_fn, progress=progress, executor=executor,
-                                         wait=wait)
+                                         wait=wait, pack=pack, after_split=after_split)
         return finish_procedure(maps, records, root_seed=root_seed, varied=varied, trained=to_run,
                                 submitted=not wait and bool(getattr(executor, "records_jobs", False)))
 

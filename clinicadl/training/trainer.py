@@ -126,10 +126,23 @@ def train_replicate(
     For each split: train (:func:`clinicadl.training.loop.train_split`), predict the ``train`` and ``validation``
     groups with each best model (upstream's files), run ``after_split``, then remove ``tmp/``.
     """
-    from clinicadl.predict.predict import predict_models
+    from clinicadl.training.loop import train_split
+
+    maps, parts, device = prepare_replicate(parameters, maps_dir, seeds, resample_split=resample_split)
+    metrics = list(parameters["selection_metrics"])
+    with deterministic_algorithms(bool(parameters["deterministic"]), gpu=device.type == "cuda"):
+        for part in parts:
+            if split_is_complete(maps, part.split, metrics, intervals=after_split is not None):
+                continue
+            train_split(parameters, maps, part, seeds, device=device, progress=progress)
+            finish_split(parameters, maps, part, after_split)
+
+
+def prepare_replicate(parameters: Mapping[str, Any], maps_dir: str | Path, seeds: Mapping[str, int], *,
+                      resample_split: bool) -> tuple[Path, list[SplitSessions], Any]:
+    """Write a replicate's MAPS files that precede training; return ``(maps, partitions, device)``."""
     from clinicadl.runtime.device import select_device
     from clinicadl.runtime.network import build_network
-    from clinicadl.training.loop import train_split
 
     maps = Path(maps_dir)
     maps.mkdir(parents=True, exist_ok=True)
@@ -148,16 +161,18 @@ def train_replicate(
     label = parameters.get("label") if parameters["network_task"] != "reconstruction" else None
     write_training_groups(maps, [(p.split, p.train, p.validation) for p in parts],
                           caps_directory=parameters["caps_directory"], label=label)
-    metrics = list(parameters["selection_metrics"])
-    with deterministic_algorithms(bool(parameters["deterministic"]), gpu=device.type == "cuda"):
-        for part in parts:
-            if split_is_complete(maps, part.split, metrics, intervals=after_split is not None):
-                continue
-            train_split(parameters, maps, part, seeds, device=device, progress=progress)
-            models = [(part.split, metric) for metric in metrics]
-            for group, frame in ((TRAIN, part.train), (VALIDATION, part.validation)):
-                predict_models(maps, parameters, group, {part.split: frame}, models,
-                               caps_directory=parameters["caps_directory"], progress=False)
-            if after_split is not None:
-                after_split(maps, VALIDATION, models)
-            shutil.rmtree(maps / f"split-{part.split}" / "tmp", ignore_errors=True)
+    return maps, parts, device
+
+
+def finish_split(parameters: Mapping[str, Any], maps: Path, part: SplitSessions,
+                 after_split: AfterSplit | None) -> None:
+    """After a split's training: predict the train and validation groups, run ``after_split``, remove ``tmp/``."""
+    from clinicadl.predict.predict import predict_models
+
+    models = [(part.split, metric) for metric in parameters["selection_metrics"]]
+    for group, frame in ((TRAIN, part.train), (VALIDATION, part.validation)):
+        predict_models(maps, parameters, group, {part.split: frame}, models,
+                       caps_directory=parameters["caps_directory"], progress=False)
+    if after_split is not None:
+        after_split(maps, VALIDATION, models)
+    shutil.rmtree(maps / f"split-{part.split}" / "tmp", ignore_errors=True)
