@@ -113,7 +113,9 @@ def run_process(arguments: list[str], pythonpath: str | None = None) -> tuple[fl
         env["PYTHONPATH"] = pythonpath
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, *arguments], check=True, capture_output=True, env=env)
+    # run outside the checkout: `python -m` puts the working directory first on sys.path, which would shadow the
+    # baseline given on PYTHONPATH with this checkout's package
+    subprocess.run([sys.executable, *arguments], check=True, capture_output=True, env=env, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
