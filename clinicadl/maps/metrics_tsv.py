@@ -135,12 +135,12 @@ def write_metrics_tsv(path: str | Path, values: Mapping[str, float],
     --------
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "test_image_level_metrics.tsv"
-    >>> print(write_metrics_tsv(path, {"BA": 0.5, "loss": 1.25}).read_text(), end="")
-    Metrics\tBA\tloss
-    Values\t0.5\t1.25
-    Lower bound CI\tN/A\tN/A
-    Upper bound CI\tN/A\tN/A
-    SE\tN/A\tN/A
+    >>> print(write_metrics_tsv(path, {"BA": 0.5, "loss": 1.25}).read_text().replace("\\t", " | "), end="")
+    Metrics | BA | loss
+    Values | 0.5 | 1.25
+    Lower bound CI | N/A | N/A
+    Upper bound CI | N/A | N/A
+    SE | N/A | N/A
     >>> read_metrics_tsv(path)
     {'BA': 0.5, 'loss': 1.25}
     """
