@@ -21,8 +21,10 @@ shared machine):
 - end to end at 10,000 resamples (the default);
 - overhead: end to end at 10 resamples, i.e. start-up, reading, writing and plotting;
 - computation: the same library call in this process (imports done) at 10,000 minus at 10 resamples;
-- floors: ``python -c pass`` and a process importing what every evaluate command needs (numpy, pandas,
-  scipy.special, matplotlib's Figure and Agg canvas, click).
+- floors: ``python -c pass``, a process importing what every evaluate command needs (numpy, pandas,
+  scipy.special, click), and that plus what drawing a figure needs (matplotlib's Figure and Agg canvas);
+- figures: drawn in the background (``CLINICADL_FIGURES=background``, what a command does at a terminal) and
+  before the command returns (``now``: in a script, a pipe, a SLURM job), both timed.
 
 With ``--baseline DIR`` (a checkout of an earlier clinicadl), every command also runs with ``PYTHONPATH=DIR``,
 in the same rounds, for a before / after comparison in one run.
@@ -52,8 +54,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 RESULTS = Path(__file__).resolve().parent / "results" / "evaluate.md"
 FULL, SHORT = 10_000, 10
-FLOOR_IMPORTS = ("import numpy, pandas, scipy.special, click, matplotlib.figure, "
-                 "matplotlib.backends.backend_agg")
+FLOOR_IMPORTS = "import numpy, pandas, scipy.special, click"
+FIGURE_IMPORTS = FLOOR_IMPORTS + ", matplotlib.figure, matplotlib.backends.backend_agg"
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -103,12 +105,14 @@ def command_lines(work: Path, inputs: dict, n_resamples: int, tag: str) -> dict[
     return lines
 
 
-def run_process(arguments: list[str], pythonpath: str | None = None) -> tuple[float, float]:
-    """Wall-clock and CPU (user + system) seconds of a fresh ``python`` process.
+def run_process(arguments: list[str], pythonpath: str | None = None, figures: str = "now") -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of a fresh ``python`` process, its figures drawn as ``figures``
+    says (``CLINICADL_FIGURES``); a figure drawn in the background is waited for after the timing, so that it
+    does not slow the next one.
 
     The CPU time hardly depends on what else runs on the machine; the wall-clock time, what the user waits, does.
     """
-    env = dict(os.environ)
+    env = dict(os.environ, CLINICADL_FIGURES=figures)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -118,6 +122,8 @@ def run_process(arguments: list[str], pythonpath: str | None = None) -> tuple[fl
     subprocess.run([sys.executable, *arguments], check=True, capture_output=True, env=env, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    while subprocess.run(["pgrep", "-f", "clinicadl.evaluate.figure_jobs"], capture_output=True).returncode == 0:
+        time.sleep(0.05)  # the background figure of this command, not counted (the user does not wait for it)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
@@ -127,6 +133,7 @@ def in_process(command: str, arguments: list[str]) -> float:
     from clinicadl.evaluate.model import EvaluationOptions, evaluate_model
     from clinicadl.evaluate.procedure import evaluate_procedure
 
+    os.environ["CLINICADL_FIGURES"] = "off"  # computation only
     n_resamples = int(arguments[arguments.index("--n_resamples") + 1])
     options = EvaluationOptions(n_resamples=n_resamples, seed=0)
     start = time.perf_counter()
@@ -151,17 +158,20 @@ def main(argv=None) -> None:
         work = Path(tmp)
         inputs = {name: (*prediction_tsvs(work, name, n, c), procedure_maps(work, name, n, c))
                   for name, (n, c) in workloads.items()}
-        versions = {"current": None, **({"baseline": args.baseline} if args.baseline else {})}
+        # (version, how figures are drawn): at a terminal (background) and in a script (now) for this checkout
+        versions = {"current": (None, "background"), "current_now": (None, "now"),
+                    **({"baseline": (args.baseline, "now")} if args.baseline else {})}
         times: dict = {}
         for _ in range(repeats):  # rounds: load from other processes hits every configuration alike
             times.setdefault("pass", []).append(run_process(["-c", "pass"]))
             times.setdefault("imports", []).append(run_process(["-c", FLOOR_IMPORTS]))
-            for version, path in versions.items():
+            times.setdefault("figure_imports", []).append(run_process(["-c", FIGURE_IMPORTS]))
+            for version, (path, figures) in versions.items():
                 for n_resamples in (SHORT, FULL):
                     for key, line in command_lines(work, inputs, n_resamples, version).items():
-                        t = run_process(["-m", "clinicadl", *line], path)
+                        t = run_process(["-m", "clinicadl", *line], path, figures)
                         times.setdefault((version, n_resamples, *key), []).append(t)
-                        print(f"{version:8s} {n_resamples:6d} {key[0]:9s} {key[1]:8s} wall {t[0]:7.2f} s "
+                        print(f"{version:11s} {n_resamples:6d} {key[0]:9s} {key[1]:8s} wall {t[0]:7.2f} s "
                               f"cpu {t[1]:7.2f} s", flush=True)
         computation = {}
         for key, line in command_lines(work, inputs, SHORT, "inproc").items():
@@ -199,20 +209,27 @@ def render(median: dict, computation: dict, versions: dict, repeats: int, args) 
         + "; default metrics of a binary task (12); seed 0. Each cell: wall-clock seconds (what the user waits) / "
         "CPU seconds, user + system (what the process does; hardly changed by the load of other processes)",
         f"- floors: `python -c pass` {median['pass'][0]:.2f} / {median['pass'][1]:.2f} s; importing what an evaluate "
-        f"command needs (`{FLOOR_IMPORTS}`) {floor[0]:.2f} / {floor[1]:.2f} s",
+        f"command needs (`{FLOOR_IMPORTS}`) {floor[0]:.2f} / {floor[1]:.2f} s; with matplotlib's Figure and Agg "
+        f"canvas (drawing a figure) {median['figure_imports'][0]:.2f} / {median['figure_imports'][1]:.2f} s",
         "- overhead: the command at 10 resamples (start-up, reading, writing, plotting); computation: the library "
         "call in this process at 10,000 minus at 10 resamples (wall clock)",
+        "- figures: at a terminal a command draws its figure in a background process and returns "
+        "(`CLINICADL_FIGURES=background`, what `auto` does there: the columns without a note); in a script, a pipe "
+        "or a SLURM job it draws it before returning (`now`: the column 'figure drawn before exit', and the "
+        "baseline)",
         "",
     ]
-    header = "| command | workload | end to end (10,000 resamples) | overhead (10 resamples) | computation |"
+    header = ("| command | workload | end to end (10,000 resamples) | overhead (10 resamples) | overhead, figure drawn "
+              "before exit | computation |")
     if "baseline" in versions:
         header += " baseline end to end | baseline overhead | overhead CPU: baseline / current |"
     lines += [header, "|" + "---|" * (header.count("|") - 1)]
     for command in ("model", "compare", "procedure"):
         for name in labels:
             full, short = median["current", FULL, command, name], median["current", SHORT, command, name]
+            now = median["current_now", SHORT, command, name]
             row = (f"| {command} | {labels[name]} | {full[0]:.2f} / {full[1]:.2f} s | {short[0]:.2f} / "
-                   f"{short[1]:.2f} s | {computation[command, name]:.2f} s |")
+                   f"{short[1]:.2f} s | {now[0]:.2f} / {now[1]:.2f} s | {computation[command, name]:.2f} s |")
             if "baseline" in versions:
                 b_full, b_short = median["baseline", FULL, command, name], median["baseline", SHORT, command, name]
                 row += (f" {b_full[0]:.2f} / {b_full[1]:.2f} s | {b_short[0]:.2f} / {b_short[1]:.2f} s | "
@@ -220,7 +237,7 @@ def render(median: dict, computation: dict, versions: dict, repeats: int, args) 
             lines.append(row)
     lines.append("")
     if "baseline" in versions:
-        lines += [f"Baseline: `{versions['baseline']}` on PYTHONPATH, timed in the same rounds.", ""]
+        lines += [f"Baseline: `{versions['baseline'][0]}` on PYTHONPATH, timed in the same rounds.", ""]
     return "\n".join(lines)
 
 

@@ -52,13 +52,15 @@ def model(input_path, data_group, splits, selection_metrics, output, **kwargs):
       clinicadl evaluate model maps/ test --split 0 --selection_metrics loss --seed 1
     """
     from clinicadl.evaluate.display import format_model_table
+    from clinicadl.evaluate.figure_jobs import figure_note
     from clinicadl.evaluate.model import evaluate_model
 
     result = evaluate_model(input_path, data_group, splits=splits, selection_metrics=selection_metrics,
                             options=options.evaluation_options(**kwargs), output=output)
     click.echo(format_model_table(result.table))
-    for note in result.notes:
-        click.echo(f"Note: {note}")
+    for note in (*result.notes, figure_note()):
+        if note:
+            click.echo(f"Note: {note}")
     for path in result.written:
         click.echo(f"Written: {path}")
 
@@ -106,12 +108,14 @@ def compare(arguments, splits, selection_metrics, output, gamma, rope, tests, un
     input_a, input_b = inputs
     from clinicadl.evaluate.compare import compare_models
     from clinicadl.evaluate.display import format_comparison_table
+    from clinicadl.evaluate.figure_jobs import figure_note
 
     result = compare_models(input_a, input_b, data_group, splits=splits, selection_metrics=selection_metrics,
                             options=options.evaluation_options(**kwargs), output=output)
     click.echo(format_comparison_table(result.table, result.tests))
-    for note in result.notes:
-        click.echo(f"Note: {note}")
+    for note in (*result.notes, figure_note()):
+        if note:
+            click.echo(f"Note: {note}")
     click.echo(f"Written: {result.written}")
 
 

@@ -49,6 +49,7 @@ def procedure(maps_path, data_group, splits, selection_metrics, output_dir, metr
     Example:
       clinicadl evaluate procedure maps/ test --metrics BA --metrics accuracy --seed 1
     """
+    from clinicadl.evaluate.figure_jobs import figure_note
     from clinicadl.evaluate.procedure import evaluate_procedure, format_procedure_summary
 
     evaluation_options = options.evaluation_options(metrics, n_resamples, ci_method, confidence_level, unit,
@@ -56,7 +57,7 @@ def procedure(maps_path, data_group, splits, selection_metrics, output_dir, metr
     result = evaluate_procedure(maps_path, data_group, selection_metric=selection_metrics, splits=splits or None,
                                 options=evaluation_options, output_dir=output_dir, hpo_reference=hpo_reference)
     click.echo(format_procedure_summary(result))
-    _echo_notes(result.notes)
+    _echo_notes([*result.notes, *filter(None, [figure_note()])])
     for path in result.written:
         click.echo(f"Written: {path}")
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from clinicadl.errors import InputError
+from clinicadl.evaluate.figure_jobs import request_figure
 from clinicadl.evaluate.inputs import load_models, positive_class, split_value_metrics, to_predictions
 from clinicadl.evaluate.model import EvaluationOptions
-from clinicadl.evaluate.plot import plot_comparison
 from clinicadl.evaluate.provenance import provenance
 from clinicadl.evaluate.results import ResultRow, results_frame, write_results
 from clinicadl.maps import ModelPredictions, atomic_write_text, evaluation_dir
@@ -178,7 +178,7 @@ def compare_models(
     meta["tests"] = tests.to_dict(orient="records")
     write_results(target, table, meta)
     atomic_write_text(target.with_name(target.stem + "_tests.tsv"), tests.to_csv(sep="\t", index=False))
-    plot_comparison(table, target.with_suffix(".png"))
+    request_figure("comparison", [target], target.with_suffix(".png"))
     return ModelComparison(table, tests, target, tuple(notes))
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clinicadl.evaluate.figure_jobs import request_figure
 from clinicadl.evaluate.inputs import load_models, positive_class, split_value_metrics, to_predictions
-from clinicadl.evaluate.plot import plot_model_intervals
 from clinicadl.evaluate.provenance import provenance
 from clinicadl.evaluate.results import ResultRow, results_frame, write_results
 from clinicadl.maps import ModelPredictions, model_ci_path, sidecar_path
@@ -226,11 +226,12 @@ def _evaluate_replicates(path: Path, folders: dict[int, Path], data_group: str |
 
 
 def _write(path: Path, frame: pd.DataFrame, inputs: Sequence[Path], options: dict) -> Path:
-    """Results TSV, JSON sidecar and forest plot: all three, or none (a full disk removes those written)."""
+    """Results TSV, JSON sidecar and forest plot (drawn as :func:`.figure_jobs.figure_mode` says): all three, or
+    none (a full disk removes those written)."""
     written: list[Path] = []
     try:
         written += [write_results(path, frame, provenance(inputs, options)), sidecar_path(path)]
-        written.append(plot_model_intervals(frame, path.with_suffix(".png")))
+        request_figure("model_intervals", [path], path.with_suffix(".png"))
     except BaseException:
         for done in written:
             done.unlink(missing_ok=True)

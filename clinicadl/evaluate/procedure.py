@@ -242,9 +242,10 @@ def evaluate_procedure(
     if len(variance):
         written.append(write_results(folder / "procedure_variance.tsv", variance, meta))
     if plots:
-        from clinicadl.evaluate.procedure_plots import plot_replicate_forest, plot_variance_components
+        from clinicadl.evaluate.figure_jobs import request_figure
 
-        written.append(plot_replicate_forest(table, expected, folder / "procedure_models.png"))
+        figures = [request_figure("procedure_models", written[:2], folder / "procedure_models.png")]
         if len(variance):
-            written.append(plot_variance_components(variance, folder / "procedure_variance.png"))
+            figures.append(request_figure("procedure_variance", written[2:], folder / "procedure_variance.png"))
+        written += [f for f in figures if f is not None]
     return ProcedureEvaluation(table, variance, expected, procedure, tuple(written), tuple(dict.fromkeys(notes)))

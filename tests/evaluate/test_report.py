@@ -187,6 +187,25 @@ def test_missing_results_with_no_compute_is_one_clear_error(tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
+def test_report_shows_figures_of_the_current_numbers(tmp_path, monkeypatch):
+    from clinicadl.evaluate.figure_jobs import FIGURES_ENV, figure_sources
+    from clinicadl.evaluate.provenance import file_digest
+
+    fresh = write_procedure(tmp_path / "fresh", n_replicates=2, n_splits=1, n_participants=20)
+    monkeypatch.setenv(FIGURES_ENV, "off")  # the commands drew no figure (or it is still being drawn)
+    assert CliRunner().invoke(cli, ["evaluate", "procedure", str(fresh), "test", "--n_resamples", "50"]).exit_code == 0
+    folder = fresh / "evaluation" / "test"
+    assert not (folder / "procedure_models.png").exists()
+    (folder / "procedure_variance.png").write_bytes((Path(__file__).parent / "test_report.py").read_bytes()[:64])
+    report = collect_report([fresh], compute=False)
+    shown = {f.path.name: f.path for f in report.maps[0].figures}
+    assert set(shown) == {"procedure_models.png", "procedure_variance.png"}
+    assert figure_sources(shown["procedure_models.png"]) == {
+        name: file_digest(folder / name) for name in ("procedure_models.tsv", "procedure_expected.tsv")}
+    assert figure_sources(shown["procedure_variance.png"]) == {
+        "procedure_variance.tsv": file_digest(folder / "procedure_variance.tsv")}
+
+
 def test_not_a_maps(tmp_path):
     with pytest.raises(MAPSError, match="not a MAPS"):
         collect_report([tmp_path])

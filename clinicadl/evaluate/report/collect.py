@@ -65,6 +65,14 @@ def _figure(path: Path, caption: str) -> tuple[Figure, ...]:
     return (Figure(caption, path),) if path.is_file() else ()
 
 
+def _drawn(kind: str, sources: Sequence[Path], path: Path, caption: str) -> tuple[Figure, ...]:
+    """The figure of results TSVs as they are now (drawn again when missing or drawn from other numbers)."""
+    from clinicadl.evaluate.figure_jobs import current_figure
+
+    drawn = current_figure(kind, sources, path)
+    return (Figure(caption, drawn),) if drawn is not None else ()
+
+
 def _model_ci_files(path: Path, data_group: str, selection_metric: str) -> list[Path]:
     """The ``evaluate model`` results of every trained model of the MAPS (and of its replicates) on the group."""
     found = []
@@ -98,9 +106,11 @@ def _procedure_report(path: Path, data_group: str, selection_metric: str, parame
         variance_tsv = folder / "procedure_variance.tsv.stale"  # left by an earlier run on other predictions
     sources = [p for p in (expected_tsv, variance_tsv, models_tsv) if p.is_file()]
     variance = read_results_tsv(variance_tsv) if variance_tsv.is_file() else None
-    figures = (_figure(folder / "procedure_models.png", "Every trained model with its test-set interval, and "
-                       "the expected performance of the procedure.")
-               + _figure(folder / "procedure_variance.png", "Variance between trained models, by source.")
+    figures = (_drawn("procedure_models", [models_tsv, expected_tsv], folder / "procedure_models.png",
+                      "Every trained model with its test-set interval, and the expected performance of the "
+                      "procedure.")
+               + _drawn("procedure_variance", [variance_tsv], folder / "procedure_variance.png",
+                        "Variance between trained models, by source.")
                + _figure(folder / "sources.png", "Variance study: standard deviation of one trained model's score "
                          "due to each source of variance, with its interval, next to the test-set sampling."))
     study, recomputed = _variance_study(path, data_group, selection_metric, compute)
@@ -146,7 +156,8 @@ def _recorded_inputs(results: Path) -> set[tuple[str, str]]:
 def _model_report(path: Path, data_group: str, selection_metric: str, parameters: dict, files: list[Path],
                   computed: tuple[Path, ...]) -> MapsReport:
     models = read_results_tsv(files[0])
-    figures = _figure(files[0].with_suffix(".png"), "The trained model's metrics with their intervals.")
+    figures = _drawn("model_intervals", [files[0]], files[0].with_suffix(".png"),
+                     "The trained model's metrics with their intervals.")
     return MapsReport(path, data_group, selection_metric, "model", parameters, _read_seeds(path, parameters), None,
                       None, models, read_json(sidecar_path(files[0])), figures, (files[0],), computed)
 
@@ -279,7 +290,8 @@ def _existing_comparisons(report: MapsReport, notes: list[str] | None = None) ->
             continue
         title = f"Trained models: {report.name} vs {tsv.stem.removeprefix('comparison_')}"
         found.append(Comparison(title, "models", read_results_tsv(tsv), tsv,
-                                _figure(tsv.with_suffix(".png"), "Paired differences A - B with their intervals.")))
+                                _drawn("comparison", [tsv], tsv.with_suffix(".png"),
+                                       "Paired differences A - B with their intervals.")))
     return found
 
 
