@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats as sps
 
 from clinicadl.errors import InputError
 from clinicadl.evaluate.comparison_design import SCOPE_FOLDS, SCOPE_POPULATION, SHARED_TEST_REASON, ComparisonDesign
@@ -274,6 +273,8 @@ def _bayes_words(a_better: float, rope: float, b_better: float, width: float, le
 
 
 def _run_bayesian(pair: PairInputs) -> Rows:
+    from scipy import stats as sps
+
     from clinicadl.stats.bayesian_ttest import correlated_bayesian_ttest
 
     design, options = pair.design, pair.options

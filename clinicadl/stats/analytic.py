@@ -38,7 +38,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
 
 from clinicadl.errors import InputError
 from clinicadl.stats.auc_interval import auc_sample_sizes, logit_delong_interval, newcombe_auc_interval
@@ -47,6 +46,7 @@ from clinicadl.stats.effective_size import effective_counts
 from clinicadl.stats.location import mean_ci, median_ci
 from clinicadl.stats.metrics import MetricRequest, _ovr
 from clinicadl.stats.mover import mover_linear
+from clinicadl.stats.normal import ndtri
 from clinicadl.stats.predictions import Predictions
 from clinicadl.stats.proportion import PROPORTION_METHODS
 from clinicadl.stats.proportion import _interval as _proportion_bounds

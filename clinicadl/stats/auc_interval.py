@@ -33,7 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, logit, ndtri
+
+from clinicadl.stats.normal import expit, logit, ndtri
 
 __all__ = ["AucSampleSizes", "auc_sample_sizes", "logit_delong_interval", "newcombe_auc_interval"]
 

@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special  # t distribution as scipy.stats computes it (stdtr, stdtrit), without scipy.stats
 
 from clinicadl.errors import InputError, plain
 from clinicadl.stats.results import ConfidenceInterval
@@ -108,9 +108,9 @@ class ResampledTTestResult:
         if not (isinstance(confidence_level, (int, float)) and 0 < confidence_level < 1):
             raise InputError(f"confidence_level={confidence_level!r} must be a number strictly between 0 and 1.")
         if self.alternative == "two-sided":
-            half = stats.t.ppf(0.5 + confidence_level / 2, self.df) * self.standard_error
+            half = special.stdtrit(self.df, 0.5 + confidence_level / 2) * self.standard_error
             return ConfidenceInterval(self.mean_difference - half, self.mean_difference + half)
-        half = stats.t.ppf(confidence_level, self.df) * self.standard_error
+        half = special.stdtrit(self.df, confidence_level) * self.standard_error
         if self.alternative == "less":
             return ConfidenceInterval(-math.inf, self.mean_difference + half)
         return ConfidenceInterval(self.mean_difference - half, math.inf)
@@ -165,11 +165,11 @@ def _ttest(differences, variance_factor, naive_factor, alternative, method):
         statistic = 0.0 if mean == 0 else math.copysign(math.inf, mean)
     df = n - 1
     if alternative == "two-sided":
-        pvalue = 2 * stats.t.sf(abs(statistic), df)
+        pvalue = 2 * special.stdtr(df, -abs(statistic))
     elif alternative == "greater":
-        pvalue = stats.t.sf(statistic, df)
+        pvalue = special.stdtr(df, -statistic)
     else:
-        pvalue = stats.t.cdf(statistic, df)
+        pvalue = special.stdtr(df, statistic)
     return ResampledTTestResult(
         statistic=float(statistic),
         pvalue=float(min(pvalue, 1.0)),

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from clinicadl.stats.corrected_ttest import corrected_resampled_ttest
 from clinicadl.stats.results import ConfidenceInterval
@@ -92,7 +92,7 @@ def cross_validation_interval(scores, *, n_train: float, n_test: float,
     values = np.asarray(scores, dtype=float)
     j = values.size
     corrected = test.confidence_interval(confidence_level)
-    quantile = stats.t.ppf(0.5 + confidence_level / 2, j - 1)
+    quantile = special.stdtrit(j - 1, 0.5 + confidence_level / 2)  # scipy.stats.t.ppf, without scipy.stats
     naive_se = math.sqrt(float(values.var(ddof=1)) / j)
     mean = test.mean_difference
     return CrossValidationInterval(

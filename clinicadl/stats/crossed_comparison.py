@@ -19,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
-from scipy import stats as sps
 
 from clinicadl.errors import InputError
 from clinicadl.stats.bootstrap import make_rng
@@ -112,6 +110,8 @@ SCOPE = ("population of participants: replicates (new splits of the same develop
 
 def _half_width(alpha, replicate_part, participant_part, df_replicate, df_participant):
     """Half-width of the per-component t interval at two-sided level ``1 - alpha`` (terms with no variance dropped)."""
+    from scipy import stats as sps  # here: scipy.stats takes longer to import than evaluate procedure computes
+
     total = 0.0
     if replicate_part > 0 and df_replicate > 0:
         total += sps.t.isf(alpha / 2, df_replicate) ** 2 * replicate_part
@@ -131,6 +131,8 @@ def componentwise_pvalue(difference: float, replicate_part: float, participant_p
 
     def gap(log_alpha):
         return _half_width(np.exp(log_alpha), replicate_part, participant_part, df_replicate, df_participant) - d
+
+    from scipy import optimize
 
     low, high = np.log(1e-300), np.log(1.0 - 1e-12)
     if gap(high) >= 0:
@@ -276,6 +278,8 @@ def compare_values(a: CrossedValues, b: CrossedValues, *, paired: bool = True, g
                    n_resamples: int = 2000, confidence_level: float = 0.95, rng=None,
                    higher_is_better: bool = True, batch: int | None = None) -> ExpectedDifference:
     """:func:`compare_expected_performance` from precomputed :class:`CrossedValues` of the two procedures."""
+    from scipy import stats as sps
+
     check_crossed_options(confidence_level, n_resamples)
     if not 0.5 <= gamma < 1:
         raise InputError(f"gamma must lie in [0.5, 1), got {gamma!r} (Bouthillier et al. recommend 0.75).")

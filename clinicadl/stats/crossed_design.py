@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from clinicadl.errors import InputError
 from clinicadl.stats.bootstrap import jackknife_distribution
@@ -435,10 +435,10 @@ def mls_interval(positive, negative, confidence_level: float = 0.95) -> tuple[fl
     alpha = 1.0 - confidence_level
 
     def g(df):
-        return 1.0 - df / sps.chi2.isf(alpha / 2, df)
+        return 1.0 - df / (2.0 * special.gammainccinv(df / 2, alpha / 2))  # chi2.isf, without scipy.stats
 
     def h(df):
-        return df / sps.chi2.ppf(alpha / 2, df) - 1.0
+        return df / (2.0 * special.gammaincinv(df / 2, alpha / 2)) - 1.0  # chi2.ppf
 
     theta = sum(v for v, _ in positive) - sum(v for v, _ in negative)
     low = theta - np.sqrt(sum((g(d) * v) ** 2 for v, d in positive) + sum((h(d) * v) ** 2 for v, d in negative))

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
-from scipy import stats as sps
 
 from clinicadl.errors import InputError
 from clinicadl.stats.crossed_design import CrossedComponents, CrossedValues, crossed_components, crossed_values
@@ -159,8 +158,9 @@ def transformed_interval(estimate, replicate_part, participant_part, df_replicat
     q = 0.5 + confidence_level / 2
     estimate = np.asarray(estimate, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t_r = np.where(df_replicate > 0, sps.t.ppf(q, np.maximum(df_replicate, 1)), 0.0)
-        t_p = sps.t.ppf(q, np.maximum(df_participant, 1))
+        # t quantiles as scipy.stats.t.ppf computes them (stdtrit), without importing scipy.stats
+        t_r = np.where(df_replicate > 0, special.stdtrit(np.maximum(df_replicate, 1), q), 0.0)
+        t_p = special.stdtrit(np.maximum(df_participant, 1), q)
         g = SCALES[scale]
         half = np.sqrt(t_r**2 * replicate_part + t_p**2 * participant_part) * g.derivative(estimate)
         # second-order delta method: E g(mean) ~ g(E mean) + g''/2 Var(mean); remove that bias of the centre

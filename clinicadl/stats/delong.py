@@ -19,9 +19,10 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
 from clinicadl.errors import InputError, UndefinedMetricWarning
+from clinicadl.stats.midranks import midranks
+from clinicadl.stats.normal import ndtr, ndtri
 from clinicadl.stats.results import ConfidenceInterval, IntervalResult, TestResult
 
 __all__ = ["DeLongComparison", "DeLongComponents", "delong_ci", "delong_components", "delong_test"]
@@ -136,14 +137,12 @@ def _delong_iv(y_true, scores, confidence_level=0.95):
 
 def _components(positive, s):
     """Sun & Xu (2014) midrank computation of DeLong's components for validated inputs."""
-    from scipy import stats  # here, not at the top: scipy.stats takes longer to import than most evaluations
-
     x, y = s[:, positive], s[:, ~positive]
     n1, n0 = x.shape[1], y.shape[1]
     # Midranks (ties share the average rank) within each class and in the pooled sample.
-    tx = stats.rankdata(x, axis=1)
-    ty = stats.rankdata(y, axis=1)
-    tz = stats.rankdata(np.concatenate([x, y], axis=1), axis=1)
+    tx = midranks(x, axis=1)
+    ty = midranks(y, axis=1)
+    tz = midranks(np.concatenate([x, y], axis=1), axis=1)
     # A positive's pooled midrank minus its within-class midrank counts the negatives below it,
     # ties counted 1/2; likewise for the negatives.
     v10 = (tz[:, :n1] - tx) / n0
@@ -290,7 +289,7 @@ def delong_ci(y_true, y_score, *, confidence_level: float = 0.95) -> IntervalRes
     comp = _components(positive, s)
     auc = float(comp.auc[0])
     se = float(np.sqrt(comp.covariance[0, 0]))
-    z = special.ndtri(0.5 + 0.5 * confidence_level)
+    z = ndtri(0.5 + 0.5 * confidence_level)
     low, high = np.clip([auc - z * se, auc + z * se], 0.0, 1.0)
     return IntervalResult(
         estimate=auc,
@@ -382,8 +381,8 @@ def delong_test(y_true, score_a, score_b, *, confidence_level: float = 0.95) -> 
     else:
         se = float(np.sqrt(variance))
         statistic = difference / se
-        pvalue = float(2 * special.ndtr(-abs(statistic)))
-    z = special.ndtri(0.5 + 0.5 * confidence_level)
+        pvalue = float(2 * ndtr(-abs(statistic)))
+    z = ndtri(0.5 + 0.5 * confidence_level)
     return DeLongComparison(
         auc_a=auc_a,
         auc_b=auc_b,

@@ -13,7 +13,8 @@ Davison A. C., Hinkley D. V. (1997). Bootstrap Methods and their Application, se
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+
+from clinicadl.stats.normal import ndtr, ndtri
 
 BOOTSTRAP_METHODS = ("percentile", "basic", "bca")
 

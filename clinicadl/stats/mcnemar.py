@@ -13,7 +13,7 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from clinicadl.errors import InputError
 from clinicadl.stats.results import TestResult
@@ -121,7 +121,9 @@ def mcnemar_test(correct_a, correct_b, *, exact: bool | None = None) -> TestResu
     if discordant == 0:
         return TestResult(statistic=0.0, pvalue=1.0, method=method)
     if use_exact:
+        from scipy import stats  # here: scipy.stats takes longer to import than a comparison computes
+
         pvalue = stats.binomtest(b, discordant, p=0.5).pvalue
         return TestResult(statistic=float(min(b, c)), pvalue=float(pvalue), method=method)
     statistic = max(abs(b - c) - 1, 0) ** 2 / discordant
-    return TestResult(statistic=float(statistic), pvalue=float(stats.chi2.sf(statistic, 1)), method=method)
+    return TestResult(statistic=float(statistic), pvalue=float(special.chdtrc(1, statistic)), method=method)

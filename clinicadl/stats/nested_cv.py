@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from clinicadl.errors import InputError
 from clinicadl.stats.results import ConfidenceInterval
@@ -375,7 +375,7 @@ def nested_cv(
         cv_means.append(cv_losses.mean())
         cv_sds.append(cv_losses.std(ddof=1))
 
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = special.ndtri(0.5 + confidence / 2)  # scipy.stats.norm.ppf, without scipy.stats
     ncv = inner_sum / inner_count
     cv = float(np.mean(cv_means))
     naive_se = float(np.mean(cv_sds)) / math.sqrt(n)

@@ -21,13 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
-from scipy.stats import rankdata
 
 from clinicadl.errors import InputError
 from clinicadl.stats.bootstrap import _check_options, make_rng, resampling_plan
 from clinicadl.stats.intervals import BOOTSTRAP_METHODS, bootstrap_interval, standard_error
 from clinicadl.stats.metrics import evaluate_metrics, point_estimates, resolve_metrics
+from clinicadl.stats.midranks import midranks
+from clinicadl.stats.normal import ndtri
 from clinicadl.stats.predictions import Predictions, make_predictions
 from clinicadl.stats.resampling import LeaveOneOut, bootstrap_counts, chunk_size, expand
 from clinicadl.stats.results import ConfidenceInterval, TestResult
@@ -257,7 +257,7 @@ def _replace_degenerate(a: Predictions, b: Predictions, requests, method: str, e
 def _rank_scores(arrays: dict, pos_label: int) -> dict:
     """The same arrays with the scores replaced by within-model midranks scaled to (0, 1) (binary)."""
     score = arrays["y_score"][:, pos_label]
-    rank = rankdata(score) / (score.size + 1)
+    rank = midranks(score) / (score.size + 1)
     ranked = np.empty_like(arrays["y_score"])
     ranked[:, pos_label], ranked[:, 1 - pos_label] = rank, 1.0 - rank
     return {**arrays, "y_score": ranked}

@@ -19,9 +19,9 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from clinicadl.errors import InputError, plain
+from clinicadl.stats.normal import ndtri
 from clinicadl.stats.results import ConfidenceInterval, IntervalResult
 
 __all__ = ["PROPORTION_METHODS", "proportion_ci", "proportion_interval"]
@@ -86,7 +86,7 @@ def _interval(k, n, confidence_level, method):
     at_zero, at_n = k == 0, k == n
     if method == "wilson":
         # Same algebra as scipy.stats.binomtest(...).proportion_ci(method="wilson") (Newcombe 1998).
-        z = special.ndtri(0.5 + 0.5 * confidence_level)
+        z = ndtri(0.5 + 0.5 * confidence_level)
         p = k / n
         denom = 2 * (n + z**2)
         center = (2 * n * p + z**2) / denom
@@ -101,7 +101,9 @@ def _interval(k, n, confidence_level, method):
             a_high, b_high = a_low, b_low
         # Placeholder shape parameters where the bound is fixed at 0 or 1 keep scipy away from Beta(0, .).
         # Beta quantiles: the values of scipy.stats.beta.ppf / isf (both Boost's ibeta_inv), without importing
-        # scipy.stats, which takes longer than most evaluations.
+        # scipy.stats, which takes longer than most evaluations (scipy.special only when these methods run).
+        from scipy import special
+
         low = special.betaincinv(np.where(at_zero, 1.0, a_low), b_low, alpha)
         high = special.betainccinv(a_high, np.where(at_n, 1.0, b_high), alpha)
     low = np.where(at_zero, 0.0, low)
