@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from clinicadl.runtime.allocator import keep_freed_memory
 from clinicadl.runtime.criterion import make_criterion, task_loss
 from clinicadl.runtime.device import autocast
 from clinicadl.runtime.inference import infer
@@ -347,7 +348,13 @@ def end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, 
 
 def open_run(parameters: Mapping[str, Any], maps_dir: str | Path, partition: SplitSessions, seeds: Mapping[str, int],
              device: torch.device) -> tuple[_SplitRun, int, bool, TrainingLogger, float]:
-    """Build a split's run and restore it from its checkpoint: ``(run, epoch, finished, logger, start)``."""
+    """Build a split's run and restore it from its checkpoint: ``(run, epoch, finished, logger, start)``.
+
+    On a CPU, freed tensors' memory is kept for the next step (:func:`~clinicadl.runtime.allocator.
+    keep_freed_memory`): a training step then reuses its activations' pages instead of faulting them in again.
+    """
+    if device.type == "cpu":
+        keep_freed_memory()
     run = _build_run(parameters, maps_dir, partition, seeds, device)
     epoch, rows, finished, elapsed = _restore(run, checkpoint_path(run.split_dir), seeds)
     logger = TrainingLogger(run.split_dir / "training_logs", rows, purge_step=epoch * len(run.train_loader),
