@@ -285,14 +285,16 @@ def _train_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: floa
     check_finite(run, epoch, total)
 
 
-def _end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool) -> bool:
-    """Evaluate, log, save the best models, step the scheduler and early stopping; return whether to stop."""
+def _end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool,
+               metrics: tuple[dict, dict] | None = None) -> bool:
+    """Evaluate (unless ``metrics`` are given), log, save the best models, step the scheduler and early stopping;
+    return whether to stop."""
     from clinicadl.models.checkpoint import save_model
 
     parameters = run.parameters
     n_batches = len(run.train_loader)
-    metrics_train, metrics_valid = _evaluate(run.network, run.eval_loaders, parameters, run.device, run.amp,
-                                             run.names)
+    metrics_train, metrics_valid = metrics or _evaluate(run.network, run.eval_loaders, parameters, run.device,
+                                                        run.amp, run.names)
     logger.log(log_row(epoch, n_batches - 1, time.perf_counter() - start, metrics_train, metrics_valid),
                epoch * n_batches + n_batches - 1)
     _report_epoch(run.where, epoch, int(parameters["epochs"]), metrics_train, metrics_valid,
@@ -335,9 +337,14 @@ def train_split(
         logger.close()
 
 
-def end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool) -> tuple[int, bool]:
-    """Evaluate, save the best models and the checkpoint after ``epoch``; return ``(next epoch, finished)``."""
-    stop = _end_epoch(run, epoch, logger, start, progress)
+def end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool,
+              metrics: tuple[dict, dict] | None = None) -> tuple[int, bool]:
+    """Evaluate, save the best models and the checkpoint after ``epoch``; return ``(next epoch, finished)``.
+
+    ``metrics``: the epoch's ``(train, validation)`` metrics when the caller evaluated the network already
+    (a pack evaluates its replicates together: :mod:`clinicadl.training.packed_evaluation`).
+    """
+    stop = _end_epoch(run, epoch, logger, start, progress, metrics)
     epoch += 1
     finished = stop or epoch >= int(run.parameters["epochs"])
     _save(run, checkpoint_path(run.split_dir), logger, epoch, finished, start)
