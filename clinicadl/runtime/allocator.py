@@ -5,7 +5,8 @@ PyTorch allocates CPU tensors with the C library's ``malloc``. glibc serves a re
 freed; every training step then asks the kernel again for pages that it must zero on first touch (a page fault per
 4 KiB). The activations of a 3D network at 4 mm exceed that threshold as soon as a batch of 8 has 32 channels
 (8 x 32 x 43 x 52 x 45 floats = 103 MB: K = 4 packed TinyCNN replicates): measured on 2 cores, 100,000 page faults
-per step made the packed step 30 % slower than with the memory kept (K separate networks: 19,000 per step, 5 %).
+per step made the packed step 30-50 % slower than with the memory kept (K separate networks: 19,000 per
+step, 5-10 %).
 
 :func:`keep_freed_memory` raises glibc's mmap and trim thresholds (``mallopt``) so that such tensors come from the
 heap and their memory stays there for the next step: no page faults after the first step, for the price of keeping

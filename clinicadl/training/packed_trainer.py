@@ -8,8 +8,8 @@ that fails leaves the pack and the others go on; each replicate resumes from its
 
 When it helps: on a CPU, oneDNN runs the grouped, channels-last convolutions and poolings of a pack faster than K
 small separate ones (``benchmarks/results/packed.md``: at 4 mm on 2 cores, a packed step of 4 replicates is about
-1.5x the throughput of 4 separate ones, the whole procedure 1.3-1.5x, the end-of-epoch evaluation being packed
-too); on a GPU, one small network leaves most of the device idle, and K of them fill it. Packing K replicates
+1.5x the throughput of 4 separate ones, the whole procedure about 1.45x, the end-of-epoch evaluation being
+packed too); on a GPU, one small network leaves most of the device idle, and K of them fill it. Packing K replicates
 multiplies the memory of activations by K.
 """
 
