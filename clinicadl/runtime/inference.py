@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -13,7 +14,48 @@ from clinicadl.runtime.criterion import make_criterion, task_loss
 from clinicadl.runtime.device import autocast
 from clinicadl.runtime.outputs import output_rows
 
-__all__ = ["infer"]
+__all__ = ["InferenceTally", "infer"]
+
+
+@dataclass
+class InferenceTally:
+    """The prediction rows and the loss of a network's batches, added one batch at a time.
+
+    Parameters
+    ----------
+    parameters : mapping
+        The MAPS parameters (``network_task``, ``mode``, ``loss``...).
+    with_labels : bool
+        Whether the batches have labels (the loss is NaN without).
+    """
+
+    parameters: Mapping[str, Any]
+    with_labels: bool = True
+    rows: list[dict] = field(default_factory=list)
+    total: float = 0.0
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        self.criterion = make_criterion(self.parameters["network_task"], self.parameters["loss"])
+
+    def add(self, outputs: torch.Tensor, batch: dict) -> torch.Tensor:
+        """Add the network's ``outputs`` of ``batch``; return them as float."""
+        task = self.parameters["network_task"]
+        outputs = outputs.float()
+        if self.with_labels or task == "reconstruction":
+            self.total += float(task_loss(task, self.criterion, outputs, batch)) * len(outputs)
+            self.count += len(outputs)
+        if task == "segmentation":
+            from clinicadl.runtime.segmentation import segmentation_rows
+
+            self.rows.extend(segmentation_rows(outputs, batch, self.parameters))
+        else:
+            self.rows.extend(output_rows(task, outputs, batch, self.parameters["mode"]))
+        return outputs
+
+    def result(self) -> tuple[pd.DataFrame, float]:
+        """The prediction rows and the mean loss (NaN without labels)."""
+        return pd.DataFrame(self.rows), (self.total / self.count if self.count else float("nan"))
 
 
 def infer(
@@ -27,28 +69,15 @@ def infer(
     """
     from tqdm.auto import tqdm
 
-    task, mode = parameters["network_task"], parameters["mode"]
-    criterion = make_criterion(task, parameters["loss"])
-    rows: list[dict] = []
-    total, count = 0.0, 0
+    tally = InferenceTally(parameters, with_labels)
     was_training = network.training
     network.eval()
     with torch.no_grad():
         for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
-            images = batch["image"].to(device)
             with autocast(device, amp):
-                outputs = network(images)
-            outputs = outputs.float()
-            if with_labels or task == "reconstruction":
-                total += float(task_loss(task, criterion, outputs, batch)) * len(images)
-                count += len(images)
-            if task == "segmentation":
-                from clinicadl.runtime.segmentation import segmentation_rows
-
-                rows.extend(segmentation_rows(outputs, batch, parameters))
-            else:
-                rows.extend(output_rows(task, outputs, batch, mode))
+                outputs = network(batch["image"].to(device))
+            outputs = tally.add(outputs, batch)
             if on_outputs is not None:
                 on_outputs(outputs, batch)
     network.train(was_training)
-    return pd.DataFrame(rows), (total / count if count else float("nan"))
+    return tally.result()

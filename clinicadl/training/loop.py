@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from clinicadl.runtime.allocator import keep_freed_memory
 from clinicadl.runtime.criterion import make_criterion, task_loss
 from clinicadl.runtime.device import autocast
 from clinicadl.runtime.inference import infer
@@ -284,14 +285,16 @@ def _train_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: floa
     check_finite(run, epoch, total)
 
 
-def _end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool) -> bool:
-    """Evaluate, log, save the best models, step the scheduler and early stopping; return whether to stop."""
+def _end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool,
+               metrics: tuple[dict, dict] | None = None) -> bool:
+    """Evaluate (unless ``metrics`` are given), log, save the best models, step the scheduler and early stopping;
+    return whether to stop."""
     from clinicadl.models.checkpoint import save_model
 
     parameters = run.parameters
     n_batches = len(run.train_loader)
-    metrics_train, metrics_valid = _evaluate(run.network, run.eval_loaders, parameters, run.device, run.amp,
-                                             run.names)
+    metrics_train, metrics_valid = metrics or _evaluate(run.network, run.eval_loaders, parameters, run.device,
+                                                        run.amp, run.names)
     logger.log(log_row(epoch, n_batches - 1, time.perf_counter() - start, metrics_train, metrics_valid),
                epoch * n_batches + n_batches - 1)
     _report_epoch(run.where, epoch, int(parameters["epochs"]), metrics_train, metrics_valid,
@@ -334,9 +337,14 @@ def train_split(
         logger.close()
 
 
-def end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool) -> tuple[int, bool]:
-    """Evaluate, save the best models and the checkpoint after ``epoch``; return ``(next epoch, finished)``."""
-    stop = _end_epoch(run, epoch, logger, start, progress)
+def end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, progress: bool,
+              metrics: tuple[dict, dict] | None = None) -> tuple[int, bool]:
+    """Evaluate, save the best models and the checkpoint after ``epoch``; return ``(next epoch, finished)``.
+
+    ``metrics``: the epoch's ``(train, validation)`` metrics when the caller evaluated the network already
+    (a pack evaluates its replicates together: :mod:`clinicadl.training.packed_evaluation`).
+    """
+    stop = _end_epoch(run, epoch, logger, start, progress, metrics)
     epoch += 1
     finished = stop or epoch >= int(run.parameters["epochs"])
     _save(run, checkpoint_path(run.split_dir), logger, epoch, finished, start)
@@ -347,7 +355,13 @@ def end_epoch(run: _SplitRun, epoch: int, logger: TrainingLogger, start: float, 
 
 def open_run(parameters: Mapping[str, Any], maps_dir: str | Path, partition: SplitSessions, seeds: Mapping[str, int],
              device: torch.device) -> tuple[_SplitRun, int, bool, TrainingLogger, float]:
-    """Build a split's run and restore it from its checkpoint: ``(run, epoch, finished, logger, start)``."""
+    """Build a split's run and restore it from its checkpoint: ``(run, epoch, finished, logger, start)``.
+
+    On a CPU, freed tensors' memory is kept for the next step (:func:`~clinicadl.runtime.allocator.
+    keep_freed_memory`): a training step then reuses its activations' pages instead of faulting them in again.
+    """
+    if device.type == "cpu":
+        keep_freed_memory()
     run = _build_run(parameters, maps_dir, partition, seeds, device)
     epoch, rows, finished, elapsed = _restore(run, checkpoint_path(run.split_dir), seeds)
     logger = TrainingLogger(run.split_dir / "training_logs", rows, purge_step=epoch * len(run.train_loader),

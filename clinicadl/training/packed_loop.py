@@ -7,8 +7,10 @@ best models, logs and checkpoint. What is shared is the forward and backward pas
 of a step (one per replicate, drawn from its own loader) go through :func:`~clinicadl.training.packed_network.
 packed_forward` as one batched network, the K losses are summed and back-propagated once (each loss depends only
 on its replicate's parameters, so each module receives its own gradients), then each optimizer steps its own
-parameters. Evaluation, best-model selection, early stopping and checkpoints run per replicate with the unpacked
-code, so a packed replicate writes the files of an unpacked one.
+parameters. The end-of-epoch evaluation of the replicates that share their split is one packed pass as well
+(:mod:`~clinicadl.training.packed_evaluation`: each batch read once, each replicate's own metrics); best-model
+selection, early stopping and checkpoints run per replicate with the unpacked code, so a packed replicate writes the
+files of an unpacked one.
 
 Replicates leave the pack: one that finished (its epochs, or early stopping) is no longer stepped; one whose
 training raises (a diverged loss: :class:`~clinicadl.training.loop.TrainingDivergedError`, or any error in its own
@@ -30,6 +32,7 @@ import torch
 
 from clinicadl.runtime.device import autocast
 from clinicadl.training.loop import after_backward, batch_loss, check_finite, end_epoch, open_run, start_epoch
+from clinicadl.training.packed_evaluation import evaluate_pack
 from clinicadl.training.packed_network import packed_forward
 from clinicadl.training.partitions import SplitSessions
 
@@ -109,15 +112,38 @@ def _epoch(members: list[_Member], failed: dict[int, BaseException]) -> None:
         i += 1
 
 
+def _shared_metrics(members: Sequence[_Member], indices: Sequence[int]) -> dict[int, tuple[dict, dict]]:
+    """The epoch's metrics of the members that share their evaluation data, from one packed pass per group.
+
+    A packed evaluation that raises is left to each member (which then evaluates itself, and fails alone).
+    """
+    try:
+        metrics = evaluate_pack([members[k].run for k in indices])
+    except Exception as error:  # each member evaluates itself
+        _logger.warning("the packed evaluation failed (%s); each replicate evaluates itself", error)
+        return {}
+    return {k: m for k, m in zip(indices, metrics) if m is not None}
+
+
 def _end(members: list[_Member], failed: dict[int, BaseException], progress: bool) -> None:
-    """Per member: check the loss, evaluate, save; a member that raises fails alone."""
+    """Per member: check the loss, evaluate (together when they share their data), save; one that raises fails
+    alone."""
+    ending = []
     for index, member in enumerate(members):
         if index in failed or not member.training:
             continue
         try:
             check_finite(member.run, member.epoch, member.total)
+            ending.append(index)
+        except Exception as error:  # the replicate fails, the others go on
+            _logger.warning("%s fails and leaves the pack: %s", member.run.where, error)
+            failed[index] = error
+    shared = _shared_metrics(members, ending) if len(ending) > 1 else {}
+    for index in ending:
+        member = members[index]
+        try:
             member.epoch, member.finished = end_epoch(member.run, member.epoch, member.logger, member.start,
-                                                      progress)
+                                                      progress, shared.get(index))
         except Exception as error:  # the replicate fails, the others go on
             _logger.warning("%s fails and leaves the pack: %s", member.run.where, error)
             failed[index] = error

@@ -21,6 +21,12 @@ running statistics in place and dropout draws random numbers, both of which vmap
 (``randomness="different"`` draws from one shared generator, not from the K replicates' own ones); grouped layers
 keep every random draw and every buffer update explicit and identical to the unpacked network's.
 
+Memory layout. On a CPU, a 3D batch enters the packed network channels-last (``torch.channels_last_3d``): oneDNN's
+grouped convolution is then about 1.7x faster (forward and backward of the 4 mm layers with 8-16 channels per
+replicate), and batch normalisation, ReLU and pooling keep that layout. Measured on 1 thread, the packed training
+step of 4 TinyCNN went from 47 to 72 images/s (contiguous layout: no faster than 4 separate networks). On CUDA the
+layout is left as it is (not measured here).
+
 Numerically the same training: a grouped convolution or a batched product sums the same terms as K separate ones,
 possibly in another order, so the packed and unpacked weights agree to float rounding (tests check it after an
 epoch). Supported architectures: :data:`PACKABLE`; :func:`packable` says why another one is not.
@@ -168,6 +174,8 @@ def packed_forward(networks: Sequence[nn.Module], images: Sequence[torch.Tensor]
     """
     n_packed = len(networks)
     x = torch.cat(list(images), dim=1)
+    if x.dim() == 5 and x.device.type == "cpu":
+        x = x.contiguous(memory_format=torch.channels_last_3d)
     for layers in zip(*(_layers(network) for network in networks)):
         x = _apply(layers, x, n_packed)
     return list(x.unbind(dim=1))
