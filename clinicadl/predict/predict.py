@@ -34,7 +34,7 @@ from clinicadl.maps.replicates import finished_replicate_folders
 from clinicadl.maps.tables import read_tsv, require_columns
 from clinicadl.maps.writer import TRAINING_GROUPS, group_folder, remove_group, write_description_log, write_group
 
-__all__ = ["AfterPredicting", "PredictionResult", "predict", "predict_models", "replicate_folders"]
+__all__ = ["AfterPredicting", "PredictionResult", "group_dataset", "predict", "predict_models", "replicate_folders"]
 
 _N_LISTED = 3
 
@@ -239,6 +239,26 @@ def _group_frames(
     return plan
 
 
+def group_dataset(parameters: Mapping[str, Any], frame: pd.DataFrame, *, caps_directory: str | Path,
+                  with_labels: bool) -> Any:
+    """The dataset of a group's sessions that its models predict (a segmentation or a CAPS dataset)."""
+    task = parameters["network_task"]
+    if task == "segmentation":
+        from clinicadl.data.segmentation_dataset import SegmentationDataset
+
+        return SegmentationDataset(
+            caps_directory, frame, parameters["preprocessing_dict"], mask_pattern=parameters["mask_pattern"],
+            n_labels=int(parameters["n_labels"]), require_masks=with_labels,
+            normalize=bool(parameters.get("normalize", True)))
+    from clinicadl.data.datasets import CapsDataset
+
+    return CapsDataset(
+        caps_directory, frame, parameters["preprocessing_dict"],
+        label=parameters.get("label") if with_labels else None,
+        label_code=parameters.get("label_code") if task == "classification" and with_labels else None,
+        normalize=bool(parameters.get("normalize", True)))
+
+
 def predict_models(
     maps_dir: str | Path, parameters: Mapping[str, Any], group: str, frames: Mapping[int, pd.DataFrame],
     models: Sequence[tuple[int, str]], *, caps_directory: str | Path, use_labels: bool = True,
@@ -254,7 +274,6 @@ def predict_models(
     (:mod:`clinicadl.predict.saved_outputs`). The ``loss`` of the metrics files is upstream's sum of the batch
     losses (:mod:`clinicadl.predict.upstream_loss`).
     """
-    from clinicadl.data.datasets import CapsDataset
     from clinicadl.predict.files import write_model_predictions
     from clinicadl.predict.saved_outputs import chain, output_steps
     from clinicadl.predict.upstream_loss import BatchLossSum
@@ -274,19 +293,8 @@ def predict_models(
     datasets: dict[int, Any] = {}
     for split, metric in models:
         frame = frames[split]
-        if split not in datasets and task == "segmentation":
-            from clinicadl.data.segmentation_dataset import SegmentationDataset
-
-            datasets[split] = SegmentationDataset(
-                caps_directory, frame, parameters["preprocessing_dict"], mask_pattern=parameters["mask_pattern"],
-                n_labels=int(parameters["n_labels"]), require_masks=with_labels,
-                normalize=bool(parameters.get("normalize", True)))
         if split not in datasets:
-            datasets[split] = CapsDataset(
-                caps_directory, frame, parameters["preprocessing_dict"],
-                label=parameters.get("label") if with_labels else None,
-                label_code=parameters.get("label_code") if task == "classification" and with_labels else None,
-                normalize=bool(parameters.get("normalize", True)))
+            datasets[split] = group_dataset(parameters, frame, caps_directory=caps_directory, with_labels=with_labels)
         loader = make_loader(datasets[split], batch_size=batch_size or parameters["batch_size"],
                              n_proc=parameters.get("n_proc", 0) if n_proc is None else n_proc)
         network = load_trained_network(maps, parameters, split, metric, device)

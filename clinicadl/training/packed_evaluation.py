@@ -12,7 +12,7 @@ evaluated one at a time, as is the evaluation every ``evaluation_steps`` batches
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -26,16 +26,21 @@ from clinicadl.training.packed_network import packed_forward
 __all__ = ["evaluate_pack", "packed_infer", "same_evaluation_data"]
 
 
-def packed_infer(networks: Sequence[torch.nn.Module], loader: Any, *, parameters: dict, device: torch.device,
-                 amp: bool = False) -> list[tuple[pd.DataFrame, float]]:
+def packed_infer(networks: Sequence[torch.nn.Module], loader: Any, *, parameters: Mapping[str, Any],
+                 device: torch.device, amp: bool = False, with_labels: bool = True,
+                 on_outputs: Sequence[Callable[[torch.Tensor, dict], Any] | None] | None = None,
+                 ) -> list[tuple[pd.DataFrame, float]]:
     """:func:`~clinicadl.runtime.inference.infer` of K networks of one architecture on one loader, in one pass.
+
+    ``on_outputs[k](outputs, batch)``, when given, is called on network k's outputs of each batch.
 
     Returns
     -------
     list of (DataFrame, float)
         For each network, its prediction rows and mean loss.
     """
-    tallies = [InferenceTally(parameters) for _ in networks]
+    tallies = [InferenceTally(parameters, with_labels) for _ in networks]
+    steps = list(on_outputs) if on_outputs is not None else [None] * len(networks)
     modes = [network.training for network in networks]
     for network in networks:
         network.eval()
@@ -44,8 +49,10 @@ def packed_infer(networks: Sequence[torch.nn.Module], loader: Any, *, parameters
             images = batch["image"].to(device)
             with autocast(device, amp):
                 outputs = packed_forward(networks, [images] * len(networks))
-            for tally, output in zip(tallies, outputs):
-                tally.add(output, batch)
+            for tally, step, output in zip(tallies, steps, outputs):
+                output = tally.add(output, batch)
+                if step is not None:
+                    step(output, batch)
     for network, mode in zip(networks, modes):
         network.train(mode)
     return [tally.result() for tally in tallies]

@@ -3,14 +3,15 @@
 :func:`train_pack` is :func:`clinicadl.training.trainer.train_replicate` for K replicates at once: each
 ``replicate-<r>/`` gets the same files (``maps.json``, groups, ``split-<i>/`` with models, logs and predictions) as
 when it trains alone; only the training steps of a split run as one batched network
-(:mod:`clinicadl.training.packed_loop`). Split ``i`` of every replicate is trained before split ``i + 1``; a replicate
-that fails leaves the pack and the others go on; each replicate resumes from its own checkpoints.
+(:mod:`clinicadl.training.packed_loop`), and so do the predictions that end a split of the replicates sharing it
+(:mod:`clinicadl.training.packed_prediction`). Split ``i`` of every replicate is trained before split ``i + 1``; a
+replicate that fails leaves the pack and the others go on; each replicate resumes from its own checkpoints.
 
 When it helps: on a CPU, oneDNN runs the grouped, channels-last convolutions and poolings of a pack faster than K
 small separate ones (``benchmarks/results/packed.md``: at 4 mm on 2 cores, a packed step of 4 replicates is about
-1.5x the throughput of 4 separate ones, the whole procedure about 1.45x, the end-of-epoch evaluation being
-packed too); on a GPU, one small network leaves most of the device idle, and K of them fill it. Packing K replicates
-multiplies the memory of activations by K.
+1.5x the throughput of 4 separate ones, the whole procedure about 1.45x, the end-of-epoch evaluation and the
+predictions that end each split being packed too); on a GPU, one small network leaves most of the device idle, and
+K of them fill it. Packing K replicates multiplies the memory of activations by K.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def train_pack(members: Sequence[PackMember], *, resample_split: bool = False, p
     """
     from clinicadl.maps.training_state import split_is_complete
     from clinicadl.training.packed_loop import PackedSplit, train_splits_packed
+    from clinicadl.training.packed_prediction import predict_pack, shared_splits
 
     errors: list[BaseException | None] = [None] * len(members)
     prepared = {}
@@ -114,9 +116,22 @@ def train_pack(members: Sequence[PackMember], *, resample_split: bool = False, p
             for index, k in enumerate(todo):
                 if index in failed:
                     errors[k] = failed[index]
-                    continue
-                try:
-                    finish_split(members[k].parameters, prepared[k][0], prepared[k][1][position], after_split)
-                except Exception as error:  # this replicate fails, the others go on
-                    errors[k] = error
+            trained = [k for k in todo if errors[k] is None]
+            for group in shared_splits([prepared[k][1][position] for k in trained]):
+                ks = [trained[index] for index in group]
+                predicted = len(ks) > 1
+                if predicted:
+                    try:
+                        predict_pack([(members[k].parameters, prepared[k][0]) for k in ks],
+                                     prepared[ks[0]][1][position])
+                    except Exception as error:  # these replicates fail, the others go on
+                        for k in ks:
+                            errors[k] = error
+                        continue
+                for k in ks:
+                    try:
+                        finish_split(members[k].parameters, prepared[k][0], prepared[k][1][position], after_split,
+                                     predicted=predicted)
+                    except Exception as error:  # this replicate fails, the others go on
+                        errors[k] = error
     return errors

@@ -165,12 +165,15 @@ def prepare_replicate(parameters: Mapping[str, Any], maps_dir: str | Path, seeds
 
 
 def finish_split(parameters: Mapping[str, Any], maps: Path, part: SplitSessions,
-                 after_split: AfterSplit | None) -> None:
-    """After a split's training: predict the train and validation groups, run ``after_split``, remove ``tmp/``."""
+                 after_split: AfterSplit | None, *, predicted: bool = False) -> None:
+    """After a split's training: predict the train and validation groups, run ``after_split``, remove ``tmp/``.
+
+    ``predicted``: the groups are predicted already (by a pack, :mod:`clinicadl.training.packed_prediction`).
+    """
     from clinicadl.predict.predict import predict_models
 
     models = [(part.split, metric) for metric in parameters["selection_metrics"]]
-    for group, frame in ((TRAIN, part.train), (VALIDATION, part.validation)):
+    for group, frame in () if predicted else ((TRAIN, part.train), (VALIDATION, part.validation)):
         predict_models(maps, parameters, group, {part.split: frame}, models,
                        caps_directory=parameters["caps_directory"], progress=False)
     if after_split is not None:
