@@ -69,10 +69,11 @@ KINDS = {
 }
 """Kinds of operation of (c): an aten operator goes to the first kind one of whose words is in its name."""
 READING = (
-    "Reading (2 threads: packed.md; 1 thread: packed_1thread.md). With K = 4, the packed training step reaches",
-    "1.47x (TinyCNN) and 1.54x (Conv4_FC3) the throughput of 4 separate networks on 2 threads (1.53x and 1.64x on",
-    "1 thread), the whole procedure 1.44x and 1.46x (1.47x and 1.51x on 1 thread): the 1.5x target is met or",
-    "nearly met. Before this work the packed step was 0.5-0.7x of separate on 2 threads, the procedure 0.86-0.88x. The",
+    "Reading (2 threads: packed.md; 1 thread: packed_1thread.md). In the previous run (02:04, load 1.7-1.8), with",
+    "K = 4 the packed training step reached 1.47x (TinyCNN) and 1.54x (Conv4_FC3) the throughput of 4 separate",
+    "networks on 2 threads (1.53x and 1.64x on 1 thread), the whole procedure 1.44x and 1.46x, before its",
+    "predictions were packed; in this run the step reads 1.44x and 1.61x (see the last paragraph for the load).",
+    "Before this work the packed step was 0.5-0.7x of separate on 2 threads, the procedure 0.86-0.88x. The",
     "per-operation overhead that a pack pays once is a few % of a step; the gain comes from two changes.",
     "(1) Freed memory is kept for the next step (clinicadl.runtime.allocator): glibc gave every tensor above",
     "32 MiB back to the system, and a packed step, whose K-times wider activations are above it, faulted in",
@@ -84,9 +85,16 @@ READING = (
     "TinyCNN K = 4), so there 2 replicates side by side (--n_jobs 2) could match a pack if the unpacked trainer",
     "used channels-last (it does not; not measured); on 2 threads, channels-last separate networks are slower",
     "(71 vs 86 img/s) and the pack is ahead. The procedure gains less than the step: the end-of-epoch evaluation",
-    "is packed too (one pass, 2x the separate forward), but the predictions written after the split, each",
-    "replicate's data loading (normalised and collated per replicate from the shared tensor cache) and the",
-    "checkpoints stay per replicate. On a GPU, see benchmarks/gpu_training.py --packed (no GPU was lent here).",
+    "and the predictions written after the split (each replicate's best models on the train and validation",
+    "groups; before they were packed, about 30 % of a K = 4 packed procedure in a profile) run as one packed pass",
+    "per batch read once, but each replicate's training data loading and its checkpoints stay per replicate.",
+    "Run of 2026-12-04 02:40 (load 1.2 before, 2.3 after, up to 3.7 during: another session was busy, unevenly):",
+    "procedure K = 4, Conv4_FC3 1.55x (10.1 s -> 6.5 s; 1.46x before the predictions were packed), K = 2 1.62x;",
+    "TinyCNN K = 4 packed 5.8 s (6.5 s before) but its separate runs were slowed by the other session (29.8 s,",
+    "9.4 s in the previous run), so its 5.16x is not a measurement; against 9.4 s it would be about 1.6x. TinyCNN",
+    "K = 2 reads 1.18x, also disturbed (1.51x before). The (a) rows for TinyCNN K = 1, 2 and Conv4_FC3 K = 2 are",
+    "disturbed too. To be rerun on an idle machine. On a GPU, see benchmarks/gpu_training.py --packed (no GPU",
+    "was lent here).",
 )
 """What the figures say, written under them (checked against each new run)."""
 
