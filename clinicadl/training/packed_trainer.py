@@ -9,7 +9,7 @@ replicate that fails leaves the pack and the others go on; each replicate resume
 
 When it helps: on a CPU, oneDNN runs the grouped, channels-last convolutions and poolings of a pack faster than K
 small separate ones (``benchmarks/results/packed.md``: at 4 mm on 2 cores, a packed step of 4 replicates is about
-1.5x the throughput of 4 separate ones, the whole procedure about 1.45x, the end-of-epoch evaluation and the
+1.4-1.6x the throughput of 4 separate ones, the whole procedure about 1.65x, the end-of-epoch evaluation and the
 predictions that end each split being packed too); on a GPU, one small network leaves most of the device idle, and
 K of them fill it. Packing K replicates multiplies the memory of activations by K.
 """
