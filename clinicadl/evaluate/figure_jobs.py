@@ -127,10 +127,12 @@ def figure_sources(path: str | Path) -> dict[str, str] | None:
 
 
 # --------------------------------------------------------------------------------------------- drawing
-def draw_figure(kind: str, sources: Sequence[str | Path], path: str | Path) -> Path:
-    """Draw the figure ``kind`` of ``sources`` into ``path`` now (atomically), recording their SHA-256."""
+def draw_figure(kind: str, sources: Sequence[str | Path], path: str | Path, *,
+                digests: dict[str, str] | None = None) -> Path:
+    """Draw the figure ``kind`` of ``sources`` into ``path`` now (atomically), recording their SHA-256
+    (``digests``, when the caller has them already)."""
     sources, path = [Path(s) for s in sources], Path(path)
-    digests = _digests(sources)
+    digests = digests or _digests(sources)
     drawn = path.with_name(f".{path.stem}.drawing-{os.getpid()}.png")
     try:
         KINDS[kind](sources, drawn)
@@ -196,9 +198,10 @@ def current_figure(kind: str, sources: Sequence[str | Path], path: str | Path) -
     sources, path = [Path(s) for s in sources], Path(path)
     if not all(s.is_file() for s in sources):
         return None
-    if figure_sources(path) == _digests(sources):
+    digests = _digests(sources)
+    if figure_sources(path) == digests:
         return path
-    return draw_figure(kind, sources, path)
+    return draw_figure(kind, sources, path, digests=digests)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -80,8 +80,8 @@ def ndtr(x):
 def expit(x):
     """Logistic function ``1 / (1 + exp(-x))`` (``scipy.special.expit``), without overflow warnings."""
     x = np.asarray(x, dtype=float)
-    with np.errstate(over="ignore"):
-        out = np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+    decay = np.exp(-np.abs(x))  # in (0, 1]: no overflow
+    out = np.where(x >= 0, 1.0 / (1.0 + decay), decay / (1.0 + decay))
     return out[()] if out.ndim == 0 else out
 
 

@@ -23,7 +23,19 @@ from clinicadl.runtime.inference import InferenceTally
 from clinicadl.runtime.metrics import compute_metrics
 from clinicadl.training.packed_network import packed_forward
 
-__all__ = ["evaluate_pack", "packed_infer", "same_evaluation_data"]
+__all__ = ["evaluate_pack", "group_alike", "packed_infer", "same_evaluation_data"]
+
+
+def group_alike(items: Sequence[Any], alike: Callable[[Any, Any], bool]) -> list[list[int]]:
+    """The positions of ``items`` in groups of items ``alike`` the group's first one, in their order."""
+    groups: list[list[int]] = []
+    for k, item in enumerate(items):
+        group = next((g for g in groups if alike(items[g[0]], item)), None)
+        if group is None:
+            groups.append([k])
+        else:
+            group.append(k)
+    return groups
 
 
 def packed_infer(networks: Sequence[torch.nn.Module], loader: Any, *, parameters: Mapping[str, Any],
@@ -80,15 +92,8 @@ def evaluate_pack(runs: Sequence[Any]) -> list[tuple[dict, dict] | None]:
         For each run, ``(train metrics, validation metrics)``, or None when it shares its data with no other run
         (it evaluates itself).
     """
-    groups: list[list[int]] = []
-    for k, run in enumerate(runs):
-        group = next((g for g in groups if same_evaluation_data(runs[g[0]], run)), None)
-        if group is None:
-            groups.append([k])
-        else:
-            group.append(k)
     metrics: list[tuple[dict, dict] | None] = [None] * len(runs)
-    for group in (g for g in groups if len(g) > 1):
+    for group in (g for g in group_alike(runs, same_evaluation_data) if len(g) > 1):
         first = runs[group[0]]
         task = first.parameters["network_task"]
         per_loader = [packed_infer([runs[k].network for k in group], loader, parameters=first.parameters,

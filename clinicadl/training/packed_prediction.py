@@ -22,15 +22,9 @@ __all__ = ["predict_pack", "shared_splits"]
 
 def shared_splits(parts: Sequence[SplitSessions]) -> list[list[int]]:
     """The positions of ``parts`` grouped by split: same training and validation sessions, in their order."""
-    groups: list[list[int]] = []
-    for k, part in enumerate(parts):
-        group = next((g for g in groups if parts[g[0]].train.equals(part.train)
-                      and parts[g[0]].validation.equals(part.validation)), None)
-        if group is None:
-            groups.append([k])
-        else:
-            group.append(k)
-    return groups
+    from clinicadl.training.packed_evaluation import group_alike
+
+    return group_alike(parts, lambda a, b: a.train.equals(b.train) and a.validation.equals(b.validation))
 
 
 def predict_pack(members: Sequence[tuple[Mapping[str, Any], Path]], part: SplitSessions) -> None:

@@ -173,9 +173,10 @@ def finish_split(parameters: Mapping[str, Any], maps: Path, part: SplitSessions,
     from clinicadl.predict.predict import predict_models
 
     models = [(part.split, metric) for metric in parameters["selection_metrics"]]
-    for group, frame in () if predicted else ((TRAIN, part.train), (VALIDATION, part.validation)):
-        predict_models(maps, parameters, group, {part.split: frame}, models,
-                       caps_directory=parameters["caps_directory"], progress=False)
+    if not predicted:
+        for group, frame in ((TRAIN, part.train), (VALIDATION, part.validation)):
+            predict_models(maps, parameters, group, {part.split: frame}, models,
+                           caps_directory=parameters["caps_directory"], progress=False)
     if after_split is not None:
         after_split(maps, VALIDATION, models)
     shutil.rmtree(maps / f"split-{part.split}" / "tmp", ignore_errors=True)
